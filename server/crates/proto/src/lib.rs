@@ -1,0 +1,9 @@
+#![doc = include_str!("../README.md")]
+
+pub mod engine;
+mod error;
+mod json;
+pub mod payload;
+pub mod socketio;
+
+pub use error::Error;

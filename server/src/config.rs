@@ -1,0 +1,389 @@
+//! One configuration tree: defaults → TOML file (`--config` / `EDDY_CONFIG`)
+//! → `EDDY_*` environment variables → `eddy serve` flags.
+//!
+//! Every top-level key `foo_bar` is also the environment variable
+//! `EDDY_FOO_BAR` and the flag `--foo-bar`; [`Config::set`] is the single
+//! place that parses a value from text, so all three layers report errors
+//! the same way.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// The server's configuration. Per-app limits are data in the registry, not here.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address for clients, the admin UI and the APIs. Default `127.0.0.1:8080`.
+    pub listen: SocketAddr,
+    /// Directory for the SQLite registry and the compiled-artifact cache. Default `./eddy-data`.
+    pub data_dir: PathBuf,
+    /// Tracing filter (`info`, `eddy=debug,warn`, …). Default `info`.
+    pub log: String,
+    /// Serve the `demo` app (the `echo` handler) when no app is configured. Default `true`.
+    pub demo: bool,
+    /// Diagnostics: a raw Engine.IO endpoint at `/engine.io/` echoing every message. Default `false`.
+    pub engine_io_echo: bool,
+    /// Engine.IO heartbeat: the server pings this often. Default 25000 ms.
+    pub ping_interval_ms: u64,
+    /// Engine.IO heartbeat: a client that has not answered a ping after this long is closed. Default 20000 ms.
+    pub ping_timeout_ms: u64,
+    /// Largest Engine.IO message (websocket frame or polling POST body), in bytes. Default 1000000.
+    pub max_payload: u64,
+    /// Time a client has to join a namespace after opening a session. Default 45000 ms.
+    pub connect_timeout_ms: u64,
+    /// Time a client has to finish a polling → websocket upgrade once it opened the websocket. Default 10000 ms.
+    pub upgrade_timeout_ms: u64,
+    /// Bound on queued outbound frames per session; a client that stays over it is disconnected. Default 4096.
+    pub outbox_max_frames: usize,
+    /// Bound on queued outbound bytes per session; a client that stays over it is disconnected. Default 4 MiB.
+    pub outbox_max_bytes: usize,
+    /// Initial websocket read buffer per connection, in bytes (tungstenite's default is 128 KiB). Default 2048.
+    pub ws_read_buffer: usize,
+    /// Most binary attachments one Socket.IO packet may announce. Default 64.
+    pub max_attachments: usize,
+    /// Most simultaneous client connections (TCP) the server accepts. Default 100000.
+    pub max_connections: usize,
+    /// On SIGINT/SIGTERM, time given to sockets and in-flight requests to finish. Default 5000 ms.
+    pub shutdown_grace_ms: u64,
+    /// Apps served by this node, until the registry holds them.
+    pub apps: Vec<AppConfig>,
+}
+
+/// An app defined in the config file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppConfig {
+    /// URL-safe name: clients connect at `/apps/{slug}/socket.io/`.
+    pub slug: String,
+    /// The built-in handler that runs this app's events. Only `echo` exists so far.
+    #[serde(default = "default_handler")]
+    pub handler: String,
+}
+
+fn default_handler() -> String {
+    "echo".into()
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./eddy-data"),
+            log: "info".into(),
+            demo: true,
+            engine_io_echo: false,
+            ping_interval_ms: 25_000,
+            ping_timeout_ms: 20_000,
+            max_payload: 1_000_000,
+            connect_timeout_ms: 45_000,
+            upgrade_timeout_ms: 10_000,
+            outbox_max_frames: 4096,
+            outbox_max_bytes: 4 << 20,
+            ws_read_buffer: 2048,
+            max_attachments: 64,
+            max_connections: 100_000,
+            shutdown_grace_ms: 5_000,
+            apps: Vec::new(),
+        }
+    }
+}
+
+/// The keys that can be set from the environment or a flag, in the order
+/// `eddy config check` documents them.
+pub const SCALAR_KEYS: &[&str] = &[
+    "listen",
+    "data_dir",
+    "log",
+    "demo",
+    "engine_io_echo",
+    "ping_interval_ms",
+    "ping_timeout_ms",
+    "max_payload",
+    "connect_timeout_ms",
+    "upgrade_timeout_ms",
+    "outbox_max_frames",
+    "outbox_max_bytes",
+    "ws_read_buffer",
+    "max_attachments",
+    "max_connections",
+    "shutdown_grace_ms",
+];
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{origin}: invalid value {value:?} for {key}: expected {expected}")]
+    Value {
+        origin: String,
+        key: String,
+        value: String,
+        expected: &'static str,
+    },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// The environment variable that sets `key`.
+pub fn env_name(key: &str) -> String {
+    format!("EDDY_{}", key.to_ascii_uppercase())
+}
+
+impl Config {
+    /// Builds the configuration from all layers: defaults, then the file (if
+    /// any), then the environment, then `flags` as `(key, value)` pairs.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+        flags: &[(&str, String)],
+    ) -> Result<Self, ConfigError> {
+        let mut config = match file {
+            Some(path) => Self::from_file(path)?,
+            None => Self::default(),
+        };
+        for key in SCALAR_KEYS {
+            let name = env_name(key);
+            if let Some(value) = env(&name) {
+                config.set(key, &value, &name)?;
+            }
+        }
+        for (key, value) in flags {
+            config.set(key, value, &format!("--{}", key.replace('_', "-")))?;
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::from_toml(&text).map_err(|message| ConfigError::Parse {
+            path: path.to_owned(),
+            message,
+        })
+    }
+
+    pub fn from_toml(text: &str) -> Result<Self, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+
+    /// Sets one scalar key from its text form; `origin` names the layer in errors.
+    pub fn set(&mut self, key: &str, value: &str, origin: &str) -> Result<(), ConfigError> {
+        let err = |expected| ConfigError::Value {
+            origin: origin.to_owned(),
+            key: key.to_owned(),
+            value: value.to_owned(),
+            expected,
+        };
+        const MS: &str = "milliseconds (a whole number)";
+        const BYTES: &str = "a number of bytes";
+        const COUNT: &str = "a whole number";
+        match key {
+            "listen" => {
+                self.listen = value
+                    .parse()
+                    .map_err(|_| err("an address like 127.0.0.1:8080"))?
+            }
+            "data_dir" => self.data_dir = PathBuf::from(value),
+            "log" => self.log = value.to_owned(),
+            "demo" => self.demo = parse_bool(value).ok_or_else(|| err("true or false"))?,
+            "engine_io_echo" => {
+                self.engine_io_echo = parse_bool(value).ok_or_else(|| err("true or false"))?
+            }
+            "ping_interval_ms" => self.ping_interval_ms = value.parse().map_err(|_| err(MS))?,
+            "ping_timeout_ms" => self.ping_timeout_ms = value.parse().map_err(|_| err(MS))?,
+            "max_payload" => self.max_payload = value.parse().map_err(|_| err(BYTES))?,
+            "connect_timeout_ms" => self.connect_timeout_ms = value.parse().map_err(|_| err(MS))?,
+            "upgrade_timeout_ms" => self.upgrade_timeout_ms = value.parse().map_err(|_| err(MS))?,
+            "outbox_max_frames" => {
+                self.outbox_max_frames = value.parse().map_err(|_| err(COUNT))?
+            }
+            "outbox_max_bytes" => self.outbox_max_bytes = value.parse().map_err(|_| err(BYTES))?,
+            "ws_read_buffer" => self.ws_read_buffer = value.parse().map_err(|_| err(BYTES))?,
+            "max_attachments" => self.max_attachments = value.parse().map_err(|_| err(COUNT))?,
+            "max_connections" => self.max_connections = value.parse().map_err(|_| err(COUNT))?,
+            "shutdown_grace_ms" => self.shutdown_grace_ms = value.parse().map_err(|_| err(MS))?,
+            _ => {
+                return Err(ConfigError::Invalid(format!(
+                    "{origin}: unknown setting {key:?}"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let positive = [
+            ("ping_interval_ms", self.ping_interval_ms),
+            ("ping_timeout_ms", self.ping_timeout_ms),
+            ("max_payload", self.max_payload),
+            ("connect_timeout_ms", self.connect_timeout_ms),
+            ("upgrade_timeout_ms", self.upgrade_timeout_ms),
+            ("outbox_max_frames", self.outbox_max_frames as u64),
+            ("outbox_max_bytes", self.outbox_max_bytes as u64),
+            ("max_connections", self.max_connections as u64),
+        ];
+        for (key, value) in positive {
+            if value == 0 {
+                return Err(ConfigError::Invalid(format!(
+                    "{key} must be greater than 0"
+                )));
+            }
+        }
+        if self.ws_read_buffer < 256 {
+            return Err(ConfigError::Invalid(
+                "ws_read_buffer must be at least 256 bytes".into(),
+            ));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for app in &self.apps {
+            crate::tenant::validate_slug(&app.slug).map_err(ConfigError::Invalid)?;
+            if !seen.insert(app.slug.as_str()) {
+                return Err(ConfigError::Invalid(format!(
+                    "app {:?} is defined twice",
+                    app.slug
+                )));
+            }
+            if crate::dispatch::builtin(&app.handler).is_none() {
+                return Err(ConfigError::Invalid(format!(
+                    "app {:?}: unknown handler {:?} (built-in handlers: echo)",
+                    app.slug, app.handler
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The effective configuration as TOML, for `eddy config check`.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("config always serializes")
+    }
+}
+
+fn parse_bool(value: &str) -> Option<bool> {
+    match value.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn defaults_match_the_design() {
+        let c = Config::load(None, no_env, &[]).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.data_dir, PathBuf::from("./eddy-data"));
+        assert_eq!((c.ping_interval_ms, c.ping_timeout_ms), (25_000, 20_000));
+        assert_eq!(c.max_payload, 1_000_000);
+        assert_eq!(c.connect_timeout_ms, 45_000);
+        assert!(c.demo && !c.engine_io_echo);
+        assert_eq!(c.log, "info");
+    }
+
+    #[test]
+    fn layers_apply_in_order() {
+        let dir = std::env::temp_dir().join(format!("eddy-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("eddy.toml");
+        std::fs::write(&file, "ping_interval_ms = 1\nping_timeout_ms = 2\nmax_payload = 3\n[[apps]]\nslug = \"chat\"\n").unwrap();
+        let env = |name: &str| match name {
+            "EDDY_PING_TIMEOUT_MS" => Some("20".to_string()),
+            "EDDY_MAX_PAYLOAD" => Some("30".to_string()),
+            "EDDY_DEMO" => Some("false".to_string()),
+            _ => None,
+        };
+        let c = Config::load(Some(&file), env, &[("max_payload", "300".into())]).unwrap();
+        assert_eq!(
+            (c.ping_interval_ms, c.ping_timeout_ms, c.max_payload),
+            (1, 20, 300)
+        );
+        assert!(!c.demo);
+        assert_eq!(
+            c.apps,
+            vec![AppConfig {
+                slug: "chat".into(),
+                handler: "echo".into()
+            }]
+        );
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let err = Config::from_toml("ping_intervall_ms = 5").unwrap_err();
+        assert!(err.contains("unknown field `ping_intervall_ms`"), "{err}");
+        let err = Config::from_toml("[[apps]]\nslug = \"a\"\nhandlr = \"echo\"").unwrap_err();
+        assert!(err.contains("unknown field `handlr`"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_name_their_origin() {
+        let env = |name: &str| (name == "EDDY_PING_INTERVAL_MS").then(|| "soon".to_string());
+        let err = Config::load(None, env, &[]).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "EDDY_PING_INTERVAL_MS: invalid value \"soon\" for ping_interval_ms: expected milliseconds (a whole number)"
+        );
+        let err = Config::load(None, no_env, &[("listen", "localhost".into())])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("--listen: invalid value \"localhost\""),
+            "{err}"
+        );
+        let err = Config::load(None, no_env, &[("max_payload", "0".into())])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(err, "max_payload must be greater than 0");
+    }
+
+    #[test]
+    fn apps_are_validated() {
+        let c = Config::from_toml("[[apps]]\nslug = \"Bad Slug\"").unwrap();
+        assert!(c.validate().unwrap_err().to_string().contains("slug"));
+        let c = Config::from_toml("[[apps]]\nslug = \"a\"\nhandler = \"nope\"").unwrap();
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("unknown handler")
+        );
+        let c = Config::from_toml("[[apps]]\nslug = \"a\"\n[[apps]]\nslug = \"a\"").unwrap();
+        assert!(c.validate().unwrap_err().to_string().contains("twice"));
+    }
+
+    #[test]
+    fn every_scalar_key_round_trips_through_set() {
+        let defaults = Config::default();
+        let table: toml::Table = toml::from_str(&defaults.to_toml()).unwrap();
+        for key in SCALAR_KEYS {
+            let value = &table[*key];
+            let text = match value {
+                toml::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            let mut c = Config::default();
+            c.set(key, &text, "test")
+                .unwrap_or_else(|e| panic!("{key}: {e}"));
+            assert_eq!(c, defaults, "{key}");
+        }
+    }
+}

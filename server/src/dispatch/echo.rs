@@ -1,0 +1,152 @@
+//! `echo`: the built-in native handler. It behaves like the reference server
+//! of Socket.IO's own protocol tests, plus a few events the integration
+//! tests use to exercise rooms and server-to-client acks:
+//!
+//! | event | effect |
+//! |---|---|
+//! | connect to `/` or `/custom` | emit `auth` with the handshake auth; other namespaces are refused |
+//! | `message` | emit `message-back` with the same arguments |
+//! | `message-with-ack` | ack with the same arguments |
+//! | `join` `(room)` / `leave` `(room)` | join or leave the room; ack with its size |
+//! | `to-room` `(room, …args)` | emit `room-message` with `args` to the room, sender excluded; ack with the count |
+//! | `request-ack` `(…args)` | emit `ack-request` with `args` expecting an ack, then `ack-response` with the client's ack (or `ack-timeout` after 5 s) |
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::{
+    Ack, ConnectEvent, ConnectReject, ConnectReply, EventError, Handler, HandlerFuture,
+    SocketContext, SocketEvent, Target,
+};
+use crate::socket::DisconnectReason;
+
+pub struct EchoHandler;
+
+impl Handler for EchoHandler {
+    fn describe(&self) -> String {
+        "echo".into()
+    }
+
+    fn on_connect<'a>(
+        &'a self,
+        cx: &'a SocketContext,
+        event: ConnectEvent<'a>,
+    ) -> HandlerFuture<'a, Result<ConnectReply, ConnectReject>> {
+        Box::pin(async move {
+            if !matches!(event.namespace, "/" | "/custom") {
+                return Err(ConnectReject::new("Invalid namespace"));
+            }
+            let args = format!("[{}]", event.auth);
+            cx.emit(Target::Socket(cx.socket_id()), "auth", &args, &[]);
+            Ok(ConnectReply::default())
+        })
+    }
+
+    fn on_event<'a>(
+        &'a self,
+        cx: &'a SocketContext,
+        event: SocketEvent<'a>,
+    ) -> HandlerFuture<'a, Result<Option<Ack>, EventError>> {
+        Box::pin(async move {
+            let me = cx.socket_id();
+            match event.name {
+                "message" => {
+                    cx.emit(
+                        Target::Socket(me),
+                        "message-back",
+                        event.args,
+                        event.attachments,
+                    );
+                    Ok(None)
+                }
+                "message-with-ack" => Ok(Some(Ack {
+                    args: event.args.to_owned(),
+                    attachments: event.attachments.to_vec(),
+                })),
+                "join" | "leave" => {
+                    let room = first_string(event.args)?;
+                    if event.name == "join" {
+                        cx.join(me, &room);
+                    } else {
+                        cx.leave(me, &room);
+                    }
+                    Ok(Some(json_ack(&serde_json::json!([cx.room_size(&room)]))))
+                }
+                "to-room" => {
+                    let mut args: Vec<Value> = parse_args(event.args)?;
+                    if args.is_empty() || !args[0].is_string() {
+                        return Err(bad_args("to-room expects (room, …args)"));
+                    }
+                    let room = args.remove(0);
+                    let room = room.as_str().unwrap_or_default();
+                    let rest = Value::Array(args).to_string();
+                    let n = cx.emit(
+                        Target::Rooms {
+                            rooms: &[room],
+                            except: &[me],
+                        },
+                        "room-message",
+                        &rest,
+                        event.attachments,
+                    );
+                    Ok(Some(json_ack(&serde_json::json!([n]))))
+                }
+                "request-ack" => {
+                    let waiting = cx.emit_with_ack(
+                        "ack-request",
+                        event.args,
+                        event.attachments,
+                        Duration::from_secs(5),
+                    );
+                    let reply = cx.emitter();
+                    tokio::spawn(async move {
+                        match waiting.await {
+                            Ok(ack) => reply.emit("ack-response", &ack.args, &ack.attachments),
+                            Err(e) => reply.emit(
+                                "ack-timeout",
+                                &serde_json::json!([e.to_string()]).to_string(),
+                                &[],
+                            ),
+                        };
+                    });
+                    Ok(None)
+                }
+                _ => Ok(None),
+            }
+        })
+    }
+
+    fn on_disconnect<'a>(
+        &'a self,
+        _cx: &'a SocketContext,
+        _reason: DisconnectReason,
+    ) -> HandlerFuture<'a, ()> {
+        Box::pin(async {})
+    }
+}
+
+fn bad_args(message: &str) -> EventError {
+    EventError {
+        code: "bad_arguments",
+        message: message.into(),
+    }
+}
+
+fn parse_args(args: &str) -> Result<Vec<Value>, EventError> {
+    serde_json::from_str(args).map_err(|_| bad_args("arguments are not a JSON array"))
+}
+
+fn first_string(args: &str) -> Result<String, EventError> {
+    match parse_args(args)?.into_iter().next() {
+        Some(Value::String(s)) => Ok(s),
+        _ => Err(bad_args("expected a room name as the first argument")),
+    }
+}
+
+fn json_ack(value: &Value) -> Ack {
+    Ack {
+        args: value.to_string(),
+        attachments: Vec::new(),
+    }
+}

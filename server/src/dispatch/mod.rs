@@ -1,0 +1,136 @@
+//! Dispatch: a Socket.IO event → the app's [`Handler`] → its reply applied.
+//!
+//! [`Handler`] is the seam between the data plane and tenant logic. The
+//! handler gets a [`SocketContext`] with the capabilities it may use (emit,
+//! join, leave, disconnect, room queries), all scoped to its own app; its
+//! effects are applied while it runs, and its reply (accept or refuse a
+//! connection, an ack) is applied here when it returns.
+
+mod context;
+mod echo;
+mod events;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+pub use context::{SocketContext, SocketEmitter, Target};
+pub use echo::EchoHandler;
+pub use events::{Ack, ConnectEvent, ConnectReject, ConnectReply, EventError, SocketEvent};
+
+use crate::socket::{DisconnectReason, Socket};
+
+/// A boxed handler future: the seam is dynamic so an app's handler can be
+/// swapped at runtime without the data plane knowing its type.
+pub type HandlerFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// An app's event logic. Implementations must be cheap to call concurrently:
+/// events of one socket arrive in order, events of different sockets may
+/// run in parallel.
+pub trait Handler: Send + Sync + 'static {
+    /// A short description for logs and metrics (`echo`, `wasm:chat@3`).
+    fn describe(&self) -> String;
+
+    /// A client asks to join a namespace: accept (optionally joining rooms)
+    /// or refuse with a message the client sees in `connect_error`.
+    fn on_connect<'a>(
+        &'a self,
+        cx: &'a SocketContext,
+        event: ConnectEvent<'a>,
+    ) -> HandlerFuture<'a, Result<ConnectReply, ConnectReject>>;
+
+    /// An event from the client. The returned ack is sent when the client
+    /// asked for one.
+    fn on_event<'a>(
+        &'a self,
+        cx: &'a SocketContext,
+        event: SocketEvent<'a>,
+    ) -> HandlerFuture<'a, Result<Option<Ack>, EventError>>;
+
+    /// The socket left, after every event of it was handled. Best effort.
+    fn on_disconnect<'a>(
+        &'a self,
+        cx: &'a SocketContext,
+        reason: DisconnectReason,
+    ) -> HandlerFuture<'a, ()>;
+}
+
+/// The built-in native handlers, by name.
+pub fn builtin(name: &str) -> Option<Arc<dyn Handler>> {
+    match name {
+        "echo" => Some(Arc::new(EchoHandler)),
+        _ => None,
+    }
+}
+
+/// Runs the connect hook for a socket that is not yet visible to anyone;
+/// on acceptance it joins the namespace and the client gets its CONNECT.
+pub async fn connect(socket: &Arc<Socket>, auth: &str) -> Result<(), ConnectReject> {
+    let app = socket.app();
+    let handler = app.handler();
+    let cx = SocketContext::new(socket.clone());
+    let handshake = socket
+        .session()
+        .map(|s| s.handshake.clone())
+        .unwrap_or_default();
+    let event = ConnectEvent {
+        namespace: socket.namespace().name(),
+        auth,
+        handshake: &handshake,
+    };
+    match handler.on_connect(&cx, event).await {
+        Ok(reply) => {
+            if socket.accept(reply) {
+                app.metrics.connects.inc();
+                cx.apply_deferred().await;
+            }
+            Ok(())
+        }
+        Err(reject) => {
+            socket.discard();
+            Err(reject)
+        }
+    }
+}
+
+/// Runs the event hook and sends its ack (or its error as an ack).
+pub async fn event(
+    socket: &Arc<Socket>,
+    name: &str,
+    args: &str,
+    attachments: &[Bytes],
+    ack_id: Option<u64>,
+) {
+    let app = socket.app();
+    app.metrics.events_in.inc();
+    let handler = app.handler();
+    let cx = SocketContext::new(socket.clone());
+    let event = SocketEvent {
+        name,
+        args,
+        attachments,
+        wants_ack: ack_id.is_some(),
+    };
+    let reply = handler.on_event(&cx, event).await;
+    match (reply, ack_id) {
+        (Ok(Some(ack)), Some(id)) => socket.send_ack(id, &ack.args, &ack.attachments),
+        (Ok(_), _) => {}
+        (Err(error), id) => {
+            app.metrics.handler_errors.inc();
+            tracing::debug!(app = %app.slug, event = name, code = error.code, message = %error.message, "handler error");
+            if let Some(id) = id {
+                socket.send_ack(id, &error.to_ack_args(), &[]);
+            }
+        }
+    }
+    cx.apply_deferred().await;
+}
+
+/// Runs the disconnect hook of a socket that has been detached.
+pub async fn disconnect(socket: &Arc<Socket>, reason: DisconnectReason) {
+    let handler = socket.app().handler();
+    let cx = SocketContext::new(socket.clone());
+    handler.on_disconnect(&cx, reason).await;
+}

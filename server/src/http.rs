@@ -1,0 +1,182 @@
+//! The HTTP surface: probes, metrics, app endpoints and the diagnostics echo.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{Request, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use tokio::sync::Semaphore;
+
+use crate::config::Config;
+use crate::metrics::{self, ServerMetrics};
+use crate::session::{CloseReason, EngineSettings, SessionTable};
+use crate::tenant::{App, Tenants};
+use crate::transport::{self, Endpoint};
+
+/// Everything the request handlers share.
+pub struct ServerState {
+    pub config: Arc<Config>,
+    pub settings: Arc<EngineSettings>,
+    pub tenants: Tenants,
+    /// Sessions of the diagnostics echo endpoint, when enabled.
+    pub echo: Option<Arc<SessionTable>>,
+    pub metrics: ServerMetrics,
+    /// One permit per open client connection (`max_connections`).
+    pub connection_permits: Arc<Semaphore>,
+    shutting_down: AtomicBool,
+}
+
+impl ServerState {
+    pub fn new(config: Config) -> Arc<Self> {
+        let settings = Arc::new(EngineSettings::from_config(&config));
+        let mut apps: Vec<Arc<App>> = config
+            .apps
+            .iter()
+            .map(|a| {
+                App::new(
+                    &a.slug,
+                    crate::dispatch::builtin(&a.handler).expect("validated by Config"),
+                )
+            })
+            .collect();
+        if apps.is_empty() && config.demo {
+            apps.push(App::new(
+                "demo",
+                crate::dispatch::builtin("echo").expect("echo is built in"),
+            ));
+        }
+        Arc::new(Self {
+            settings,
+            tenants: Tenants::new(apps),
+            echo: config.engine_io_echo.then(Default::default),
+            metrics: ServerMetrics::default(),
+            connection_permits: Arc::new(Semaphore::new(config.max_connections)),
+            shutting_down: AtomicBool::new(false),
+            config: Arc::new(config),
+        })
+    }
+
+    pub fn open_connections(&self) -> usize {
+        self.config.max_connections - self.connection_permits.available_permits()
+    }
+
+    /// Stops new sessions and closes every open one with `server shutting down`.
+    pub fn begin_shutdown(&self) {
+        self.shutting_down.store(true, Ordering::Release);
+        for table in self.session_tables() {
+            table.close_all(CloseReason::ServerShuttingDown);
+        }
+    }
+
+    pub fn open_sessions(&self) -> usize {
+        self.session_tables().iter().map(|t| t.len()).sum()
+    }
+
+    fn session_tables(&self) -> Vec<Arc<SessionTable>> {
+        let mut tables: Vec<_> = self
+            .tenants
+            .all()
+            .into_iter()
+            .map(|a| a.sessions.clone())
+            .collect();
+        tables.extend(self.echo.clone());
+        tables
+    }
+
+    fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::Acquire)
+    }
+}
+
+pub fn router(state: Arc<ServerState>) -> Router {
+    let mut router = Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(prometheus))
+        .route("/apps/{slug}/socket.io", any(app_engine))
+        .route("/apps/{slug}/socket.io/", any(app_engine));
+    if state.echo.is_some() {
+        router = router
+            .route("/engine.io", any(echo_engine))
+            .route("/engine.io/", any(echo_engine));
+    }
+    router.fallback(not_found).with_state(state)
+}
+
+async fn readyz(State(state): State<Arc<ServerState>>) -> Response {
+    if state.is_shutting_down() {
+        (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response()
+    } else {
+        "ready".into_response()
+    }
+}
+
+async fn prometheus(State(state): State<Arc<ServerState>>) -> Response {
+    let body = metrics::render(
+        &state.metrics,
+        state.open_connections(),
+        &state.tenants.all(),
+    );
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}
+
+async fn app_engine(
+    State(state): State<Arc<ServerState>>,
+    Path(slug): Path<String>,
+    request: Request<Body>,
+) -> Response {
+    if state.is_shutting_down() {
+        return problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "shutting_down",
+            "the server is shutting down".into(),
+        );
+    }
+    let Some(app) = state.tenants.get(&slug) else {
+        return problem(
+            StatusCode::NOT_FOUND,
+            "unknown_app",
+            format!(
+                "no app named {slug:?} is served here; clients connect at /apps/{{slug}}/socket.io/"
+            ),
+        );
+    };
+    transport::serve(Endpoint::app(app, state.settings.clone()), request).await
+}
+
+async fn echo_engine(State(state): State<Arc<ServerState>>, request: Request<Body>) -> Response {
+    let Some(sessions) = state.echo.clone() else {
+        return not_found().await;
+    };
+    if state.is_shutting_down() {
+        return problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "shutting_down",
+            "the server is shutting down".into(),
+        );
+    }
+    transport::serve(Endpoint::echo(sessions, state.settings.clone()), request).await
+}
+
+async fn not_found() -> Response {
+    problem(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "no such endpoint".into(),
+    )
+}
+
+/// A JSON error body: `{"error": code, "message": …}`.
+pub fn problem(status: StatusCode, code: &str, message: String) -> Response {
+    let body = serde_json::json!({ "error": code, "message": message });
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}

@@ -1,0 +1,12 @@
+#![doc = include_str!("../README.md")]
+
+pub mod cli;
+pub mod config;
+pub mod dispatch;
+pub mod http;
+pub mod metrics;
+pub mod server;
+pub mod session;
+pub mod socket;
+pub mod tenant;
+pub mod transport;

@@ -1,0 +1,145 @@
+//! The Engine.IO v4 heartbeat as a pure state machine: the server pings
+//! every `ping_interval`; a client that has not answered within
+//! `ping_timeout` is gone. Both transports' drivers feed it the time and
+//! pongs and act on what it says, so the timing rules live in one place.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::CloseReason;
+
+#[derive(Debug, Clone, Copy)]
+pub struct HeartbeatSettings {
+    pub ping_interval: Duration,
+    pub ping_timeout: Duration,
+    /// Time to join a namespace after the session opened; `None` when the
+    /// session carries no namespaces (the Engine.IO echo endpoint).
+    pub connect_timeout: Option<Duration>,
+}
+
+#[derive(Debug)]
+pub struct Heartbeat {
+    settings: HeartbeatSettings,
+    next_ping: Instant,
+    pong_deadline: Option<Instant>,
+    connect_deadline: Option<Instant>,
+}
+
+/// What the driver must do now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Beat {
+    /// Nothing yet: sleep until [`Heartbeat::deadline`].
+    Wait,
+    /// Send a ping packet now.
+    Ping,
+    /// Close the session.
+    Close(CloseReason),
+}
+
+impl Heartbeat {
+    pub fn start(settings: HeartbeatSettings, now: Instant) -> Self {
+        Self {
+            settings,
+            next_ping: now + settings.ping_interval,
+            pong_deadline: None,
+            connect_deadline: settings.connect_timeout.map(|t| now + t),
+        }
+    }
+
+    /// The next instant at which [`Heartbeat::poll`] has something to say.
+    pub fn deadline(&self) -> Instant {
+        let beat = self.pong_deadline.unwrap_or(self.next_ping);
+        match self.connect_deadline {
+            Some(c) => beat.min(c),
+            None => beat,
+        }
+    }
+
+    /// The client answered: the next ping is one interval from now.
+    pub fn on_pong(&mut self, now: Instant) {
+        if self.pong_deadline.take().is_some() {
+            self.next_ping = now + self.settings.ping_interval;
+        }
+    }
+
+    /// The session joined a namespace: the connect timeout no longer applies.
+    pub fn on_joined(&mut self) {
+        self.connect_deadline = None;
+    }
+
+    pub fn poll(&mut self, now: Instant) -> Beat {
+        if self.connect_deadline.is_some_and(|d| now >= d) {
+            return Beat::Close(CloseReason::ConnectTimeout);
+        }
+        match self.pong_deadline {
+            Some(d) if now >= d => Beat::Close(CloseReason::PingTimeout),
+            Some(_) => Beat::Wait,
+            None if now >= self.next_ping => {
+                self.pong_deadline = Some(now + self.settings.ping_timeout);
+                Beat::Ping
+            }
+            None => Beat::Wait,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: Duration = Duration::from_millis(1);
+
+    fn settings(connect: Option<u64>) -> HeartbeatSettings {
+        HeartbeatSettings {
+            ping_interval: 300 * MS,
+            ping_timeout: 200 * MS,
+            connect_timeout: connect.map(Duration::from_millis),
+        }
+    }
+
+    #[test]
+    fn pings_on_interval_and_times_out_without_pong() {
+        let t0 = Instant::now();
+        let mut hb = Heartbeat::start(settings(None), t0);
+        assert_eq!(hb.deadline(), t0 + 300 * MS);
+        assert_eq!(hb.poll(t0 + 299 * MS), Beat::Wait);
+        assert_eq!(hb.poll(t0 + 300 * MS), Beat::Ping);
+        assert_eq!(hb.deadline(), t0 + 500 * MS);
+        assert_eq!(hb.poll(t0 + 499 * MS), Beat::Wait);
+        assert_eq!(
+            hb.poll(t0 + 500 * MS),
+            Beat::Close(CloseReason::PingTimeout)
+        );
+    }
+
+    #[test]
+    fn a_pong_schedules_the_next_ping_from_now() {
+        let t0 = Instant::now();
+        let mut hb = Heartbeat::start(settings(None), t0);
+        assert_eq!(hb.poll(t0 + 300 * MS), Beat::Ping);
+        hb.on_pong(t0 + 350 * MS);
+        assert_eq!(hb.deadline(), t0 + 650 * MS);
+        assert_eq!(hb.poll(t0 + 600 * MS), Beat::Wait);
+        assert_eq!(hb.poll(t0 + 650 * MS), Beat::Ping);
+        // A pong nobody asked for changes nothing.
+        let mut idle = Heartbeat::start(settings(None), t0);
+        idle.on_pong(t0 + 100 * MS);
+        assert_eq!(idle.deadline(), t0 + 300 * MS);
+    }
+
+    #[test]
+    fn connect_timeout_applies_until_joined() {
+        let t0 = Instant::now();
+        let mut hb = Heartbeat::start(settings(Some(100)), t0);
+        assert_eq!(hb.deadline(), t0 + 100 * MS);
+        assert_eq!(
+            hb.poll(t0 + 100 * MS),
+            Beat::Close(CloseReason::ConnectTimeout)
+        );
+        let mut joined = Heartbeat::start(settings(Some(100)), t0);
+        joined.on_joined();
+        assert_eq!(joined.poll(t0 + 100 * MS), Beat::Wait);
+        assert_eq!(joined.deadline(), t0 + 300 * MS);
+    }
+}

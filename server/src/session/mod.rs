@@ -1,0 +1,499 @@
+//! Engine.IO sessions: one per connected client, whatever its transport.
+//!
+//! A session owns the bounded [`Outbox`], the heartbeat, the polling →
+//! websocket upgrade state and the close reason. What runs on top of it is
+//! its [`Layer`]: Socket.IO for an app, or the diagnostics echo. Inbound
+//! messages are processed by whoever holds the session's inbound token (the
+//! websocket task, or one polling POST at a time), which keeps a client's
+//! events in order without holding any lock that others wait on.
+
+mod driver;
+mod engine;
+pub mod heartbeat;
+pub mod outbox;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Arc, OnceLock, Weak};
+use std::time::Duration;
+
+use parking_lot::RwLock;
+use tokio::sync::Notify;
+
+use crate::config::Config;
+use crate::socket::SioLayer;
+pub use driver::drive_polling;
+pub use engine::{on_binary, on_packet, on_text};
+pub use heartbeat::{Beat, Heartbeat, HeartbeatSettings};
+pub use outbox::{OutFrame, Outbox, OutboxLimits, PushError};
+
+/// Engine-level settings shared by every session of the server.
+#[derive(Debug, Clone)]
+pub struct EngineSettings {
+    pub ping_interval: Duration,
+    pub ping_timeout: Duration,
+    pub connect_timeout: Duration,
+    pub upgrade_timeout: Duration,
+    pub max_payload: usize,
+    pub outbox: OutboxLimits,
+    pub ws_read_buffer: usize,
+    pub max_attachments: usize,
+}
+
+impl EngineSettings {
+    pub fn from_config(c: &Config) -> Self {
+        Self {
+            ping_interval: Duration::from_millis(c.ping_interval_ms),
+            ping_timeout: Duration::from_millis(c.ping_timeout_ms),
+            connect_timeout: Duration::from_millis(c.connect_timeout_ms),
+            upgrade_timeout: Duration::from_millis(c.upgrade_timeout_ms),
+            max_payload: usize::try_from(c.max_payload).unwrap_or(usize::MAX),
+            outbox: OutboxLimits {
+                max_frames: c.outbox_max_frames,
+                max_bytes: c.outbox_max_bytes,
+            },
+            ws_read_buffer: c.ws_read_buffer,
+            max_attachments: c.max_attachments,
+        }
+    }
+
+    /// A writer that cannot flush within a full heartbeat cycle is stuck.
+    pub fn write_timeout(&self) -> Duration {
+        self.ping_interval + self.ping_timeout
+    }
+}
+
+/// Why a session ended. The strings are the ones Socket.IO servers report,
+/// plus Eddy's own for its limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CloseReason {
+    /// The client closed the connection or sent a close packet.
+    TransportClose,
+    /// The connection failed: IO error, overlapping requests, a stuck writer.
+    TransportError,
+    /// The client did not answer a ping in time.
+    PingTimeout,
+    /// The client sent something that is not Engine.IO / Socket.IO.
+    ParseError,
+    /// The client sent a message larger than `max_payload`.
+    MessageTooLarge,
+    /// The client did not read its messages fast enough and its outbox overflowed.
+    SlowConsumer,
+    /// The client opened a session but joined no namespace in time.
+    ConnectTimeout,
+    /// The server is stopping.
+    ServerShuttingDown,
+    /// The server closed the session on purpose (an operator, a handler, an app removal).
+    ForcedServerClose,
+}
+
+impl CloseReason {
+    pub const ALL: [Self; 9] = [
+        Self::TransportClose,
+        Self::TransportError,
+        Self::PingTimeout,
+        Self::ParseError,
+        Self::MessageTooLarge,
+        Self::SlowConsumer,
+        Self::ConnectTimeout,
+        Self::ServerShuttingDown,
+        Self::ForcedServerClose,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::TransportClose => "transport close",
+            Self::TransportError => "transport error",
+            Self::PingTimeout => "ping timeout",
+            Self::ParseError => "parse error",
+            Self::MessageTooLarge => "message too large",
+            Self::SlowConsumer => "slow consumer",
+            Self::ConnectTimeout => "connect timeout",
+            Self::ServerShuttingDown => "server shutting down",
+            Self::ForcedServerClose => "forced server close",
+        }
+    }
+
+    /// The websocket close code sent with this reason.
+    pub fn ws_close_code(self) -> u16 {
+        match self {
+            Self::ParseError => 1002,
+            Self::MessageTooLarge => 1009,
+            Self::SlowConsumer => 1008,
+            Self::ServerShuttingDown => 1001,
+            Self::TransportError => 1011,
+            _ => 1000,
+        }
+    }
+
+    /// What a pending polling GET receives when the session closes: the
+    /// reference server answers a client's own close with a noop, any other
+    /// close with a close packet, and a malformed request with nothing (the
+    /// POST itself gets the 400).
+    fn polling_farewell(self) -> Option<OutFrame> {
+        match self {
+            Self::TransportClose => Some(OutFrame::NOOP),
+            Self::ParseError | Self::MessageTooLarge => None,
+            _ => Some(OutFrame::CLOSE),
+        }
+    }
+}
+
+impl std::fmt::Display for CloseReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What the client sent when it opened the session, kept for the
+/// Socket.IO handshake that handlers see.
+#[derive(Debug, Clone, Default)]
+pub struct HandshakeInfo {
+    pub remote: Option<SocketAddr>,
+    /// Query parameters of the opening request, in order.
+    pub query: Vec<(String, String)>,
+    /// A few request headers handlers may use (origin, user agent, forwarding).
+    pub headers: Vec<(String, String)>,
+    /// Milliseconds since the Unix epoch.
+    pub issued_ms: u64,
+}
+
+/// How long a closed polling session waits for the client to collect its
+/// close packet before it is forgotten.
+const POLLING_FAREWELL_WAIT: Duration = Duration::from_secs(1);
+
+/// The headers copied into [`HandshakeInfo::headers`].
+pub const HANDSHAKE_HEADERS: [&str; 6] = [
+    "origin",
+    "user-agent",
+    "referer",
+    "accept-language",
+    "x-forwarded-for",
+    "x-real-ip",
+];
+
+/// What runs on top of the Engine.IO session.
+pub enum Layer {
+    SocketIo(SioLayer),
+    /// Diagnostics: every message is sent back unchanged.
+    Echo,
+}
+
+/// Per-session inbound state, owned by whoever holds the inbound token.
+pub enum Inbound {
+    SocketIo(eddy_proto::socketio::Assembler),
+    Echo,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    Polling = 0,
+    WebSocket = 1,
+}
+
+pub struct Session {
+    pub sid: Arc<str>,
+    pub layer: Layer,
+    pub outbox: Outbox,
+    pub handshake: HandshakeInfo,
+    pub settings: Arc<EngineSettings>,
+    table: Weak<SessionTable>,
+    transport: AtomicU8,
+    upgrading: AtomicBool,
+    reason: OnceLock<CloseReason>,
+    closed: Notify,
+    /// Wakes the polling driver: a pong arrived, a namespace was joined, the
+    /// session upgraded or closed.
+    wake: Notify,
+    pong: AtomicBool,
+    joined: AtomicBool,
+    /// The inbound token. An async mutex on purpose: its holder awaits
+    /// handlers while holding it, and it is never contended on the hot path
+    /// (a second holder is an overlapping request, which is refused).
+    pub(crate) inbound: tokio::sync::Mutex<Inbound>,
+    /// The outbox consumer token: one polling GET at a time, or the websocket task.
+    pub(crate) consumer: tokio::sync::Mutex<()>,
+}
+
+impl Session {
+    pub fn new(
+        layer: Layer,
+        transport: Transport,
+        handshake: HandshakeInfo,
+        settings: Arc<EngineSettings>,
+        table: &Arc<SessionTable>,
+    ) -> Arc<Self> {
+        let inbound = match &layer {
+            Layer::SocketIo(_) => Inbound::SocketIo(eddy_proto::socketio::Assembler::new(
+                settings.max_attachments,
+            )),
+            Layer::Echo => Inbound::Echo,
+        };
+        let session = Arc::new(Self {
+            sid: random_id(),
+            layer,
+            outbox: Outbox::new(settings.outbox),
+            handshake,
+            settings,
+            table: Arc::downgrade(table),
+            transport: AtomicU8::new(transport as u8),
+            upgrading: AtomicBool::new(false),
+            reason: OnceLock::new(),
+            closed: Notify::new(),
+            wake: Notify::new(),
+            pong: AtomicBool::new(false),
+            joined: AtomicBool::new(false),
+            inbound: tokio::sync::Mutex::new(inbound),
+            consumer: tokio::sync::Mutex::new(()),
+        });
+        table.insert(session.clone());
+        session
+    }
+
+    /// The `open` packet for this session.
+    pub fn open_packet(&self) -> String {
+        let upgrades: &[&str] = match self.transport() {
+            Transport::Polling => &["websocket"],
+            Transport::WebSocket => &[],
+        };
+        eddy_proto::engine::encode_open(&eddy_proto::engine::Handshake {
+            sid: &self.sid,
+            upgrades,
+            ping_interval_ms: self.settings.ping_interval.as_millis() as u64,
+            ping_timeout_ms: self.settings.ping_timeout.as_millis() as u64,
+            max_payload: self.settings.max_payload as u64,
+        })
+    }
+
+    pub fn heartbeat_settings(&self) -> HeartbeatSettings {
+        HeartbeatSettings {
+            ping_interval: self.settings.ping_interval,
+            ping_timeout: self.settings.ping_timeout,
+            connect_timeout: match self.layer {
+                Layer::SocketIo(_) => Some(self.settings.connect_timeout),
+                Layer::Echo => None,
+            },
+        }
+    }
+
+    pub fn transport(&self) -> Transport {
+        match self.transport.load(Ordering::Acquire) {
+            0 => Transport::Polling,
+            _ => Transport::WebSocket,
+        }
+    }
+
+    /// Claims the right to upgrade this polling session; false when it is not
+    /// polling or another upgrade is under way.
+    pub fn begin_upgrade(&self) -> bool {
+        self.transport() == Transport::Polling
+            && !self.is_closed()
+            && self
+                .upgrading
+                .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+    }
+
+    pub fn abort_upgrade(&self) {
+        self.upgrading.store(false, Ordering::Release);
+    }
+
+    /// Switches to websocket: polling requests are refused from now on, a
+    /// pending GET is released with a noop, and the polling driver hands over.
+    pub fn complete_upgrade(&self) {
+        self.transport
+            .store(Transport::WebSocket as u8, Ordering::Release);
+        self.upgrading.store(false, Ordering::Release);
+        self.outbox.push_control(OutFrame::NOOP);
+        self.wake.notify_one();
+    }
+
+    pub fn on_pong(&self) {
+        self.pong.store(true, Ordering::Release);
+        self.wake.notify_one();
+    }
+
+    /// True once since the last call if a pong arrived.
+    pub fn take_pong(&self) -> bool {
+        self.pong.swap(false, Ordering::AcqRel)
+    }
+
+    pub fn mark_joined(&self) {
+        if !self.joined.swap(true, Ordering::AcqRel) {
+            self.wake.notify_one();
+        }
+    }
+
+    pub fn has_joined(&self) -> bool {
+        self.joined.load(Ordering::Acquire)
+    }
+
+    /// Starts closing the session; the first reason wins. The session's
+    /// driver does the teardown (disconnect hooks, table removal).
+    pub fn close(&self, reason: CloseReason) -> bool {
+        if self.reason.set(reason).is_err() {
+            return false;
+        }
+        if self.transport() == Transport::Polling
+            && let Some(frame) = reason.polling_farewell()
+        {
+            self.outbox.push_control(frame);
+        }
+        self.outbox.close();
+        self.closed.notify_waiters();
+        self.wake.notify_one();
+        true
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.reason.get().is_some()
+    }
+
+    pub fn close_reason(&self) -> Option<CloseReason> {
+        self.reason.get().copied()
+    }
+
+    /// Resolves once [`Session::close`] has been called.
+    pub async fn closed(&self) {
+        let notified = self.closed.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if self.is_closed() {
+            return;
+        }
+        notified.await;
+    }
+
+    pub(crate) async fn woken(&self) {
+        self.wake.notified().await;
+    }
+
+    /// Runs the layer's teardown (disconnect hooks) and forgets the session.
+    /// Call with the inbound token held, so it runs after every event.
+    pub(crate) async fn teardown(self: &Arc<Self>) {
+        let reason = self.close_reason().unwrap_or(CloseReason::TransportClose);
+        if let Layer::SocketIo(sio) = &self.layer {
+            sio.teardown(reason).await;
+        }
+        // A polling client learns of the close from its next GET: keep the
+        // session findable until that GET has taken the farewell, briefly.
+        if self.transport() == Transport::Polling {
+            let deadline = tokio::time::Instant::now() + POLLING_FAREWELL_WAIT;
+            while !self.outbox.is_empty() && tokio::time::Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+        if let Some(table) = self.table.upgrade() {
+            table.remove(&self.sid);
+        }
+        tracing::debug!(sid = %self.sid, %reason, "session closed");
+    }
+}
+
+/// The live sessions of one endpoint (an app, or the echo endpoint), by sid.
+#[derive(Default)]
+pub struct SessionTable {
+    map: RwLock<HashMap<Arc<str>, Arc<Session>>>,
+}
+
+impl SessionTable {
+    pub fn get(&self, sid: &str) -> Option<Arc<Session>> {
+        self.map.read().get(sid).cloned()
+    }
+
+    fn insert(&self, session: Arc<Session>) {
+        self.map.write().insert(session.sid.clone(), session);
+    }
+
+    fn remove(&self, sid: &str) {
+        self.map.write().remove(sid);
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.read().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.read().is_empty()
+    }
+
+    /// Closes every session with `reason`.
+    pub fn close_all(&self, reason: CloseReason) {
+        let sessions: Vec<_> = self.map.read().values().cloned().collect();
+        for s in sessions {
+            s.close(reason);
+        }
+    }
+}
+
+/// A random, URL-safe 20-character id (120 bits): session ids authorize
+/// polling requests, so they must not be guessable.
+pub fn random_id() -> Arc<str> {
+    use base64::Engine as _;
+    let bytes: [u8; 15] = rand::random();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(bytes)
+        .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_url_safe_and_distinct() {
+        let a = random_id();
+        let b = random_id();
+        assert_eq!(a.len(), 20);
+        assert_ne!(a, b);
+        assert!(
+            a.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        );
+    }
+
+    #[tokio::test]
+    async fn close_is_once_and_says_goodbye_to_polling_clients() {
+        let table = Arc::new(SessionTable::default());
+        let settings = Arc::new(EngineSettings::from_config(&Config::default()));
+        let s = Session::new(
+            Layer::Echo,
+            Transport::Polling,
+            HandshakeInfo::default(),
+            settings,
+            &table,
+        );
+        assert_eq!(table.len(), 1);
+        assert!(s.close(CloseReason::PingTimeout));
+        assert!(!s.close(CloseReason::TransportClose));
+        assert_eq!(s.close_reason(), Some(CloseReason::PingTimeout));
+        s.closed().await;
+        let mut out = Vec::new();
+        assert!(s.outbox.drain(&mut out, usize::MAX));
+        assert_eq!(out, vec![OutFrame::CLOSE]);
+        s.teardown().await;
+        assert!(table.is_empty());
+    }
+
+    #[test]
+    fn upgrade_is_claimed_once() {
+        let table = Arc::new(SessionTable::default());
+        let settings = Arc::new(EngineSettings::from_config(&Config::default()));
+        let s = Session::new(
+            Layer::Echo,
+            Transport::Polling,
+            HandshakeInfo::default(),
+            settings,
+            &table,
+        );
+        assert!(s.begin_upgrade());
+        assert!(!s.begin_upgrade());
+        s.abort_upgrade();
+        assert!(s.begin_upgrade());
+        s.complete_upgrade();
+        assert_eq!(s.transport(), Transport::WebSocket);
+        assert!(!s.begin_upgrade());
+        assert!(s.open_packet().contains("\"upgrades\":[]"));
+    }
+}

@@ -1,0 +1,182 @@
+//! A namespace of one app: its sockets by id and its rooms.
+//!
+//! Locks here are short and never held across an await. A broadcast holds
+//! the room lock only while it queues a shared frame for each member, which
+//! does not block: a member whose outbox is full is closed, not waited for.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use parking_lot::RwLock;
+
+use super::Socket;
+use crate::session::OutFrame;
+
+type Members = HashMap<u64, Arc<Socket>>;
+
+pub struct Namespace {
+    name: Arc<str>,
+    sockets: RwLock<HashMap<Arc<str>, Arc<Socket>>>,
+    rooms: RwLock<HashMap<Arc<str>, Members>>,
+}
+
+impl Namespace {
+    pub fn new(name: &str) -> Self {
+        Self {
+            name: name.into(),
+            sockets: RwLock::new(HashMap::new()),
+            rooms: RwLock::new(HashMap::new()),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn socket(&self, id: &str) -> Option<Arc<Socket>> {
+        self.sockets.read().get(id).cloned()
+    }
+
+    pub fn len(&self) -> usize {
+        self.sockets.read().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sockets.read().is_empty() && self.rooms.read().is_empty()
+    }
+
+    pub(super) fn insert(&self, socket: Arc<Socket>) {
+        self.sockets.write().insert(socket.id.clone(), socket);
+    }
+
+    pub(super) fn remove(&self, socket: &Socket) {
+        self.sockets.write().remove(socket.id());
+    }
+
+    pub(super) fn add_to_room(&self, room: &Arc<str>, socket: &Arc<Socket>) {
+        self.rooms
+            .write()
+            .entry(room.clone())
+            .or_default()
+            .insert(socket.key(), socket.clone());
+    }
+
+    pub(super) fn remove_from_room(&self, room: &str, key: u64) {
+        let mut rooms = self.rooms.write();
+        if let Some(members) = rooms.get_mut(room) {
+            members.remove(&key);
+            if members.is_empty() {
+                rooms.remove(room);
+            }
+        }
+    }
+
+    /// Sockets in `room`; a socket id counts as a room of one.
+    pub fn room_size(&self, room: &str) -> usize {
+        if let Some(members) = self.rooms.read().get(room) {
+            return members.len();
+        }
+        usize::from(self.sockets.read().contains_key(room))
+    }
+
+    pub fn room_members(&self, room: &str) -> Vec<String> {
+        if let Some(members) = self.rooms.read().get(room) {
+            return members.values().map(|s| s.id().to_owned()).collect();
+        }
+        self.sockets
+            .read()
+            .get(room)
+            .map(|s| vec![s.id().to_owned()])
+            .unwrap_or_default()
+    }
+
+    /// Queues one encoded packet for every member of `rooms` (or of the
+    /// whole namespace when `None`), each socket once, skipping members of
+    /// `except`. `caller` is the emitting socket, if any: naming it in
+    /// `except` excludes it even before it is visible in the namespace.
+    /// Returns how many sockets it was queued for.
+    pub fn deliver(
+        &self,
+        rooms: Option<&[&str]>,
+        except: &[&str],
+        caller: Option<&Socket>,
+        head: &OutFrame,
+        attachments: &[Bytes],
+    ) -> usize {
+        let sockets = self.sockets.read();
+        let room_index = self.rooms.read();
+        let mut excluded = Excluded::resolve(except, &sockets, &room_index);
+        if let Some(caller) = caller
+            && except.contains(&caller.id())
+        {
+            excluded.add(caller.key());
+        }
+        let mut delivered = 0;
+        let mut send = |socket: &Arc<Socket>| {
+            if !excluded.contains(socket.key()) && socket.send(head.clone(), attachments) {
+                delivered += 1;
+            }
+        };
+        match rooms {
+            None => sockets.values().for_each(&mut send),
+            Some([room]) => for_room(room, &sockets, &room_index, &mut send),
+            Some(rooms) => {
+                let mut seen = HashSet::new();
+                for room in rooms {
+                    for_room(room, &sockets, &room_index, &mut |s| {
+                        if seen.insert(s.key()) {
+                            send(s);
+                        }
+                    });
+                }
+            }
+        }
+        delivered
+    }
+}
+
+fn for_room(
+    room: &str,
+    sockets: &HashMap<Arc<str>, Arc<Socket>>,
+    rooms: &HashMap<Arc<str>, Members>,
+    f: &mut impl FnMut(&Arc<Socket>),
+) {
+    if let Some(members) = rooms.get(room) {
+        members.values().for_each(f);
+    } else if let Some(socket) = sockets.get(room) {
+        f(socket);
+    }
+}
+
+/// Socket keys excluded from a broadcast; usually just the sender.
+struct Excluded(Vec<u64>);
+
+impl Excluded {
+    fn resolve(
+        except: &[&str],
+        sockets: &HashMap<Arc<str>, Arc<Socket>>,
+        rooms: &HashMap<Arc<str>, Members>,
+    ) -> Self {
+        let mut keys = Vec::new();
+        for room in except {
+            for_room(room, sockets, rooms, &mut |s| keys.push(s.key()));
+        }
+        keys.sort_unstable();
+        Self(keys)
+    }
+
+    fn add(&mut self, key: u64) {
+        if let Err(i) = self.0.binary_search(&key) {
+            self.0.insert(i, key);
+        }
+    }
+
+    fn contains(&self, key: u64) -> bool {
+        match self.0.len() {
+            0 => false,
+            1..=8 => self.0.contains(&key),
+            _ => self.0.binary_search(&key).is_ok(),
+        }
+    }
+}

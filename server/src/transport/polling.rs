@@ -1,0 +1,112 @@
+//! HTTP long-polling: the handshake GET, the long-poll GET that drains the
+//! outbox, and the POST that carries client packets.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use eddy_proto::engine::ErrorCode;
+use eddy_proto::payload::{self, Record};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+
+use super::{Endpoint, TransportError};
+use crate::session::{self, CloseReason, OutFrame, Session, Transport};
+
+fn payload_response(body: String) -> Response {
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=UTF-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+pub fn handshake(endpoint: &Endpoint, handshake: session::HandshakeInfo) -> Response {
+    let session = endpoint.open(Transport::Polling, handshake);
+    let open = session.open_packet();
+    tokio::spawn(session::drive_polling(session));
+    payload_response(open)
+}
+
+/// The long-poll: waits for something to send, then sends everything queued
+/// (up to `max_payload` bytes).
+pub async fn poll(session: Arc<Session>) -> Result<Response, TransportError> {
+    if session.transport() != Transport::Polling {
+        return Err(ErrorCode::BadRequest.into());
+    }
+    let Ok(_consumer) = session.consumer.try_lock() else {
+        // Two GETs at once: the reference server closes the session; the
+        // pending GET receives the close packet.
+        session.close(CloseReason::TransportError);
+        return Err(ErrorCode::BadRequest.into());
+    };
+    session.outbox.ready().await;
+    let mut frames = Vec::new();
+    session
+        .outbox
+        .drain(&mut frames, session.settings.max_payload);
+    if frames.is_empty() {
+        // Closed with nothing left to say.
+        return Err(ErrorCode::UnknownSid.into());
+    }
+    let mut body = payload::Encoder::with_capacity(
+        frames.iter().map(OutFrame::len).sum::<usize>() + frames.len(),
+    );
+    for frame in &frames {
+        match frame {
+            OutFrame::Text(text) => body.push_text(text.as_str()),
+            OutFrame::Binary(data) => body.push_binary(data),
+        }
+    }
+    Ok(payload_response(body.finish()))
+}
+
+/// Client packets. Processed in order while holding the session's inbound
+/// token; a second concurrent POST is refused and closes the session.
+pub async fn post(session: Arc<Session>, body: Body) -> Result<Response, TransportError> {
+    if session.transport() != Transport::Polling {
+        return Err(ErrorCode::BadRequest.into());
+    }
+    let max_payload = session.settings.max_payload;
+    let bytes = match Limited::new(body, max_payload).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(error) if error.is::<LengthLimitError>() => {
+            session.close(CloseReason::MessageTooLarge);
+            return Err(TransportError::PayloadTooLarge { max_payload });
+        }
+        Err(_) => {
+            session.close(CloseReason::TransportError);
+            return Err(ErrorCode::BadRequest.into());
+        }
+    };
+    let Ok(text) = std::str::from_utf8(&bytes) else {
+        session.close(CloseReason::ParseError);
+        return Err(ErrorCode::BadRequest.into());
+    };
+    let Ok(mut inbound) = session.inbound.try_lock() else {
+        session.close(CloseReason::TransportError);
+        return Err(ErrorCode::BadRequest.into());
+    };
+    for record in payload::decode(text) {
+        let outcome = match record {
+            Ok(Record::Text(packet)) => session::on_packet(&session, &mut inbound, packet).await,
+            Ok(Record::Binary(data)) => session::on_binary(&session, &mut inbound, data).await,
+            Err(error) => {
+                tracing::debug!(sid = %session.sid, %error, "invalid polling payload");
+                Err(CloseReason::ParseError)
+            }
+        };
+        if let Err(reason) = outcome {
+            session.close(reason);
+            if reason == CloseReason::ParseError {
+                return Err(ErrorCode::BadRequest.into());
+            }
+            break;
+        }
+    }
+    Ok(([(header::CONTENT_TYPE, "text/html")], "ok").into_response())
+}
