@@ -15,7 +15,7 @@ use crate::config::Config;
 use crate::metrics::{self, ServerMetrics};
 use crate::session::{CloseReason, EngineSettings, SessionTable};
 use crate::tenant::{App, Tenants};
-use crate::transport::{self, Endpoint};
+use crate::transport::{self, Endpoint, TransportError};
 
 /// Everything the request handlers share.
 pub struct ServerState {
@@ -130,11 +130,7 @@ async fn app_engine(
     request: Request<Body>,
 ) -> Response {
     if state.is_shutting_down() {
-        return problem(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "shutting_down",
-            "the server is shutting down".into(),
-        );
+        return TransportError::ShuttingDown.into_response();
     }
     let Some(app) = state.tenants.get(&slug) else {
         return problem(
@@ -153,11 +149,7 @@ async fn echo_engine(State(state): State<Arc<ServerState>>, request: Request<Bod
         return not_found().await;
     };
     if state.is_shutting_down() {
-        return problem(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "shutting_down",
-            "the server is shutting down".into(),
-        );
+        return TransportError::ShuttingDown.into_response();
     }
     transport::serve(Endpoint::echo(sessions, state.settings.clone()), request).await
 }

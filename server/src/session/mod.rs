@@ -130,11 +130,13 @@ impl CloseReason {
     /// What a pending polling GET receives when the session closes: the
     /// reference server answers a client's own close with a noop, any other
     /// close with a close packet, and a malformed request with nothing (the
-    /// POST itself gets the 400).
+    /// POST itself gets the 400). A shutdown sends no close packet either:
+    /// some clients (python-socketio) take one as "do not reconnect", and a
+    /// restarting server wants its clients back; the GET gets a 503 instead.
     fn polling_farewell(self) -> Option<OutFrame> {
         match self {
             Self::TransportClose => Some(OutFrame::NOOP),
-            Self::ParseError | Self::MessageTooLarge => None,
+            Self::ParseError | Self::MessageTooLarge | Self::ServerShuttingDown => None,
             _ => Some(OutFrame::CLOSE),
         }
     }

@@ -11,6 +11,8 @@ pub enum TransportError {
     Engine(ErrorCode),
     /// The message exceeds `max_payload` (HTTP 413).
     PayloadTooLarge { max_payload: usize },
+    /// The server is stopping (HTTP 503): clients reconnect, elsewhere or later.
+    ShuttingDown,
 }
 
 impl From<ErrorCode> for TransportError {
@@ -26,6 +28,11 @@ impl IntoResponse for TransportError {
             Self::PayloadTooLarge { max_payload } => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 format!("{{\"message\":\"Payload too large\",\"maxPayload\":{max_payload}}}"),
+            ),
+            Self::ShuttingDown => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "{\"error\":\"shutting_down\",\"message\":\"the server is shutting down\"}"
+                    .to_owned(),
             ),
         };
         (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()

@@ -51,7 +51,10 @@ pub async fn poll(session: Arc<Session>) -> Result<Response, TransportError> {
         .drain(&mut frames, session.settings.max_payload);
     if frames.is_empty() {
         // Closed with nothing left to say.
-        return Err(ErrorCode::UnknownSid.into());
+        return Err(match session.close_reason() {
+            Some(CloseReason::ServerShuttingDown) => TransportError::ShuttingDown,
+            _ => ErrorCode::UnknownSid.into(),
+        });
     }
     let mut body = payload::Encoder::with_capacity(
         frames.iter().map(OutFrame::len).sum::<usize>() + frames.len(),
@@ -91,14 +94,20 @@ pub async fn post(session: Arc<Session>, body: Body) -> Result<Response, Transpo
         session.close(CloseReason::TransportError);
         return Err(ErrorCode::BadRequest.into());
     };
-    for record in payload::decode(text) {
+    // Decode the whole payload first: a malformed one is refused whole,
+    // never half applied.
+    let records = match payload::decode(text).collect::<Result<Vec<_>, _>>() {
+        Ok(records) => records,
+        Err(error) => {
+            tracing::debug!(sid = %session.sid, %error, "invalid polling payload");
+            session.close(CloseReason::ParseError);
+            return Err(ErrorCode::BadRequest.into());
+        }
+    };
+    for record in records {
         let outcome = match record {
-            Ok(Record::Text(packet)) => session::on_packet(&session, &mut inbound, packet).await,
-            Ok(Record::Binary(data)) => session::on_binary(&session, &mut inbound, data).await,
-            Err(error) => {
-                tracing::debug!(sid = %session.sid, %error, "invalid polling payload");
-                Err(CloseReason::ParseError)
-            }
+            Record::Text(packet) => session::on_packet(&session, &mut inbound, packet).await,
+            Record::Binary(data) => session::on_binary(&session, &mut inbound, data).await,
         };
         if let Err(reason) = outcome {
             session.close(reason);

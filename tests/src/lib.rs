@@ -1,0 +1,29 @@
+//! The test harness: starts the real `eddy` binary on a free port and hands
+//! back raw Engine.IO clients (HTTP long-polling and websocket) that let a
+//! test check exact frames. Every wait has a timeout; nothing sleeps to
+//! synchronise.
+
+pub mod http;
+pub mod server;
+pub mod ws;
+
+pub use http::{Http, Reply};
+pub use server::TestServer;
+pub use ws::RawWs;
+
+use std::time::Duration;
+
+/// The longest any single expected thing may take.
+pub const WAIT: Duration = Duration::from_secs(5);
+
+/// Test servers heartbeat fast so timeouts are observable (as in Socket.IO's own protocol tests).
+pub const PING_INTERVAL_MS: u64 = 300;
+pub const PING_TIMEOUT_MS: u64 = 200;
+
+/// The sid of an Engine.IO open packet (`0{"sid":…}`).
+pub fn open_sid(open: &str) -> String {
+    let json: serde_json::Value =
+        serde_json::from_str(open.strip_prefix('0').expect("an open packet"))
+            .expect("open packet JSON");
+    json["sid"].as_str().expect("sid").to_owned()
+}
