@@ -85,16 +85,20 @@ impl SioLayer {
     ) -> Result<(), CloseReason> {
         let data = packet.data.as_deref();
         match packet.kind {
+            // Connects and disconnects are rare: boxing their futures keeps
+            // every connection task small while it idles (see `transport::websocket`).
             PacketKind::Connect => {
-                self.connect(session, &packet.nsp, data.unwrap_or("{}"))
-                    .await
+                Box::pin(self.connect(session, &packet.nsp, data.unwrap_or("{}"))).await
             }
             PacketKind::Disconnect => {
                 if let Some(socket) = self.socket(&packet.nsp)
                     && socket.detach()
                 {
-                    dispatch::disconnect(&socket, DisconnectReason::ClientNamespaceDisconnect)
-                        .await;
+                    Box::pin(dispatch::disconnect(
+                        &socket,
+                        DisconnectReason::ClientNamespaceDisconnect,
+                    ))
+                    .await;
                 }
             }
             PacketKind::Event | PacketKind::BinaryEvent => {
