@@ -1,0 +1,56 @@
+//! `echo`: the Socket.IO conformance behaviour, as a WebAssembly handler.
+//! Shows the smallest useful handler: accept or refuse namespaces, emit
+//! back to the caller, answer acks, and pass binary attachments through.
+//!
+//! - connect to `/` or `/custom`: emit `auth` with the handshake's auth; any
+//!   other namespace is refused with "Invalid namespace";
+//! - `message` → emit `message-back` with the same arguments;
+//! - `message-with-ack` → ack with the same arguments.
+
+use eddy_sdk::{Ack, ConnectReply, Context, Event, EventResult, Handler, Handshake, Reject};
+
+pub struct Echo;
+
+#[eddy_sdk::handler]
+impl Handler for Echo {
+    fn on_connect(cx: &Context, handshake: &Handshake) -> Result<ConnectReply, Reject> {
+        if !matches!(cx.namespace(), "/" | "/custom") {
+            return Err(Reject::new("Invalid namespace"));
+        }
+        let auth = format!("[{}]", handshake.auth_raw());
+        cx.emit("auth").raw_args(&auth, Vec::new()).send().map_err(|e| Reject::new(e.to_string()))?;
+        Ok(ConnectReply::accept())
+    }
+
+    fn on_event(cx: &Context, event: Event) -> EventResult {
+        match event.name.as_str() {
+            "message" => {
+                cx.emit("message-back").raw_args(event.args.raw(), event.attachments).send()?;
+                Ok(None)
+            }
+            "message-with-ack" => Ok(Some(Ack::raw(event.args.raw()).with_attachments(event.attachments))),
+            _ => Ok(None),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use eddy_sdk::testing::{MockHost, Recipients};
+    use eddy_sdk::json;
+
+    #[test]
+    fn echoes_and_acks() {
+        let host = MockHost::new();
+        let cx = host.connect::<Echo>("s1", &Handshake::with_auth(json!({"token": "t"}))).unwrap();
+        let auth = host.take_emitted();
+        assert_eq!((auth[0].event.as_str(), &auth[0].args), ("auth", &json!([{"token": "t"}])));
+        host.event::<Echo>(&cx, Event::new("message", json!([1, "two"]))).unwrap();
+        let back = host.take_emitted();
+        assert_eq!(back[0].to, Recipients::Socket("s1".into()));
+        assert_eq!(back[0].args, json!([1, "two"]));
+        let ack = host.event::<Echo>(&cx, Event::new("message-with-ack", json!([{"a": 1}])).with_ack()).unwrap();
+        assert_eq!(ack.unwrap().args(), "[{\"a\":1}]");
+    }
+}
