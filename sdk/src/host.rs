@@ -6,6 +6,8 @@
 pub enum EmitError {
     /// The arguments are not a JSON array.
     InvalidArgs,
+    /// The event name is empty or reserved by Socket.IO (`connect`, `disconnect`, …).
+    InvalidEvent,
     /// The packet is larger than the app's maximum payload.
     TooLarge,
     /// This call already emitted as many packets as it may.
@@ -16,6 +18,7 @@ impl std::fmt::Display for EmitError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Self::InvalidArgs => "emit arguments are not a JSON array",
+            Self::InvalidEvent => "the event name is empty or reserved by Socket.IO",
             Self::TooLarge => "emit is larger than the app's maximum payload",
             Self::LimitReached => "too many emits in one call",
         })
@@ -57,6 +60,7 @@ mod imports {
         };
         sockets::emit(&target, event, args, attachments).map_err(|e| match e {
             sockets::EmitError::InvalidArgs => EmitError::InvalidArgs,
+            sockets::EmitError::InvalidEvent => EmitError::InvalidEvent,
             sockets::EmitError::TooLarge => EmitError::TooLarge,
             sockets::EmitError::LimitReached => EmitError::LimitReached,
         })

@@ -143,7 +143,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let address = listener.local_addr()?;
-        let state = crate::http::ServerState::new(config);
+        let state = crate::http::ServerState::start(config).await.map_err(anyhow::Error::msg)?;
         for app in state.tenants.all() {
             tracing::info!(app = %app.slug, handler = %app.handler().describe(), "serving app at /apps/{}/socket.io/", app.slug);
         }

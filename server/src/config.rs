@@ -48,6 +48,10 @@ pub struct Config {
     pub max_connections: usize,
     /// On SIGINT/SIGTERM, time given to sockets and in-flight requests to finish. Default 5000 ms.
     pub shutdown_grace_ms: u64,
+    /// Most WebAssembly handler instances alive at once, all apps together. Default 1000.
+    pub wasm_max_instances: u32,
+    /// Upper bound for any app's handler memory, in MiB. Default 512.
+    pub wasm_max_memory_mb: u64,
     /// Apps served by this node, until the registry holds them.
     pub apps: Vec<AppConfig>,
 }
@@ -58,13 +62,39 @@ pub struct Config {
 pub struct AppConfig {
     /// URL-safe name: clients connect at `/apps/{slug}/socket.io/`.
     pub slug: String,
-    /// The built-in handler that runs this app's events. Only `echo` exists so far.
-    #[serde(default = "default_handler")]
-    pub handler: String,
+    /// A built-in native handler (`echo`). The default when `wasm` is not set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handler: Option<String>,
+    /// A handler component (`.wasm`); a change to the file is deployed live.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wasm: Option<PathBuf>,
+    /// Longest a handler call may run, in milliseconds. Default 100.
+    #[serde(default = "default_deadline_ms")]
+    pub deadline_ms: u64,
+    /// Most memory a handler instance may use, in MiB. Default 64.
+    #[serde(default = "default_memory_mb")]
+    pub memory_mb: u64,
 }
 
-fn default_handler() -> String {
-    "echo".into()
+fn default_deadline_ms() -> u64 {
+    100
+}
+
+fn default_memory_mb() -> u64 {
+    64
+}
+
+impl AppConfig {
+    /// An app served by a built-in handler.
+    pub fn builtin(slug: &str, handler: &str) -> Self {
+        Self {
+            slug: slug.into(),
+            handler: Some(handler.into()),
+            wasm: None,
+            deadline_ms: default_deadline_ms(),
+            memory_mb: default_memory_mb(),
+        }
+    }
 }
 
 impl Default for Config {
@@ -86,6 +116,8 @@ impl Default for Config {
             max_attachments: 64,
             max_connections: 100_000,
             shutdown_grace_ms: 5_000,
+            wasm_max_instances: 1000,
+            wasm_max_memory_mb: 512,
             apps: Vec::new(),
         }
     }
@@ -110,6 +142,8 @@ pub const SCALAR_KEYS: &[&str] = &[
     "max_attachments",
     "max_connections",
     "shutdown_grace_ms",
+    "wasm_max_instances",
+    "wasm_max_memory_mb",
 ];
 
 #[derive(Debug, Error)]
@@ -213,6 +247,12 @@ impl Config {
             "max_attachments" => self.max_attachments = value.parse().map_err(|_| err(COUNT))?,
             "max_connections" => self.max_connections = value.parse().map_err(|_| err(COUNT))?,
             "shutdown_grace_ms" => self.shutdown_grace_ms = value.parse().map_err(|_| err(MS))?,
+            "wasm_max_instances" => {
+                self.wasm_max_instances = value.parse().map_err(|_| err(COUNT))?
+            }
+            "wasm_max_memory_mb" => {
+                self.wasm_max_memory_mb = value.parse().map_err(|_| err(COUNT))?
+            }
             _ => {
                 return Err(ConfigError::Invalid(format!(
                     "{origin}: unknown setting {key:?}"
@@ -232,6 +272,8 @@ impl Config {
             ("outbox_max_frames", self.outbox_max_frames as u64),
             ("outbox_max_bytes", self.outbox_max_bytes as u64),
             ("max_connections", self.max_connections as u64),
+            ("wasm_max_instances", u64::from(self.wasm_max_instances)),
+            ("wasm_max_memory_mb", self.wasm_max_memory_mb),
         ];
         for (key, value) in positive {
             if value == 0 {
@@ -254,10 +296,31 @@ impl Config {
                     app.slug
                 )));
             }
-            if crate::dispatch::builtin(&app.handler).is_none() {
+            match (&app.handler, &app.wasm) {
+                (Some(_), Some(_)) => {
+                    return Err(ConfigError::Invalid(format!(
+                        "app {:?}: set either `handler` or `wasm`, not both",
+                        app.slug
+                    )));
+                }
+                (Some(name), None) if crate::dispatch::builtin(name).is_none() => {
+                    return Err(ConfigError::Invalid(format!(
+                        "app {:?}: unknown handler {name:?} (built-in handlers: echo)",
+                        app.slug
+                    )));
+                }
+                _ => {}
+            }
+            if app.deadline_ms == 0 || app.memory_mb == 0 {
                 return Err(ConfigError::Invalid(format!(
-                    "app {:?}: unknown handler {:?} (built-in handlers: echo)",
-                    app.slug, app.handler
+                    "app {:?}: deadline_ms and memory_mb must be greater than 0",
+                    app.slug
+                )));
+            }
+            if app.memory_mb > self.wasm_max_memory_mb {
+                return Err(ConfigError::Invalid(format!(
+                    "app {:?}: memory_mb {} is above wasm_max_memory_mb {}",
+                    app.slug, app.memory_mb, self.wasm_max_memory_mb
                 )));
             }
         }
@@ -319,8 +382,8 @@ mod tests {
         assert_eq!(
             c.apps,
             vec![AppConfig {
-                slug: "chat".into(),
-                handler: "echo".into()
+                handler: None,
+                ..AppConfig::builtin("chat", "echo")
             }]
         );
         std::fs::remove_dir_all(dir).ok();
@@ -368,6 +431,12 @@ mod tests {
         );
         let c = Config::from_toml("[[apps]]\nslug = \"a\"\n[[apps]]\nslug = \"a\"").unwrap();
         assert!(c.validate().unwrap_err().to_string().contains("twice"));
+        let both = "[[apps]]\nslug = \"a\"\nhandler = \"echo\"\nwasm = \"a.wasm\"";
+        let err = Config::from_toml(both).unwrap().validate().unwrap_err();
+        assert!(err.to_string().contains("not both"), "{err}");
+        let big = "[[apps]]\nslug = \"a\"\nwasm = \"a.wasm\"\nmemory_mb = 4096";
+        let err = Config::from_toml(big).unwrap().validate().unwrap_err();
+        assert!(err.to_string().contains("wasm_max_memory_mb"), "{err}");
     }
 
     #[test]

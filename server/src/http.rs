@@ -11,7 +11,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use tokio::sync::Semaphore;
 
-use crate::config::Config;
+use crate::config::{AppConfig, Config};
+use crate::deploy::Deployer;
 use crate::metrics::{self, ServerMetrics};
 use crate::session::{CloseReason, EngineSettings, SessionTable};
 use crate::tenant::{App, Tenants};
@@ -27,37 +28,55 @@ pub struct ServerState {
     pub metrics: ServerMetrics,
     /// One permit per open client connection (`max_connections`).
     pub connection_permits: Arc<Semaphore>,
+    /// Compiles and deploys handler components.
+    pub deployer: Arc<Deployer>,
     shutting_down: AtomicBool,
 }
 
 impl ServerState {
-    pub fn new(config: Config) -> Arc<Self> {
+    /// Builds the apps (compiling handler components) and everything the
+    /// handlers share.
+    pub async fn start(config: Config) -> Result<Arc<Self>, String> {
         let settings = Arc::new(EngineSettings::from_config(&config));
-        let mut apps: Vec<Arc<App>> = config
-            .apps
-            .iter()
-            .map(|a| {
-                App::new(
-                    &a.slug,
-                    crate::dispatch::builtin(&a.handler).expect("validated by Config"),
-                )
-            })
-            .collect();
-        if apps.is_empty() && config.demo {
-            apps.push(App::new(
-                "demo",
-                crate::dispatch::builtin("echo").expect("echo is built in"),
-            ));
+        let deployer = Arc::new(Deployer::new(&config).map_err(|e| e.to_string())?);
+        let mut app_configs = config.apps.clone();
+        if app_configs.is_empty() && config.demo {
+            app_configs.push(AppConfig::builtin("demo", "echo"));
         }
-        Arc::new(Self {
+        let mut apps = Vec::new();
+        for app_config in &app_configs {
+            let echo = crate::dispatch::builtin("echo").expect("echo is built in");
+            let app = match (&app_config.wasm, &app_config.handler) {
+                (Some(path), _) => {
+                    let app = App::new(&app_config.slug, echo);
+                    let limits = deployer.limits(app_config);
+                    deployer
+                        .deploy_file(&app, path, limits.clone())
+                        .await
+                        .map_err(|e| format!("app {:?}: {e}", app_config.slug))?;
+                    deployer.watch(app.clone(), path.clone(), limits);
+                    app
+                }
+                (None, name) => {
+                    let name = name.as_deref().unwrap_or("echo");
+                    App::new(
+                        &app_config.slug,
+                        crate::dispatch::builtin(name).expect("validated by Config"),
+                    )
+                }
+            };
+            apps.push(app);
+        }
+        Ok(Arc::new(Self {
             settings,
             tenants: Tenants::new(apps),
             echo: config.engine_io_echo.then(Default::default),
             metrics: ServerMetrics::default(),
             connection_permits: Arc::new(Semaphore::new(config.max_connections)),
             shutting_down: AtomicBool::new(false),
+            deployer,
             config: Arc::new(config),
-        })
+        }))
     }
 
     pub fn open_connections(&self) -> usize {

@@ -2,6 +2,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod deploy;
 pub mod dispatch;
 pub mod http;
 pub mod metrics;

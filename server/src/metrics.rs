@@ -36,6 +36,10 @@ pub struct AppMetrics {
     pub handler_errors: Counter,
     pub parse_errors: Counter,
     pub unknown_acks: Counter,
+    pub handler_timeouts: Counter,
+    pub handler_memory_faults: Counter,
+    pub handler_traps: Counter,
+    pub handler_host_faults: Counter,
     closes: [Counter; CloseReason::ALL.len()],
 }
 
@@ -106,7 +110,7 @@ pub fn render(
         &mut apps.iter().map(|a| (app(a), a.socket_count() as u64)),
     );
     type Field = fn(&AppMetrics) -> &Counter;
-    let counters: [(&str, &str, Field); 8] = [
+    let counters: [(&str, &str, Field); 12] = [
         (
             "eddy_sessions_opened_total",
             "Engine.IO sessions opened.",
@@ -146,6 +150,26 @@ pub fn render(
             "eddy_unknown_acks_total",
             "Acks received for ids nobody waited on.",
             |m| &m.unknown_acks,
+        ),
+        (
+            "eddy_handler_timeouts_total",
+            "Handler calls stopped at the app's deadline.",
+            |m| &m.handler_timeouts,
+        ),
+        (
+            "eddy_handler_memory_faults_total",
+            "Handler calls stopped at the app's memory limit.",
+            |m| &m.handler_memory_faults,
+        ),
+        (
+            "eddy_handler_traps_total",
+            "Handler calls that trapped (panics included).",
+            |m| &m.handler_traps,
+        ),
+        (
+            "eddy_handler_host_faults_total",
+            "Handler calls that failed on the server's side.",
+            |m| &m.handler_host_faults,
         ),
     ];
     for (name, help, get) in counters {

@@ -2,8 +2,27 @@
 // "eddy listening on http://…" line. Every server is stopped by the caller.
 import { spawn } from "node:child_process";
 import { once } from "node:events";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
-export async function startServer({ args = [], port = 0 } = {}) {
+/** The plugin `name` built by the Rust test crate (EDDY_PLUGINS_DIR). */
+export function plugin(name) {
+  const dir = process.env.EDDY_PLUGINS_DIR;
+  if (!dir) throw new Error("EDDY_PLUGINS_DIR must name the built plugins (the Rust test harness sets it)");
+  return join(dir, `${name.replaceAll("-", "_")}.wasm`);
+}
+
+/**
+ * Starts eddy on a free port (or `port`) with its own data directory; `config`
+ * is the text of an eddy.toml to use.
+ */
+export async function startServer({ args = [], port = 0, config } = {}) {
+  const dataDir = mkdtempSync(join(tmpdir(), "eddy-js-"));
+  if (config !== undefined) {
+    writeFileSync(join(dataDir, "eddy.toml"), config);
+    args = ["--config", join(dataDir, "eddy.toml"), ...args];
+  }
   const bin = process.env.EDDY_BIN;
   if (!bin) throw new Error("EDDY_BIN must name the eddy binary (the Rust test harness sets it)");
   const child = spawn(
@@ -15,6 +34,7 @@ export async function startServer({ args = [], port = 0 } = {}) {
       "--ping-timeout-ms", "200",
       "--connect-timeout-ms", "1000",
       "--log", "warn",
+      "--data-dir", dataDir,
       ...args,
     ],
     { stdio: ["ignore", "pipe", "inherit"], env: withoutEddyConfig(process.env) },
@@ -35,10 +55,14 @@ export async function startServer({ args = [], port = 0 } = {}) {
   return {
     url,
     port: Number(new URL(url).port),
+    dataDir,
     async stop(signal = "SIGTERM") {
-      if (child.exitCode !== null) return child.exitCode;
-      child.kill(signal);
-      const [code] = await once(child, "exit");
+      let code = child.exitCode;
+      if (code === null) {
+        child.kill(signal);
+        [code] = await once(child, "exit");
+      }
+      rmSync(dataDir, { recursive: true, force: true });
       return code;
     },
   };

@@ -1,8 +1,10 @@
 """Starts the eddy binary named by EDDY_BIN (the Rust test harness sets it)."""
 import os
 import re
+import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 
 import pytest
@@ -16,8 +18,9 @@ class Server:
         if not binary:
             raise RuntimeError("EDDY_BIN must name the eddy binary")
         env = {k: v for k, v in os.environ.items() if k != "EDDY_CONFIG"}
+        self.data_dir = tempfile.mkdtemp(prefix="eddy-py-")
         self.process = subprocess.Popen(
-            [binary, "serve", "--listen", f"127.0.0.1:{port}", "--log", "warn",
+            [binary, "serve", "--listen", f"127.0.0.1:{port}", "--log", "warn", "--data-dir", self.data_dir,
              "--ping-interval-ms", "300", "--ping-timeout-ms", "200", "--connect-timeout-ms", "1000"],
             stdout=subprocess.PIPE, text=True, env=env,
         )
@@ -40,7 +43,9 @@ class Server:
     def stop(self):
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(10)
+        code = self.process.wait(10)
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+        return code
 
 
 @pytest.fixture

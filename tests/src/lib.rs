@@ -20,6 +20,19 @@ pub const WAIT: Duration = Duration::from_secs(5);
 pub const PING_INTERVAL_MS: u64 = 300;
 pub const PING_TIMEOUT_MS: u64 = 200;
 
+/// The built plugin `name` (`echo`, `chat`, `hostile_spin`, …), compiled by
+/// this crate's build script.
+pub fn plugin(name: &str) -> std::path::PathBuf {
+    let path = std::path::Path::new(env!("EDDY_PLUGINS_DIR"))
+        .join(format!("{}.wasm", name.replace('-', "_")));
+    assert!(
+        path.is_file(),
+        "plugin {name} was not built: {}",
+        path.display()
+    );
+    path
+}
+
 /// The sid of an Engine.IO open packet (`0{"sid":…}`).
 pub fn open_sid(open: &str) -> String {
     let json: serde_json::Value =

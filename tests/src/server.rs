@@ -1,8 +1,9 @@
 //! A real `eddy` process on 127.0.0.1 with a port chosen by the OS.
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Context, bail};
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -13,6 +14,25 @@ use crate::{Http, PING_INTERVAL_MS, PING_TIMEOUT_MS, RawWs, WAIT};
 pub struct TestServer {
     child: Child,
     pub addr: SocketAddr,
+    /// The server's own data directory, removed when the server is dropped.
+    pub data_dir: PathBuf,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
+}
+
+/// A fresh, empty directory for one server.
+pub fn fresh_dir(tag: &str) -> PathBuf {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("eddy-test-{}-{tag}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create a temp dir");
+    dir
 }
 
 impl TestServer {
@@ -22,10 +42,31 @@ impl TestServer {
         Self::start_on(bin, "127.0.0.1:0", args).await
     }
 
+    /// Starts with a config file holding `toml` (apps, limits, …).
+    pub async fn start_with_config(bin: &str, toml: &str, args: &[&str]) -> anyhow::Result<Self> {
+        let data_dir = fresh_dir("config");
+        let file = data_dir.join("eddy.toml");
+        std::fs::write(&file, toml)?;
+        let mut all = vec!["--config", file.to_str().expect("utf-8 path")];
+        all.extend_from_slice(args);
+        Self::launch(bin, "127.0.0.1:0", &all, data_dir).await
+    }
+
     pub async fn start_on(bin: &str, listen: &str, args: &[&str]) -> anyhow::Result<Self> {
+        Self::launch(bin, listen, args, fresh_dir("server")).await
+    }
+
+    async fn launch(
+        bin: &str,
+        listen: &str,
+        args: &[&str],
+        data_dir: PathBuf,
+    ) -> anyhow::Result<Self> {
         let mut command = Command::new(Path::new(bin));
         command
             .args(["serve", "--listen", listen, "--log", "warn"])
+            .arg("--data-dir")
+            .arg(&data_dir)
             .args(["--ping-interval-ms", &PING_INTERVAL_MS.to_string()])
             .args(["--ping-timeout-ms", &PING_TIMEOUT_MS.to_string()])
             .args(["--connect-timeout-ms", "1000"])
@@ -51,7 +92,11 @@ impl TestServer {
         .context("eddy did not start in time")??;
         // Keep draining stdout so the child never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Ok(Self { child, addr })
+        Ok(Self {
+            child,
+            addr,
+            data_dir,
+        })
     }
 
     pub fn url(&self) -> String {

@@ -20,6 +20,7 @@ fn run_suite(dir: &Path, program: &str, args: &[&str]) {
         .args(args)
         .current_dir(dir)
         .env("EDDY_BIN", BIN)
+        .env("EDDY_PLUGINS_DIR", env!("EDDY_PLUGINS_DIR"))
         .env_remove("EDDY_CONFIG")
         .output()
         .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));

@@ -29,8 +29,11 @@ fn roster(room: &str) -> Result<Roster, KvError> {
     Ok(kv::get_json(&roster_key(room))?.unwrap_or_default())
 }
 
+/// The names online, sorted.
 fn names(roster: &Roster) -> Vec<&str> {
-    roster.values().map(String::as_str).collect()
+    let mut names: Vec<&str> = roster.values().map(String::as_str).collect();
+    names.sort_unstable();
+    names
 }
 
 /// Updates a room's roster and tells the room.
@@ -42,8 +45,9 @@ fn update(cx: &Context, room: &str, change: impl FnOnce(&mut Roster)) -> Result<
     } else {
         kv::set_json(&roster_key(room), &list, None)?;
     }
-    cx.emit("presence").to_room(room).arg(&json!({ "room": room, "online": names(&list) }))?.send()?;
-    Ok(list.into_values().collect())
+    let online: Vec<String> = names(&list).into_iter().map(str::to_owned).collect();
+    cx.emit("presence").to_room(room).arg(&json!({ "room": room, "online": online }))?.send()?;
+    Ok(online)
 }
 
 fn remember(socket: &str, room: &str, entered: bool) -> Result<(), KvError> {

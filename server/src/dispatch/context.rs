@@ -52,6 +52,10 @@ impl SocketContext {
         &self.socket.app().slug
     }
 
+    pub(crate) fn app_ref(&self) -> &Arc<crate::tenant::App> {
+        self.socket.app()
+    }
+
     /// The JSON data attached to the socket when it connected.
     pub fn socket_data(&self) -> Option<Arc<str>> {
         self.socket.data()

@@ -11,6 +11,7 @@
 //! | `to-room` `(room, …args)` | emit `room-message` with `args` to the room, sender excluded; ack with the count |
 //! | `request-ack` `(…args)` | emit `ack-request` with `args` expecting an ack, then `ack-response` with the client's ack (or `ack-timeout` after 5 s) |
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -30,7 +31,7 @@ impl Handler for EchoHandler {
 
     fn on_connect<'a>(
         &'a self,
-        cx: &'a SocketContext,
+        cx: &'a Arc<SocketContext>,
         event: ConnectEvent<'a>,
     ) -> HandlerFuture<'a, Result<ConnectReply, ConnectReject>> {
         Box::pin(async move {
@@ -45,7 +46,7 @@ impl Handler for EchoHandler {
 
     fn on_event<'a>(
         &'a self,
-        cx: &'a SocketContext,
+        cx: &'a Arc<SocketContext>,
         event: SocketEvent<'a>,
     ) -> HandlerFuture<'a, Result<Option<Ack>, EventError>> {
         Box::pin(async move {
@@ -119,7 +120,7 @@ impl Handler for EchoHandler {
 
     fn on_disconnect<'a>(
         &'a self,
-        _cx: &'a SocketContext,
+        _cx: &'a Arc<SocketContext>,
         _reason: DisconnectReason,
     ) -> HandlerFuture<'a, ()> {
         Box::pin(async {})
@@ -128,7 +129,7 @@ impl Handler for EchoHandler {
 
 fn bad_args(message: &str) -> EventError {
     EventError {
-        code: "bad_arguments",
+        code: "bad_arguments".into(),
         message: message.into(),
     }
 }

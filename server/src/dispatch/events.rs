@@ -1,5 +1,7 @@
 //! The hook event and reply types of the [`super::Handler`] seam.
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
 
 use crate::session::HandshakeInfo;
@@ -65,7 +67,7 @@ pub struct Ack {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventError {
     /// A stable machine-readable code (`handler_error`, `handler_timeout`, …).
-    pub code: &'static str,
+    pub code: Cow<'static, str>,
     pub message: String,
 }
 
@@ -82,7 +84,7 @@ mod tests {
     #[test]
     fn error_acks_are_one_object_argument() {
         let e = EventError {
-            code: "handler_error",
+            code: "handler_error".into(),
             message: "bad \"input\"".into(),
         };
         let v: serde_json::Value = serde_json::from_str(&e.to_ack_args()).unwrap();

@@ -9,6 +9,7 @@
 mod context;
 mod echo;
 mod events;
+mod wasm;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -19,6 +20,7 @@ use bytes::Bytes;
 pub use context::{SocketContext, SocketEmitter, Target};
 pub use echo::EchoHandler;
 pub use events::{Ack, ConnectEvent, ConnectReject, ConnectReply, EventError, SocketEvent};
+pub use wasm::WasmHandler;
 
 use crate::socket::{DisconnectReason, Socket};
 
@@ -37,7 +39,7 @@ pub trait Handler: Send + Sync + 'static {
     /// or refuse with a message the client sees in `connect_error`.
     fn on_connect<'a>(
         &'a self,
-        cx: &'a SocketContext,
+        cx: &'a Arc<SocketContext>,
         event: ConnectEvent<'a>,
     ) -> HandlerFuture<'a, Result<ConnectReply, ConnectReject>>;
 
@@ -45,14 +47,14 @@ pub trait Handler: Send + Sync + 'static {
     /// asked for one.
     fn on_event<'a>(
         &'a self,
-        cx: &'a SocketContext,
+        cx: &'a Arc<SocketContext>,
         event: SocketEvent<'a>,
     ) -> HandlerFuture<'a, Result<Option<Ack>, EventError>>;
 
     /// The socket left, after every event of it was handled. Best effort.
     fn on_disconnect<'a>(
         &'a self,
-        cx: &'a SocketContext,
+        cx: &'a Arc<SocketContext>,
         reason: DisconnectReason,
     ) -> HandlerFuture<'a, ()>;
 }
@@ -70,7 +72,7 @@ pub fn builtin(name: &str) -> Option<Arc<dyn Handler>> {
 pub async fn connect(socket: &Arc<Socket>, auth: &str) -> Result<(), ConnectReject> {
     let app = socket.app();
     let handler = app.handler();
-    let cx = SocketContext::new(socket.clone());
+    let cx = Arc::new(SocketContext::new(socket.clone()));
     let handshake = socket
         .session()
         .map(|s| s.handshake.clone())
@@ -106,7 +108,7 @@ pub async fn event(
     let app = socket.app();
     app.metrics.events_in.inc();
     let handler = app.handler();
-    let cx = SocketContext::new(socket.clone());
+    let cx = Arc::new(SocketContext::new(socket.clone()));
     let event = SocketEvent {
         name,
         args,
@@ -119,7 +121,7 @@ pub async fn event(
         (Ok(_), _) => {}
         (Err(error), id) => {
             app.metrics.handler_errors.inc();
-            tracing::debug!(app = %app.slug, event = name, code = error.code, message = %error.message, "handler error");
+            tracing::debug!(app = %app.slug, event = name, code = %error.code, message = %error.message, "handler error");
             if let Some(id) = id {
                 socket.send_ack(id, &error.to_ack_args(), &[]);
             }
@@ -131,6 +133,6 @@ pub async fn event(
 /// Runs the disconnect hook of a socket that has been detached.
 pub async fn disconnect(socket: &Arc<Socket>, reason: DisconnectReason) {
     let handler = socket.app().handler();
-    let cx = SocketContext::new(socket.clone());
+    let cx = Arc::new(SocketContext::new(socket.clone()));
     handler.on_disconnect(&cx, reason).await;
 }

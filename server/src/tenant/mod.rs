@@ -7,6 +7,9 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use parking_lot::RwLock;
 
+pub mod kv;
+pub mod log;
+
 use crate::dispatch::Handler;
 use crate::metrics::AppMetrics;
 use crate::session::SessionTable;
@@ -19,6 +22,8 @@ pub struct App {
     namespaces: RwLock<HashMap<Arc<str>, Arc<Namespace>>>,
     pub sessions: Arc<SessionTable>,
     pub metrics: AppMetrics,
+    pub kv: kv::MemoryKv,
+    pub log: log::AppLog,
 }
 
 struct InstalledHandler(Arc<dyn Handler>);
@@ -31,6 +36,8 @@ impl App {
             namespaces: RwLock::new(HashMap::new()),
             sessions: Arc::new(SessionTable::default()),
             metrics: AppMetrics::default(),
+            kv: kv::MemoryKv::new(kv::KvQuota::default()),
+            log: log::AppLog::new(slug),
         })
     }
 

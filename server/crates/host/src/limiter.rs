@@ -1,0 +1,49 @@
+//! The per-app memory cap, enforced as the guest grows its memory.
+
+use wasmtime::ResourceLimiter;
+
+pub(crate) struct MemoryLimiter {
+    limit: usize,
+    /// Set when the guest tried to grow past the limit: the trap that follows
+    /// is then reported as a memory fault.
+    pub exceeded: bool,
+}
+
+/// Table elements a handler may have (function tables stay small in practice).
+const MAX_TABLE_ELEMENTS: usize = 100_000;
+
+impl MemoryLimiter {
+    pub fn new(limit: usize) -> Self {
+        Self {
+            limit,
+            exceeded: false,
+        }
+    }
+}
+
+impl ResourceLimiter for MemoryLimiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.limit {
+            self.exceeded = true;
+            return Err(wasmtime::Error::msg(format!(
+                "memory limit of {} bytes exceeded (wanted {desired})",
+                self.limit
+            )));
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= MAX_TABLE_ELEMENTS)
+    }
+}

@@ -1,0 +1,306 @@
+//! A pool of live instances of one app version. One instance serves one
+//! call at a time and is reused afterwards; an instance that faulted is
+//! dropped (wasmtime refuses to re-enter a trapped component anyway) and the
+//! next call gets a fresh one from the pre-instantiated component.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use tokio::sync::{Semaphore, SemaphorePermit};
+use wasmtime::{Store, Trap, UpdateDeadline, WasmBacktrace};
+
+use crate::bindings::{App, AppPre};
+use crate::caps::Capabilities;
+use crate::engine::{HostEngine, LoadedComponent};
+use crate::state::{CallScope, HostState};
+use crate::types::{
+    Ack, ConnectReply, DisconnectReason, Event, EventError, Handshake, Level, Reject, SocketInfo,
+};
+use crate::{CallError, GuestFault, HostFault, LoadError};
+
+/// An app's limits, enforced on every call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Longest a hook may run.
+    pub deadline: Duration,
+    /// Largest linear memory an instance may grow to.
+    pub memory_bytes: usize,
+    /// Emits one hook call may make.
+    pub max_emits_per_call: u32,
+    /// Largest emit, and the most bytes one import call may pass to the host.
+    pub max_payload: usize,
+    /// Instances kept warm between calls.
+    pub max_idle_instances: usize,
+    /// Instances of this app running at once (further calls wait).
+    pub max_concurrent_calls: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            deadline: Duration::from_millis(100),
+            memory_bytes: 64 << 20,
+            max_emits_per_call: 1000,
+            max_payload: 1_000_000,
+            max_idle_instances: 8,
+            max_concurrent_calls: 64,
+        }
+    }
+}
+
+/// Counters per app version.
+#[derive(Debug, Default)]
+pub struct PoolStats {
+    pub calls: AtomicU64,
+    /// Calls that ended in a fault (any kind below).
+    pub faults: AtomicU64,
+    pub timeouts: AtomicU64,
+    pub memory_faults: AtomicU64,
+    pub traps: AtomicU64,
+    pub host_faults: AtomicU64,
+    pub instances_created: AtomicU64,
+    pub instances_recycled: AtomicU64,
+    /// Nanoseconds spent inside calls, for the mean.
+    pub call_nanos: AtomicU64,
+}
+
+struct Warm {
+    store: Store<HostState>,
+    app: App,
+    calls: u32,
+    retire_after: u32,
+}
+
+pub struct HandlerPool {
+    engine: HostEngine,
+    pre: AppPre<HostState>,
+    limits: Limits,
+    idle: Mutex<Vec<Warm>>,
+    gate: Semaphore,
+    pub stats: PoolStats,
+    content_hash: String,
+}
+
+impl HandlerPool {
+    /// Links the component against Eddy's imports, checks its exports, and
+    /// instantiates it once under `limits` (the trial a deploy requires).
+    pub async fn new(
+        engine: &HostEngine,
+        component: &LoadedComponent,
+        limits: Limits,
+    ) -> Result<Self, LoadError> {
+        let pre = engine
+            .linker()
+            .instantiate_pre(&component.component)
+            .map_err(|e| LoadError::Instantiate(format!("{e:#}")))?;
+        let pre = AppPre::new(pre).map_err(|e| LoadError::WrongExports(format!("{e:#}")))?;
+        let pool = Self {
+            engine: engine.clone(),
+            pre,
+            gate: Semaphore::new(limits.max_concurrent_calls.max(1)),
+            limits,
+            idle: Mutex::new(Vec::new()),
+            stats: PoolStats::default(),
+            content_hash: component.content_hash.clone(),
+        };
+        let warm = pool
+            .instantiate()
+            .await
+            .map_err(|e| LoadError::Instantiate(describe(&e)))?;
+        pool.idle.lock().push(warm);
+        Ok(pool)
+    }
+
+    pub fn content_hash(&self) -> &str {
+        &self.content_hash
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    async fn instantiate(&self) -> wasmtime::Result<Warm> {
+        let mut store = Store::new(
+            self.engine.engine(),
+            HostState::new(self.limits.memory_bytes),
+        );
+        store.limiter(|state| &mut state.limiter);
+        store.set_hostcall_fuel(self.limits.max_payload.max(64 * 1024));
+        // Every tick: past the deadline, trap; otherwise let other tasks run.
+        store.epoch_deadline_callback(|ctx| match &ctx.data().call {
+            Some(scope) if scope.started.elapsed() >= scope.deadline => {
+                Ok(UpdateDeadline::Interrupt)
+            }
+            _ => Ok(UpdateDeadline::Yield(1)),
+        });
+        store.set_epoch_deadline(1);
+        let app = self.pre.instantiate_async(&mut store).await?;
+        self.stats.instances_created.fetch_add(1, Ordering::Relaxed);
+        Ok(Warm {
+            store,
+            app,
+            calls: 0,
+            // Bounded reuse: leaks and stale guest state cannot build up, and
+            // tenants cannot come to rely on in-memory state.
+            retire_after: 5_000 + (rand::random::<u32>() % 15_000),
+        })
+    }
+
+    async fn checkout(
+        &self,
+        caps: Arc<dyn Capabilities>,
+    ) -> Result<(Warm, SemaphorePermit<'_>), CallError> {
+        let permit = self
+            .gate
+            .acquire()
+            .await
+            .map_err(|_| HostFault("the handler pool is closed".into()))?;
+        let popped = self.idle.lock().pop();
+        let mut warm = match popped {
+            Some(warm) => warm,
+            None => self.instantiate().await.map_err(|e| {
+                self.stats.host_faults.fetch_add(1, Ordering::Relaxed);
+                CallError::Host(HostFault(format!("cannot instantiate the handler: {e:#}")))
+            })?,
+        };
+        warm.store.set_epoch_deadline(1);
+        warm.store.data_mut().call = Some(CallScope {
+            caps,
+            started: Instant::now(),
+            deadline: self.limits.deadline,
+            emits_left: self.limits.max_emits_per_call,
+            max_payload: self.limits.max_payload,
+        });
+        Ok((warm, permit))
+    }
+
+    /// Ends a call: forwards captured output to the log, classifies a
+    /// failure, and returns a healthy instance to the pool.
+    fn finish<T>(&self, mut warm: Warm, outcome: wasmtime::Result<T>) -> Result<T, CallError> {
+        let state = warm.store.data_mut();
+        let scope = state.call.take().expect("a call is in progress");
+        for line in state.stdout.take_lines() {
+            scope.caps.log(Level::Info, &line);
+        }
+        for line in state.stderr.take_lines() {
+            scope.caps.log(Level::Warn, &line);
+        }
+        self.stats.calls.fetch_add(1, Ordering::Relaxed);
+        self.stats
+            .call_nanos
+            .fetch_add(scope.started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        match outcome {
+            Ok(value) => {
+                warm.calls += 1;
+                if warm.calls >= warm.retire_after {
+                    self.stats
+                        .instances_recycled
+                        .fetch_add(1, Ordering::Relaxed);
+                } else {
+                    let mut idle = self.idle.lock();
+                    if idle.len() < self.limits.max_idle_instances {
+                        idle.push(warm);
+                    }
+                }
+                Ok(value)
+            }
+            Err(error) => {
+                self.stats.faults.fetch_add(1, Ordering::Relaxed);
+                let fault = self.classify(&error, warm.store.data().limiter.exceeded);
+                let counter = match &fault {
+                    CallError::Guest(GuestFault::Timeout { .. }) => &self.stats.timeouts,
+                    CallError::Guest(GuestFault::MemoryLimit { .. }) => &self.stats.memory_faults,
+                    CallError::Guest(GuestFault::Trap(_)) => &self.stats.traps,
+                    CallError::Host(_) => &self.stats.host_faults,
+                };
+                counter.fetch_add(1, Ordering::Relaxed);
+                if let CallError::Guest(guest) = &fault {
+                    scope
+                        .caps
+                        .log(Level::Error, &format!("{guest}\n{}", describe(&error)));
+                }
+                // The faulted instance is dropped here; its pool slot is reset.
+                Err(fault)
+            }
+        }
+    }
+
+    fn classify(&self, error: &wasmtime::Error, memory_exceeded: bool) -> CallError {
+        if memory_exceeded {
+            return GuestFault::MemoryLimit {
+                limit_bytes: self.limits.memory_bytes,
+            }
+            .into();
+        }
+        match error.downcast_ref::<Trap>() {
+            Some(Trap::Interrupt) => GuestFault::Timeout {
+                deadline_ms: self.limits.deadline.as_millis() as u64,
+            }
+            .into(),
+            Some(trap) => GuestFault::Trap(trap.to_string()).into(),
+            // A trap raised by one of our imports on the guest's behalf
+            // (misuse) carries a wasm backtrace; anything else is ours.
+            None if error.downcast_ref::<WasmBacktrace>().is_some() => {
+                GuestFault::Trap(error.root_cause().to_string()).into()
+            }
+            None => HostFault(format!("{error:#}")).into(),
+        }
+    }
+
+    pub async fn on_connect(
+        &self,
+        caps: Arc<dyn Capabilities>,
+        ctx: &SocketInfo,
+        handshake: &Handshake,
+    ) -> Result<Result<ConnectReply, Reject>, CallError> {
+        let (mut warm, _permit) = self.checkout(caps).await?;
+        let outcome = warm
+            .app
+            .eddy_handler_handler()
+            .call_on_connect(&mut warm.store, ctx, handshake)
+            .await;
+        self.finish(warm, outcome)
+    }
+
+    pub async fn on_event(
+        &self,
+        caps: Arc<dyn Capabilities>,
+        ctx: &SocketInfo,
+        event: &Event,
+    ) -> Result<Result<Option<Ack>, EventError>, CallError> {
+        let (mut warm, _permit) = self.checkout(caps).await?;
+        let outcome = warm
+            .app
+            .eddy_handler_handler()
+            .call_on_event(&mut warm.store, ctx, event)
+            .await;
+        self.finish(warm, outcome)
+    }
+
+    pub async fn on_disconnect(
+        &self,
+        caps: Arc<dyn Capabilities>,
+        ctx: &SocketInfo,
+        reason: DisconnectReason,
+    ) -> Result<(), CallError> {
+        let (mut warm, _permit) = self.checkout(caps).await?;
+        let outcome = warm
+            .app
+            .eddy_handler_handler()
+            .call_on_disconnect(&mut warm.store, ctx, reason)
+            .await;
+        self.finish(warm, outcome)
+    }
+
+    /// Instances currently warm.
+    pub fn idle_instances(&self) -> usize {
+        self.idle.lock().len()
+    }
+}
+
+/// An error with its cause chain (and wasm backtrace, when there is one).
+fn describe(error: &wasmtime::Error) -> String {
+    format!("{error:?}")
+}

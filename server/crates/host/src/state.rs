@@ -1,0 +1,71 @@
+//! What a store carries: the locked-down WASI context, the memory limiter,
+//! captured stdout/stderr, and the capabilities of the call in progress.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use crate::caps::Capabilities;
+use crate::limiter::MemoryLimiter;
+use crate::stdio::GuestOutput;
+
+pub(crate) struct HostState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub limiter: MemoryLimiter,
+    pub stdout: GuestOutput,
+    pub stderr: GuestOutput,
+    /// Set for the duration of one hook call.
+    pub call: Option<CallScope>,
+}
+
+/// One hook call: whose capabilities, since when, and what is left of its budgets.
+pub(crate) struct CallScope {
+    pub caps: Arc<dyn Capabilities>,
+    pub started: Instant,
+    pub deadline: Duration,
+    pub emits_left: u32,
+    pub max_payload: usize,
+}
+
+impl HostState {
+    pub fn new(memory_limit: usize) -> Self {
+        let stdout = GuestOutput::default();
+        let stderr = GuestOutput::default();
+        // No arguments, no environment, no preopened directories, no
+        // network: the handler reaches the world only through our imports.
+        let wasi = WasiCtx::builder()
+            .stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build();
+        Self {
+            wasi,
+            table: ResourceTable::new(),
+            limiter: MemoryLimiter::new(memory_limit),
+            stdout,
+            stderr,
+            call: None,
+        }
+    }
+
+    /// The current call, or a trap: imports are only usable inside a hook.
+    pub fn scope(&mut self) -> wasmtime::Result<&mut CallScope> {
+        self.call
+            .as_mut()
+            .ok_or_else(|| wasmtime::Error::msg("an eddy:handler import was called outside a hook"))
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}

@@ -1,0 +1,71 @@
+//! Upload checks that need no compilation (size, magic, component or core
+//! module) and the import allowlist, which needs the compiled type.
+
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
+use crate::LoadError;
+
+/// Interfaces a handler may import: our contract, and the WASI pieces that
+/// `wasm32-wasip2` guests import even when they do no I/O (the context
+/// behind them is locked down: no environment, files or network).
+const ALLOWED_IMPORTS: [&str; 5] = [
+    "eddy:handler/",
+    "wasi:io/",
+    "wasi:cli/",
+    "wasi:clocks/",
+    "wasi:random/",
+];
+
+const MAGIC: &[u8; 4] = b"\0asm";
+const CORE_VERSION: [u8; 4] = [1, 0, 0, 0];
+
+pub(crate) fn header(wasm: &[u8], max_bytes: usize) -> Result<(), LoadError> {
+    if wasm.is_empty() {
+        return Err(LoadError::Empty);
+    }
+    if wasm.len() > max_bytes {
+        return Err(LoadError::TooLarge {
+            size: wasm.len(),
+            max: max_bytes,
+        });
+    }
+    if wasm.len() < 8 || &wasm[..4] != MAGIC {
+        return Err(LoadError::NotWasm);
+    }
+    if wasm[4..8] == CORE_VERSION {
+        return Err(LoadError::CoreModule);
+    }
+    Ok(())
+}
+
+pub(crate) fn imports(engine: &Engine, component: &Component) -> Result<(), LoadError> {
+    for (name, _) in component.component_type().imports(engine) {
+        if !ALLOWED_IMPORTS
+            .iter()
+            .any(|prefix| name.starts_with(prefix))
+        {
+            return Err(LoadError::UnsupportedImport {
+                name: name.to_owned(),
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_checks() {
+        assert_eq!(header(b"", 10), Err(LoadError::Empty));
+        assert_eq!(
+            header(&[0; 20], 10),
+            Err(LoadError::TooLarge { size: 20, max: 10 })
+        );
+        assert_eq!(header(b"hello world", 100), Err(LoadError::NotWasm));
+        assert_eq!(header(b"\0asm\x01\0\0\0", 100), Err(LoadError::CoreModule));
+        assert_eq!(header(b"\0asm\x0d\0\x01\0", 100), Ok(()));
+    }
+}

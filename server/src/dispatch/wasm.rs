@@ -1,0 +1,310 @@
+//! Handlers that are WebAssembly components: the [`Handler`] seam on top
+//! of an [`eddy_host::HandlerPool`], and the socket capabilities a
+//! component's imports reach (everything scoped to its app).
+//!
+//! Whatever a component returns is untrusted: JSON it hands back is checked
+//! before it reaches a client, and a fault becomes an error for the client
+//! (an error ack, a refused connection), never a crash.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use eddy_host::types as wit;
+use eddy_host::{CallError, Capabilities, HandlerPool, KvFuture};
+
+use super::{
+    Ack, ConnectEvent, ConnectReject, ConnectReply, EventError, Handler, HandlerFuture,
+    SocketContext, SocketEvent, Target,
+};
+use crate::session::CloseReason;
+use crate::socket::DisconnectReason;
+
+/// Rooms a connect reply may join.
+const MAX_REPLY_ROOMS: usize = 64;
+
+pub struct WasmHandler {
+    pool: Arc<HandlerPool>,
+}
+
+impl WasmHandler {
+    pub fn new(pool: Arc<HandlerPool>) -> Self {
+        Self { pool }
+    }
+
+    pub fn pool(&self) -> &Arc<HandlerPool> {
+        &self.pool
+    }
+
+    /// Counts a fault on the app and turns it into what the client sees.
+    fn fault(&self, cx: &SocketContext, fault: &CallError) -> EventError {
+        let m = &cx.app_metrics();
+        match fault {
+            CallError::Guest(guest) => {
+                match guest {
+                    eddy_host::GuestFault::Timeout { .. } => m.handler_timeouts.inc(),
+                    eddy_host::GuestFault::MemoryLimit { .. } => m.handler_memory_faults.inc(),
+                    eddy_host::GuestFault::Trap(_) => m.handler_traps.inc(),
+                }
+                EventError {
+                    code: guest.code().into(),
+                    message: guest.to_string(),
+                }
+            }
+            CallError::Host(host) => {
+                m.handler_host_faults.inc();
+                tracing::error!(app = %cx.app(), error = %host, "handler host fault");
+                EventError {
+                    code: "server_error".into(),
+                    message: "the server could not run the handler".into(),
+                }
+            }
+        }
+    }
+}
+
+fn socket_info(cx: &SocketContext) -> wit::SocketInfo {
+    wit::SocketInfo {
+        app: cx.app().to_owned(),
+        namespace: cx.namespace().to_owned(),
+        socket: cx.socket_id().to_owned(),
+        data: cx.socket_data().map(|d| d.to_string()),
+    }
+}
+
+fn is_json(text: &str) -> bool {
+    serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok()
+}
+
+fn is_json_array(text: &str) -> bool {
+    text.trim_start().starts_with('[') && is_json(text)
+}
+
+fn invalid(what: &str) -> EventError {
+    EventError {
+        code: "handler_invalid_reply".into(),
+        message: format!("the handler returned {what}"),
+    }
+}
+
+impl Handler for WasmHandler {
+    fn describe(&self) -> String {
+        format!("wasm:{}", &self.pool.content_hash()[..12])
+    }
+
+    fn on_connect<'a>(
+        &'a self,
+        cx: &'a Arc<SocketContext>,
+        event: ConnectEvent<'a>,
+    ) -> HandlerFuture<'a, Result<ConnectReply, ConnectReject>> {
+        Box::pin(async move {
+            let hs = event.handshake;
+            let handshake = wit::Handshake {
+                auth: event.auth.to_owned(),
+                query: hs.query.clone(),
+                headers: hs.headers.clone(),
+                address: hs.remote.map(|a| a.to_string()),
+                issued_ms: hs.issued_ms,
+            };
+            let caps: Arc<dyn Capabilities> = cx.clone();
+            match self
+                .pool
+                .on_connect(caps, &socket_info(cx), &handshake)
+                .await
+            {
+                Ok(Ok(reply)) => {
+                    if reply.rooms.len() > MAX_REPLY_ROOMS
+                        || reply.data.as_deref().is_some_and(|d| !is_json(d))
+                    {
+                        let e = invalid(
+                            "an invalid connect reply (data must be JSON, at most 64 rooms)",
+                        );
+                        cx.app_log(wit::Level::Error, &e.message);
+                        return Err(ConnectReject::new(e.message));
+                    }
+                    Ok(ConnectReply {
+                        rooms: reply.rooms,
+                        data: reply.data,
+                    })
+                }
+                Ok(Err(reject)) => Err(ConnectReject {
+                    message: reject.message,
+                    data: reject.data.filter(|d| is_json(d)),
+                }),
+                Err(fault) => {
+                    let e = self.fault(cx, &fault);
+                    Err(ConnectReject {
+                        message: "the app's handler failed".into(),
+                        data: Some(
+                            serde_json::json!({ "code": e.code, "message": e.message }).to_string(),
+                        ),
+                    })
+                }
+            }
+        })
+    }
+
+    fn on_event<'a>(
+        &'a self,
+        cx: &'a Arc<SocketContext>,
+        event: SocketEvent<'a>,
+    ) -> HandlerFuture<'a, Result<Option<Ack>, EventError>> {
+        Box::pin(async move {
+            let call = wit::Event {
+                name: event.name.to_owned(),
+                args: event.args.to_owned(),
+                attachments: event.attachments.iter().map(|a| a.to_vec()).collect(),
+                wants_ack: event.wants_ack,
+            };
+            let caps: Arc<dyn Capabilities> = cx.clone();
+            match self.pool.on_event(caps, &socket_info(cx), &call).await {
+                Ok(Ok(None)) => Ok(None),
+                Ok(Ok(Some(ack))) if is_json_array(&ack.args) => Ok(Some(Ack {
+                    args: ack.args,
+                    attachments: ack.attachments.into_iter().map(Bytes::from).collect(),
+                })),
+                Ok(Ok(Some(_))) => {
+                    let e = invalid("ack arguments that are not a JSON array");
+                    cx.app_log(wit::Level::Error, &e.message);
+                    Err(e)
+                }
+                Ok(Err(e)) => Err(EventError {
+                    code: e.code.into(),
+                    message: e.message,
+                }),
+                Err(fault) => Err(self.fault(cx, &fault)),
+            }
+        })
+    }
+
+    fn on_disconnect<'a>(
+        &'a self,
+        cx: &'a Arc<SocketContext>,
+        reason: DisconnectReason,
+    ) -> HandlerFuture<'a, ()> {
+        Box::pin(async move {
+            let caps: Arc<dyn Capabilities> = cx.clone();
+            if let Err(fault) = self
+                .pool
+                .on_disconnect(caps, &socket_info(cx), wit_reason(reason))
+                .await
+            {
+                self.fault(cx, &fault);
+            }
+        })
+    }
+}
+
+fn wit_reason(reason: DisconnectReason) -> wit::DisconnectReason {
+    use wit::DisconnectReason as W;
+    match reason {
+        DisconnectReason::ClientNamespaceDisconnect => W::ClientNamespaceDisconnect,
+        DisconnectReason::ServerNamespaceDisconnect => W::ServerNamespaceDisconnect,
+        DisconnectReason::Session(close) => match close {
+            CloseReason::TransportClose => W::TransportClose,
+            CloseReason::TransportError => W::TransportError,
+            CloseReason::PingTimeout => W::PingTimeout,
+            CloseReason::ParseError => W::ParseError,
+            CloseReason::MessageTooLarge => W::MessageTooLarge,
+            CloseReason::SlowConsumer => W::SlowConsumer,
+            CloseReason::ConnectTimeout => W::ConnectTimeout,
+            CloseReason::ServerShuttingDown => W::ServerShuttingDown,
+            CloseReason::ForcedServerClose => W::ForcedServerClose,
+        },
+    }
+}
+
+/// The imports of a component land here, for the socket of the call.
+impl Capabilities for SocketContext {
+    fn emit(
+        &self,
+        to: &wit::Target,
+        event: &str,
+        args: &str,
+        attachments: &[Vec<u8>],
+    ) -> Result<u32, wit::EmitError> {
+        let attachments: Vec<Bytes> = attachments
+            .iter()
+            .map(|a| Bytes::copy_from_slice(a))
+            .collect();
+        let delivered = match to {
+            wit::Target::Socket(id) => self.emit(Target::Socket(id), event, args, &attachments),
+            wit::Target::RoomsExcept((rooms, except)) => {
+                let rooms: Vec<&str> = rooms.iter().map(String::as_str).collect();
+                let except: Vec<&str> = except.iter().map(String::as_str).collect();
+                self.emit(
+                    Target::Rooms {
+                        rooms: &rooms,
+                        except: &except,
+                    },
+                    event,
+                    args,
+                    &attachments,
+                )
+            }
+            wit::Target::NamespaceExcept(except) => {
+                let except: Vec<&str> = except.iter().map(String::as_str).collect();
+                self.emit(
+                    Target::Namespace { except: &except },
+                    event,
+                    args,
+                    &attachments,
+                )
+            }
+        };
+        Ok(u32::try_from(delivered).unwrap_or(u32::MAX))
+    }
+
+    fn join(&self, socket: &str, room: &str) -> bool {
+        SocketContext::join(self, socket, room)
+    }
+
+    fn leave(&self, socket: &str, room: &str) -> bool {
+        SocketContext::leave(self, socket, room)
+    }
+
+    fn disconnect(&self, socket: &str) -> bool {
+        SocketContext::disconnect(self, socket)
+    }
+
+    fn room_size(&self, room: &str) -> u32 {
+        u32::try_from(SocketContext::room_size(self, room)).unwrap_or(u32::MAX)
+    }
+
+    fn room_members(&self, room: &str) -> Vec<String> {
+        SocketContext::room_members(self, room)
+    }
+
+    fn kv_get<'a>(&'a self, key: &'a str) -> KvFuture<'a, Option<Vec<u8>>> {
+        Box::pin(async move { self.app_kv().get(key) })
+    }
+
+    fn kv_set<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl_ms: Option<u64>) -> KvFuture<'a, ()> {
+        Box::pin(async move { self.app_kv().set(key, value, ttl_ms) })
+    }
+
+    fn kv_delete<'a>(&'a self, key: &'a str) -> KvFuture<'a, bool> {
+        Box::pin(async move { self.app_kv().delete(key) })
+    }
+
+    fn kv_increment<'a>(&'a self, key: &'a str, delta: i64) -> KvFuture<'a, i64> {
+        Box::pin(async move { self.app_kv().increment(key, delta) })
+    }
+
+    fn log(&self, level: wit::Level, message: &str) {
+        self.app_log(level, message);
+    }
+}
+
+impl SocketContext {
+    fn app_kv(&self) -> &crate::tenant::kv::MemoryKv {
+        &self.app_ref().kv
+    }
+
+    fn app_log(&self, level: wit::Level, message: &str) {
+        self.app_ref().log.write(level, message);
+    }
+
+    fn app_metrics(&self) -> &crate::metrics::AppMetrics {
+        &self.app_ref().metrics
+    }
+}

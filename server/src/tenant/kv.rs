@@ -1,0 +1,199 @@
+//! An app's key-value store, in this process's memory (the registry
+//! persists it in a later step). Bounded by the app's quota; entries may
+//! expire.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use eddy_host::types::KvError;
+use parking_lot::Mutex;
+
+/// How much an app may store: keys plus values, in bytes, and key count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KvQuota {
+    pub max_bytes: usize,
+    pub max_keys: usize,
+}
+
+impl Default for KvQuota {
+    fn default() -> Self {
+        Self {
+            max_bytes: 10 << 20,
+            max_keys: 100_000,
+        }
+    }
+}
+
+pub struct MemoryKv {
+    quota: KvQuota,
+    inner: Mutex<Entries>,
+}
+
+#[derive(Default)]
+struct Entries {
+    map: HashMap<String, Entry>,
+    bytes: usize,
+}
+
+struct Entry {
+    value: Vec<u8>,
+    expires: Option<Instant>,
+}
+
+impl Entries {
+    fn live(&mut self, key: &str, now: Instant) -> Option<&Entry> {
+        if self
+            .map
+            .get(key)
+            .is_some_and(|e| e.expires.is_some_and(|x| x <= now))
+        {
+            self.remove(key);
+        }
+        self.map.get(key)
+    }
+
+    fn remove(&mut self, key: &str) -> bool {
+        match self.map.remove(key) {
+            Some(e) => {
+                self.bytes -= key.len() + e.value.len();
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn purge_expired(&mut self, now: Instant) {
+        let expired: Vec<String> = self
+            .map
+            .iter()
+            .filter(|(_, e)| e.expires.is_some_and(|x| x <= now))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in expired {
+            self.remove(&key);
+        }
+    }
+
+    fn put(
+        &mut self,
+        quota: &KvQuota,
+        key: &str,
+        value: Vec<u8>,
+        expires: Option<Instant>,
+    ) -> Result<(), KvError> {
+        let old = self.map.get(key).map_or(0, |e| key.len() + e.value.len());
+        let new = key.len() + value.len();
+        let fits = |e: &Self| {
+            e.bytes - old + new <= quota.max_bytes && (old > 0 || e.map.len() < quota.max_keys)
+        };
+        if !fits(self) {
+            self.purge_expired(Instant::now());
+            let old_now = self.map.get(key).map_or(0, |e| key.len() + e.value.len());
+            if old_now != old || !fits(self) {
+                return Err(KvError::QuotaExceeded);
+            }
+        }
+        self.bytes = self.bytes - old + new;
+        self.map.insert(key.to_owned(), Entry { value, expires });
+        Ok(())
+    }
+}
+
+impl MemoryKv {
+    pub fn new(quota: KvQuota) -> Self {
+        Self {
+            quota,
+            inner: Mutex::new(Entries::default()),
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
+        Ok(self
+            .inner
+            .lock()
+            .live(key, Instant::now())
+            .map(|e| e.value.clone()))
+    }
+
+    pub fn set(&self, key: &str, value: Vec<u8>, ttl_ms: Option<u64>) -> Result<(), KvError> {
+        let expires = ttl_ms.map(|t| Instant::now() + Duration::from_millis(t));
+        self.inner.lock().put(&self.quota, key, value, expires)
+    }
+
+    pub fn delete(&self, key: &str) -> Result<bool, KvError> {
+        let mut entries = self.inner.lock();
+        entries.live(key, Instant::now());
+        Ok(entries.remove(key))
+    }
+
+    pub fn increment(&self, key: &str, delta: i64) -> Result<i64, KvError> {
+        let mut entries = self.inner.lock();
+        let (current, expires) = match entries.live(key, Instant::now()) {
+            None => (0, None),
+            Some(e) => {
+                let n = std::str::from_utf8(&e.value)
+                    .ok()
+                    .and_then(|t| t.trim().parse::<i64>().ok())
+                    .ok_or(KvError::NotANumber)?;
+                (n, e.expires)
+            }
+        };
+        let next = current.checked_add(delta).ok_or(KvError::NotANumber)?;
+        entries.put(&self.quota, key, next.to_string().into_bytes(), expires)?;
+        Ok(next)
+    }
+
+    /// Bytes used (keys plus values).
+    pub fn used_bytes(&self) -> usize {
+        self.inner.lock().bytes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn get_set_delete_increment() {
+        let kv = MemoryKv::new(KvQuota::default());
+        assert_eq!(kv.get("a").unwrap(), None);
+        kv.set("a", b"1".to_vec(), None).unwrap();
+        assert_eq!(kv.increment("a", 41).unwrap(), 42);
+        assert_eq!(kv.get("a").unwrap(), Some(b"42".to_vec()));
+        assert_eq!(kv.increment("fresh", -3).unwrap(), -3);
+        kv.set("text", b"abc".to_vec(), None).unwrap();
+        assert_eq!(kv.increment("text", 1), Err(KvError::NotANumber));
+        assert!(kv.delete("a").unwrap());
+        assert!(!kv.delete("a").unwrap());
+        assert_eq!(kv.used_bytes(), "fresh".len() + 2 + "text".len() + 3);
+    }
+
+    #[test]
+    fn entries_expire() {
+        let kv = MemoryKv::new(KvQuota::default());
+        kv.set("t", b"x".to_vec(), Some(0)).unwrap();
+        assert_eq!(kv.get("t").unwrap(), None);
+        assert_eq!(kv.used_bytes(), 0);
+    }
+
+    #[test]
+    fn quota_bounds_bytes_and_keys() {
+        let kv = MemoryKv::new(KvQuota {
+            max_bytes: 10,
+            max_keys: 2,
+        });
+        kv.set("k", vec![0; 9], None).unwrap();
+        assert_eq!(kv.set("k2", vec![0; 1], None), Err(KvError::QuotaExceeded));
+        // Replacing a value counts only the difference.
+        kv.set("k", vec![0; 4], None).unwrap();
+        kv.set("j", vec![0; 1], None).unwrap();
+        assert_eq!(
+            kv.set("z", vec![], None),
+            Err(KvError::QuotaExceeded),
+            "key count"
+        );
+        // Expired entries make room.
+        kv.set("j", vec![0; 1], Some(0)).unwrap();
+        kv.set("z", vec![], None).unwrap();
+    }
+}

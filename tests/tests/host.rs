@@ -1,0 +1,417 @@
+//! eddy-host against real plugin components: load checks, limits, faults
+//! kept apart, instance reuse, caching, and a runtime that stays responsive.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use eddy_host::types::{EmitError, Event, KvError, Level, SocketInfo, Target};
+use eddy_host::{
+    CallError, Capabilities, EngineOptions, GuestFault, HandlerPool, HostEngine, KvFuture, Limits,
+    LoadError,
+};
+use eddy_tests::plugin;
+use parking_lot::Mutex;
+
+#[derive(Default)]
+struct Recorder {
+    emits: Mutex<Vec<(String, String)>>,
+    logs: Mutex<Vec<(Level, String)>>,
+    kv: Mutex<HashMap<String, Vec<u8>>>,
+}
+
+impl Capabilities for Recorder {
+    fn emit(
+        &self,
+        _to: &Target,
+        event: &str,
+        args: &str,
+        _attachments: &[Vec<u8>],
+    ) -> Result<u32, EmitError> {
+        self.emits.lock().push((event.to_owned(), args.to_owned()));
+        Ok(1)
+    }
+    fn join(&self, _: &str, _: &str) -> bool {
+        true
+    }
+    fn leave(&self, _: &str, _: &str) -> bool {
+        true
+    }
+    fn disconnect(&self, _: &str) -> bool {
+        true
+    }
+    fn room_size(&self, _: &str) -> u32 {
+        0
+    }
+    fn room_members(&self, _: &str) -> Vec<String> {
+        Vec::new()
+    }
+    fn kv_get<'a>(&'a self, key: &'a str) -> KvFuture<'a, Option<Vec<u8>>> {
+        Box::pin(async move { Ok(self.kv.lock().get(key).cloned()) })
+    }
+    fn kv_set<'a>(&'a self, key: &'a str, value: Vec<u8>, _ttl: Option<u64>) -> KvFuture<'a, ()> {
+        Box::pin(async move {
+            self.kv.lock().insert(key.to_owned(), value);
+            Ok(())
+        })
+    }
+    fn kv_delete<'a>(&'a self, key: &'a str) -> KvFuture<'a, bool> {
+        Box::pin(async move { Ok(self.kv.lock().remove(key).is_some()) })
+    }
+    fn kv_increment<'a>(&'a self, key: &'a str, delta: i64) -> KvFuture<'a, i64> {
+        Box::pin(async move {
+            let mut kv = self.kv.lock();
+            let current: i64 = match kv.get(key) {
+                Some(v) => std::str::from_utf8(v)
+                    .ok()
+                    .and_then(|s| s.parse().ok())
+                    .ok_or(KvError::NotANumber)?,
+                None => 0,
+            };
+            kv.insert(key.to_owned(), (current + delta).to_string().into_bytes());
+            Ok(current + delta)
+        })
+    }
+    fn log(&self, level: Level, message: &str) {
+        self.logs.lock().push((level, message.to_owned()));
+    }
+}
+
+fn engine() -> HostEngine {
+    HostEngine::new(EngineOptions {
+        max_instances: 64,
+        ..EngineOptions::default()
+    })
+    .unwrap()
+}
+
+async fn pool(engine: &HostEngine, name: &str, limits: Limits) -> HandlerPool {
+    let wasm = std::fs::read(plugin(name)).unwrap();
+    let loaded = engine.load(&wasm).unwrap();
+    HandlerPool::new(engine, &loaded, limits).await.unwrap()
+}
+
+fn info() -> SocketInfo {
+    SocketInfo {
+        app: "test".into(),
+        namespace: "/".into(),
+        socket: "s1".into(),
+        data: None,
+    }
+}
+
+fn event(name: &str, args: &str) -> Event {
+    Event {
+        name: name.into(),
+        args: args.into(),
+        attachments: vec![],
+        wants_ack: true,
+    }
+}
+
+#[test]
+fn uploads_that_cannot_run_are_refused_with_a_reason() {
+    let engine = engine();
+    let small = HostEngine::new(EngineOptions {
+        max_instances: 8,
+        max_component_bytes: 1000,
+        ..EngineOptions::default()
+    })
+    .unwrap();
+    assert_eq!(engine.load(b"").err(), Some(LoadError::Empty));
+    assert_eq!(
+        engine.load(b"PK\x03\x04 a zip file").err(),
+        Some(LoadError::NotWasm)
+    );
+    assert_eq!(
+        engine.load(b"\0asm\x01\0\0\0").err(),
+        Some(LoadError::CoreModule)
+    );
+    let echo = std::fs::read(plugin("echo")).unwrap();
+    assert!(matches!(
+        small.load(&echo),
+        Err(LoadError::TooLarge { max: 1000, .. })
+    ));
+    let mut truncated = echo.clone();
+    truncated.truncate(echo.len() / 2);
+    assert!(matches!(
+        engine.load(&truncated),
+        Err(LoadError::Invalid(_))
+    ));
+    let bad = engine
+        .load(&std::fs::read(plugin("hostile-bad-import")).unwrap())
+        .unwrap_err();
+    assert_eq!(
+        bad,
+        LoadError::UnsupportedImport {
+            name: "evil:net/net".into()
+        }
+    );
+    assert!(bad.to_string().contains("`evil:net/net`"), "{bad}");
+}
+
+#[tokio::test]
+async fn a_component_of_another_world_is_refused() {
+    let engine = engine();
+    // The smallest valid component: no imports, no exports.
+    let empty = engine.load(b"\0asm\x0d\0\x01\0").unwrap();
+    let err = HandlerPool::new(&engine, &empty, Limits::default())
+        .await
+        .err()
+        .unwrap();
+    assert!(matches!(err, LoadError::WrongExports(_)), "{err}");
+    assert!(err.to_string().contains("eddy:handler/handler@0.1.x"));
+}
+
+#[tokio::test]
+async fn instances_are_reused_across_events() {
+    let engine = engine();
+    let pool = pool(&engine, "echo", Limits::default()).await;
+    let caps = Arc::new(Recorder::default());
+    for i in 0..200 {
+        let ack = pool
+            .on_event(
+                caps.clone(),
+                &info(),
+                &event("message-with-ack", &format!("[{i}]")),
+            )
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!(ack.args, format!("[{i}]"));
+    }
+    assert_eq!(
+        pool.stats.instances_created.load(Ordering::Relaxed),
+        1,
+        "the trial instance served all"
+    );
+    assert_eq!(pool.stats.calls.load(Ordering::Relaxed), 200);
+}
+
+#[tokio::test]
+async fn an_infinite_loop_stops_at_the_deadline_and_the_next_call_works() {
+    let engine = engine();
+    let limits = Limits {
+        deadline: Duration::from_millis(30),
+        ..Limits::default()
+    };
+    let pool = pool(&engine, "hostile-spin", limits).await;
+    let caps = Arc::new(Recorder::default());
+    for _ in 0..3 {
+        let started = Instant::now();
+        let err = pool
+            .on_event(caps.clone(), &info(), &event("spin", "[]"))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err,
+            CallError::Guest(GuestFault::Timeout { deadline_ms: 30 })
+        );
+        let took = started.elapsed();
+        assert!(
+            took >= Duration::from_millis(30) && took < Duration::from_millis(500),
+            "{took:?}"
+        );
+        let ack = pool
+            .on_event(caps.clone(), &info(), &event("ok", "[1]"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(ack.unwrap().args, "[1]");
+    }
+    assert_eq!(pool.stats.timeouts.load(Ordering::Relaxed), 3);
+    // Each fault cost its instance; a fresh one replaced it.
+    assert_eq!(pool.stats.instances_created.load(Ordering::Relaxed), 4);
+    assert!(
+        caps.logs
+            .lock()
+            .iter()
+            .any(|(l, m)| *l == Level::Error && m.contains("deadline"))
+    );
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_spinning_guest_does_not_block_the_runtime() {
+    let engine = engine();
+    let limits = Limits {
+        deadline: Duration::from_millis(300),
+        ..Limits::default()
+    };
+    let pool = Arc::new(pool(&engine, "hostile-spin", limits).await);
+    let caps = Arc::new(Recorder::default());
+    let spinner = tokio::spawn({
+        let pool = pool.clone();
+        async move { pool.on_event(caps, &info(), &event("spin", "[]")).await }
+    });
+    // On this one thread, another task keeps running while the guest
+    // spins: the guest yields to the scheduler at every epoch tick.
+    // (A spawned task: the runtime polls its `block_on` future only every
+    // so many task polls.)
+    let started = Instant::now();
+    let spinning = spinner.abort_handle();
+    let turns = tokio::spawn(async move {
+        let mut turns = 0u64;
+        while !spinning.is_finished() {
+            requeue().await;
+            turns += 1;
+        }
+        turns
+    })
+    .await
+    .unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    assert!(
+        turns >= 100,
+        "only {turns} turns in {:?}",
+        started.elapsed()
+    );
+    assert!(matches!(
+        spinner.await.unwrap(),
+        Err(CallError::Guest(GuestFault::Timeout { .. }))
+    ));
+}
+
+/// Gives the scheduler one turn, re-queued at once (`tokio::task::yield_now`
+/// would wait for the next I/O poll, which the busy runtime does rarely).
+async fn requeue() {
+    let mut first = true;
+    std::future::poll_fn(|cx| {
+        if std::mem::take(&mut first) {
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await
+}
+
+#[tokio::test]
+async fn memory_growth_stops_at_the_cap() {
+    let engine = engine();
+    let limits = Limits {
+        memory_bytes: 16 << 20,
+        ..Limits::default()
+    };
+    let pool = pool(&engine, "hostile-grow", limits).await;
+    let caps = Arc::new(Recorder::default());
+    let err = pool
+        .on_event(caps.clone(), &info(), &event("grow", "[]"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        CallError::Guest(GuestFault::MemoryLimit {
+            limit_bytes: 16 << 20
+        })
+    );
+    let ack = pool
+        .on_event(caps, &info(), &event("small", "[2]"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ack.unwrap().args, "[2]");
+    assert_eq!(pool.stats.memory_faults.load(Ordering::Relaxed), 1);
+}
+
+#[tokio::test]
+async fn a_panic_is_a_trap_and_its_message_reaches_the_log() {
+    let engine = engine();
+    let pool = pool(&engine, "hostile-panic", Limits::default()).await;
+    let caps = Arc::new(Recorder::default());
+    let err = pool
+        .on_event(caps.clone(), &info(), &event("kaboom", "[]"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, CallError::Guest(GuestFault::Trap(_))),
+        "{err:?}"
+    );
+    let logs = caps.logs.lock();
+    assert!(
+        logs.iter()
+            .any(|(l, m)| *l == Level::Error && m.contains("boom on kaboom")),
+        "{logs:?}"
+    );
+    assert_eq!(pool.stats.traps.load(Ordering::Relaxed), 1);
+    assert_eq!(
+        pool.stats.host_faults.load(Ordering::Relaxed),
+        0,
+        "guest faults are not ours"
+    );
+}
+
+#[tokio::test]
+async fn emits_per_call_are_capped() {
+    let engine = engine();
+    let limits = Limits {
+        max_emits_per_call: 100,
+        ..Limits::default()
+    };
+    let pool = pool(&engine, "hostile-flood", limits).await;
+    let caps = Arc::new(Recorder::default());
+    let ack = pool
+        .on_event(caps.clone(), &info(), &event("flood", "[5000]"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ack.unwrap().args, "[100]");
+    assert_eq!(caps.emits.lock().len(), 100);
+    // The budget is per call.
+    let ack = pool
+        .on_event(caps.clone(), &info(), &event("flood", "[10]"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ack.unwrap().args, "[10]");
+}
+
+#[tokio::test]
+async fn kv_imports_reach_the_embedder() {
+    let engine = engine();
+    let pool = pool(&engine, "counter", Limits::default()).await;
+    let caps = Arc::new(Recorder::default());
+    for expected in 1..=3 {
+        let ack = pool
+            .on_event(caps.clone(), &info(), &event("increment", "[]"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(ack.unwrap().args, format!("[{expected}]"));
+    }
+    assert_eq!(caps.kv.lock().get("counter"), Some(&b"3".to_vec()));
+}
+
+#[test]
+fn compiled_components_are_cached_by_content_hash() {
+    let dir = eddy_tests::server::fresh_dir("cache");
+    let options = EngineOptions {
+        cache_dir: Some(dir.clone()),
+        max_instances: 8,
+        ..EngineOptions::default()
+    };
+    let wasm = std::fs::read(plugin("chat")).unwrap();
+    let first = HostEngine::new(options.clone())
+        .unwrap()
+        .load(&wasm)
+        .unwrap();
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(files.len(), 1);
+    assert!(files[0].to_string_lossy().starts_with(&first.content_hash));
+    // A new engine (a restart) loads it without compiling: much faster.
+    let started = Instant::now();
+    let second = HostEngine::new(options).unwrap().load(&wasm).unwrap();
+    assert_eq!(second.content_hash, first.content_hash);
+    assert!(
+        started.elapsed() < Duration::from_millis(200),
+        "{:?}",
+        started.elapsed()
+    );
+    std::fs::remove_dir_all(dir).ok();
+}
