@@ -1,0 +1,352 @@
+//! Apps, their limits, and their keys.
+
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::audit::record;
+use crate::db::audited;
+use crate::secret::{Secret, same_hash};
+use crate::{Store, StoreError, now_ms};
+
+/// Per-app limits: data in the registry, enforced on every node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppLimits {
+    /// Sockets connected at once.
+    pub max_connections: u64,
+    /// Events a socket may send per second (bursts up to twice that).
+    pub max_events_per_second: u64,
+    /// Bytes in one message, either way.
+    pub max_payload: u64,
+    /// Longest a handler call may run.
+    pub handler_deadline_ms: u64,
+    /// Most memory a handler instance may use.
+    pub handler_memory_mb: u64,
+    /// Bytes of key-value data (keys plus values).
+    pub kv_quota_bytes: u64,
+}
+
+impl Default for AppLimits {
+    fn default() -> Self {
+        Self {
+            max_connections: 10_000,
+            max_events_per_second: 100,
+            max_payload: 1_000_000,
+            handler_deadline_ms: 100,
+            handler_memory_mb: 64,
+            kv_quota_bytes: 10 << 20,
+        }
+    }
+}
+
+impl AppLimits {
+    /// The allowed range of each limit, for validation and documentation.
+    pub const RANGES: [(&'static str, u64, u64); 6] = [
+        ("max_connections", 1, 1_000_000),
+        ("max_events_per_second", 1, 100_000),
+        ("max_payload", 64, 100_000_000),
+        ("handler_deadline_ms", 1, 10_000),
+        ("handler_memory_mb", 1, 4096),
+        ("kv_quota_bytes", 0, 10_000_000_000),
+    ];
+
+    pub fn validate(&self) -> Result<(), StoreError> {
+        let values = [
+            self.max_connections,
+            self.max_events_per_second,
+            self.max_payload,
+            self.handler_deadline_ms,
+            self.handler_memory_mb,
+            self.kv_quota_bytes,
+        ];
+        for ((name, min, max), value) in Self::RANGES.iter().zip(values) {
+            if !(*min..=*max).contains(&value) {
+                return Err(StoreError::Invalid(format!(
+                    "{name} must be between {min} and {max} (got {value})"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct App {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    pub created_at: i64,
+    pub limits: AppLimits,
+    /// Identifies the app's key; public.
+    pub public_key: String,
+    pub active_version: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewApp {
+    pub slug: String,
+    pub name: String,
+    pub limits: AppLimits,
+}
+
+/// An app's key: the public part, and the secret shown this once.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub public_key: String,
+    pub secret: Secret,
+}
+
+/// A slug is 1–63 characters of `a-z`, `0-9` and `-`, not starting or
+/// ending with `-`: it appears in URLs, metric labels and broker subjects.
+pub fn validate_slug(slug: &str) -> Result<(), String> {
+    let ok = (1..=63).contains(&slug.len())
+        && slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !slug.starts_with('-')
+        && !slug.ends_with('-');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "invalid app slug {slug:?}: use 1-63 lowercase letters, digits and '-', not starting or ending with '-'"
+        ))
+    }
+}
+
+const APP_COLUMNS: &str = "a.id, a.slug, a.name, a.created_at, a.max_connections, a.max_events_per_second, \
+     a.max_payload, a.handler_deadline_ms, a.handler_memory_mb, a.kv_quota_bytes, a.active_version, k.public_key";
+
+fn app(row: &AnyRow) -> Result<App, StoreError> {
+    let n = |c: &str| row.try_get::<i64, _>(c).map(|v| v.max(0) as u64);
+    Ok(App {
+        id: row.try_get("id")?,
+        slug: row.try_get("slug")?,
+        name: row.try_get("name")?,
+        created_at: row.try_get("created_at")?,
+        limits: AppLimits {
+            max_connections: n("max_connections")?,
+            max_events_per_second: n("max_events_per_second")?,
+            max_payload: n("max_payload")?,
+            handler_deadline_ms: n("handler_deadline_ms")?,
+            handler_memory_mb: n("handler_memory_mb")?,
+            kv_quota_bytes: n("kv_quota_bytes")?,
+        },
+        public_key: row.try_get("public_key")?,
+        active_version: row.try_get("active_version")?,
+    })
+}
+
+fn public_key() -> String {
+    let bytes: [u8; 9] = rand::random();
+    format!(
+        "pk_{}",
+        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    )
+}
+
+impl Store {
+    pub async fn create_app(
+        &self,
+        new: &NewApp,
+        actor: &str,
+    ) -> Result<(App, Credentials), StoreError> {
+        validate_slug(&new.slug).map_err(StoreError::Invalid)?;
+        if new.name.trim().is_empty() || new.name.len() > 200 {
+            return Err(StoreError::Invalid(
+                "an app's name is 1 to 200 characters".into(),
+            ));
+        }
+        new.limits.validate()?;
+        let credentials = Credentials {
+            public_key: public_key(),
+            secret: Secret::generate("sk_"),
+        };
+        let now = now_ms();
+        let l = &new.limits;
+        let mut tx = self.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO apps (slug, name, created_at, max_connections, max_events_per_second, max_payload, \
+             handler_deadline_ms, handler_memory_mb, kv_quota_bytes) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+        )
+        .bind(&new.slug)
+        .bind(new.name.trim())
+        .bind(now)
+        .bind(l.max_connections as i64)
+        .bind(l.max_events_per_second as i64)
+        .bind(l.max_payload as i64)
+        .bind(l.handler_deadline_ms as i64)
+        .bind(l.handler_memory_mb as i64)
+        .bind(l.kv_quota_bytes as i64)
+        .fetch_one(&mut *tx)
+        .await;
+        let id: i64 = match inserted {
+            Ok(row) => row.try_get("id")?,
+            Err(e) if StoreError::is_unique_violation(&e) => {
+                return Err(StoreError::Conflict(format!(
+                    "an app named {:?} already exists",
+                    new.slug
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        sqlx::query("INSERT INTO app_keys (app_id, public_key, secret_hash, rotated_at) VALUES ($1, $2, $3, $4)")
+            .bind(id)
+            .bind(&credentials.public_key)
+            .bind(credentials.secret.hash())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        let detail = serde_json::json!({ "name": new.name.trim(), "limits": new.limits });
+        record(&mut tx, actor, "app.create", Some(&new.slug), detail).await?;
+        tx.commit().await?;
+        Ok((self.app(&new.slug).await?, credentials))
+    }
+
+    pub async fn apps(&self) -> Result<Vec<App>, StoreError> {
+        let sql = format!(
+            "SELECT {APP_COLUMNS} FROM apps a JOIN app_keys k ON k.app_id = a.id ORDER BY a.slug"
+        );
+        let rows = sqlx::query(audited(sql)).fetch_all(&self.pool).await?;
+        rows.iter().map(app).collect()
+    }
+
+    pub async fn app(&self, slug: &str) -> Result<App, StoreError> {
+        let sql = format!(
+            "SELECT {APP_COLUMNS} FROM apps a JOIN app_keys k ON k.app_id = a.id WHERE a.slug = $1"
+        );
+        let row = sqlx::query(audited(sql))
+            .bind(slug)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref()
+            .map(app)
+            .transpose()?
+            .ok_or_else(|| StoreError::NotFound(format!("app {slug:?}")))
+    }
+
+    /// Renames an app and/or replaces its limits.
+    pub async fn update_app(
+        &self,
+        slug: &str,
+        name: Option<&str>,
+        limits: Option<&AppLimits>,
+        actor: &str,
+    ) -> Result<App, StoreError> {
+        if let Some(name) = name
+            && (name.trim().is_empty() || name.len() > 200)
+        {
+            return Err(StoreError::Invalid(
+                "an app's name is 1 to 200 characters".into(),
+            ));
+        }
+        if let Some(limits) = limits {
+            limits.validate()?;
+        }
+        let before = self.app(slug).await?;
+        let name = name.map(str::trim).unwrap_or(&before.name).to_owned();
+        let l = limits.copied().unwrap_or(before.limits);
+        let mut tx = self.begin().await?;
+        let changed = sqlx::query(
+            "UPDATE apps SET name = $2, max_connections = $3, max_events_per_second = $4, max_payload = $5, \
+             handler_deadline_ms = $6, handler_memory_mb = $7, kv_quota_bytes = $8 WHERE slug = $1",
+        )
+        .bind(slug)
+        .bind(&name)
+        .bind(l.max_connections as i64)
+        .bind(l.max_events_per_second as i64)
+        .bind(l.max_payload as i64)
+        .bind(l.handler_deadline_ms as i64)
+        .bind(l.handler_memory_mb as i64)
+        .bind(l.kv_quota_bytes as i64)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if changed == 0 {
+            return Err(StoreError::NotFound(format!("app {slug:?}")));
+        }
+        let detail =
+            serde_json::json!({ "name": name, "limits": l, "previous_limits": before.limits });
+        record(&mut tx, actor, "app.update", Some(slug), detail).await?;
+        tx.commit().await?;
+        self.app(slug).await
+    }
+
+    /// Deletes an app with everything it owns: keys, deployments, key-value
+    /// data, and artifacts no other app uses.
+    pub async fn delete_app(&self, slug: &str, actor: &str) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        let deleted = sqlx::query("DELETE FROM apps WHERE slug = $1")
+            .bind(slug)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if deleted == 0 {
+            return Err(StoreError::NotFound(format!("app {slug:?}")));
+        }
+        // The cascade is explicit too, for a database opened without foreign keys.
+        sqlx::query("DELETE FROM deployments WHERE app_id NOT IN (SELECT id FROM apps)")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM kv WHERE app_id NOT IN (SELECT id FROM apps)")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM app_keys WHERE app_id NOT IN (SELECT id FROM apps)")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM artifacts WHERE hash NOT IN (SELECT hash FROM deployments)")
+            .execute(&mut *tx)
+            .await?;
+        record(
+            &mut tx,
+            actor,
+            "app.delete",
+            Some(slug),
+            serde_json::json!({}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Replaces the app's secret; the old one stops working at once.
+    pub async fn rotate_secret(&self, slug: &str, actor: &str) -> Result<Credentials, StoreError> {
+        let app = self.app(slug).await?;
+        let secret = Secret::generate("sk_");
+        let mut tx = self.begin().await?;
+        sqlx::query("UPDATE app_keys SET secret_hash = $2, rotated_at = $3 WHERE app_id = $1")
+            .bind(app.id)
+            .bind(secret.hash())
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?;
+        record(
+            &mut tx,
+            actor,
+            "key.rotate",
+            Some(slug),
+            serde_json::json!({ "public_key": app.public_key }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Credentials {
+            public_key: app.public_key,
+            secret,
+        })
+    }
+
+    /// True when `secret` is the app's current secret.
+    pub async fn check_app_secret(&self, slug: &str, secret: &str) -> Result<bool, StoreError> {
+        let row = sqlx::query(
+            "SELECT k.secret_hash FROM app_keys k JOIN apps a ON a.id = k.app_id WHERE a.slug = $1",
+        )
+        .bind(slug)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(false) };
+        let stored: String = row.try_get("secret_hash")?;
+        Ok(same_hash(&stored, &crate::hash_secret(secret)))
+    }
+}

@@ -1,0 +1,83 @@
+//! The audit log: one entry per control-plane change, written in the same
+//! transaction as the change itself.
+
+use serde::Serialize;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::{Store, StoreError, now_ms};
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: i64,
+    pub actor: String,
+    pub action: String,
+    pub app: Option<String>,
+    pub detail: serde_json::Value,
+}
+
+pub(crate) async fn record(
+    conn: &mut sqlx::AnyConnection,
+    actor: &str,
+    action: &str,
+    app: Option<&str>,
+    detail: serde_json::Value,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO audit_log (at, actor, action, app, detail) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(now_ms())
+    .bind(actor)
+    .bind(action)
+    .bind(app)
+    .bind(detail.to_string())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+fn entry(row: &AnyRow) -> Result<AuditEntry, StoreError> {
+    let detail: String = row.try_get("detail")?;
+    Ok(AuditEntry {
+        id: row.try_get("id")?,
+        at: row.try_get("at")?,
+        actor: row.try_get("actor")?,
+        action: row.try_get("action")?,
+        app: row.try_get("app")?,
+        detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::String(detail)),
+    })
+}
+
+impl Store {
+    /// Records a change that has no other write (a refused deploy, say).
+    pub async fn audit(
+        &self,
+        actor: &str,
+        action: &str,
+        app: Option<&str>,
+        detail: serde_json::Value,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        record(&mut conn, actor, action, app, detail).await
+    }
+
+    /// Newest first; `before` pages backwards by id.
+    pub async fn audit_log(
+        &self,
+        app: Option<&str>,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, at, actor, action, app, detail FROM audit_log \
+             WHERE ($1 IS NULL OR app = $1) AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3",
+        )
+        .bind(app)
+        .bind(before)
+        .bind(limit.clamp(1, 1000))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(entry).collect()
+    }
+}

@@ -1,0 +1,468 @@
+//! One suite, every backend: SQLite always; PostgreSQL when
+//! `EDDY_TEST_POSTGRES` names a server (each test in a schema of its own).
+//! CI sets it, so there the Postgres half always runs.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::{AppLimits, DeploymentStatus, KvError, NewApp, Store, StoreError};
+
+static NEXT: AtomicUsize = AtomicUsize::new(0);
+
+async fn sqlite() -> Store {
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("eddy-store-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    Store::connect(&format!("sqlite://{}/eddy.db", dir.display()))
+        .await
+        .unwrap()
+}
+
+/// A fresh schema on the test server, and a store whose connections use it.
+async fn postgres(base: &str) -> Store {
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let schema = format!(
+        "eddy_test_{}_{n}_{}",
+        std::process::id(),
+        rand::random::<u32>()
+    );
+    sqlx::any::install_default_drivers();
+    let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(base)
+        .await
+        .unwrap_or_else(|e| panic!("EDDY_TEST_POSTGRES is set but {base} is unreachable: {e}"));
+    // Schemas of earlier runs whose process is gone are dropped first.
+    let leftovers: Vec<String> = sqlx::query_scalar(
+        "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE 'eddy_test_%'",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    for old in leftovers {
+        let pid = old.split('_').nth(2).unwrap_or_default();
+        if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = sqlx::Executor::execute(
+                &mut admin,
+                sqlx::AssertSqlSafe(format!("DROP SCHEMA {old} CASCADE")),
+            )
+            .await;
+        }
+    }
+    sqlx::Executor::execute(
+        &mut admin,
+        sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")),
+    )
+    .await
+    .unwrap();
+    let sep = if base.contains('?') { '&' } else { '?' };
+    Store::connect(&format!("{base}{sep}options=-c%20search_path%3D{schema}"))
+        .await
+        .unwrap()
+}
+
+async fn stores() -> Vec<(&'static str, Store)> {
+    let mut all = vec![("sqlite", sqlite().await)];
+    if let Ok(url) = std::env::var("EDDY_TEST_POSTGRES") {
+        all.push(("postgres", postgres(&url).await));
+    }
+    all
+}
+
+fn new_app(slug: &str) -> NewApp {
+    NewApp {
+        slug: slug.into(),
+        name: format!("The {slug} app"),
+        limits: AppLimits::default(),
+    }
+}
+
+#[tokio::test]
+async fn apps_have_keys_and_limits() {
+    for (backend, store) in stores().await {
+        let (app, creds) = store.create_app(&new_app("chat"), "tester").await.unwrap();
+        assert_eq!(app.slug, "chat", "{backend}");
+        assert_eq!(app.limits, AppLimits::default());
+        assert_eq!(app.public_key, creds.public_key);
+        assert!(creds.secret.expose().starts_with("sk_"));
+        assert!(
+            store
+                .check_app_secret("chat", creds.secret.expose())
+                .await
+                .unwrap()
+        );
+        assert!(!store.check_app_secret("chat", "sk_wrong").await.unwrap());
+        assert!(
+            !store
+                .check_app_secret("nope", creds.secret.expose())
+                .await
+                .unwrap()
+        );
+
+        let taken = store
+            .create_app(&new_app("chat"), "tester")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(taken, StoreError::Conflict(_)),
+            "{backend}: {taken}"
+        );
+        let bad = store
+            .create_app(&new_app("Not OK"), "tester")
+            .await
+            .unwrap_err();
+        assert!(matches!(bad, StoreError::Invalid(_)), "{backend}");
+        let mut limits = AppLimits::default();
+        limits.handler_deadline_ms = 0;
+        let err = store
+            .create_app(
+                &NewApp {
+                    limits,
+                    ..new_app("x")
+                },
+                "t",
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("handler_deadline_ms"),
+            "{backend}: {err}"
+        );
+
+        let limits = AppLimits {
+            max_connections: 5,
+            ..AppLimits::default()
+        };
+        let updated = store
+            .update_app("chat", Some("Chat"), Some(&limits), "tester")
+            .await
+            .unwrap();
+        assert_eq!(
+            (updated.name.as_str(), updated.limits.max_connections),
+            ("Chat", 5)
+        );
+        let rotated = store.rotate_secret("chat", "tester").await.unwrap();
+        assert!(
+            !store
+                .check_app_secret("chat", creds.secret.expose())
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .check_app_secret("chat", rotated.secret.expose())
+                .await
+                .unwrap()
+        );
+        assert_eq!(rotated.public_key, creds.public_key);
+
+        store
+            .create_app(&new_app("second"), "tester")
+            .await
+            .unwrap();
+        let slugs: Vec<_> = store
+            .apps()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|a| a.slug)
+            .collect();
+        assert_eq!(slugs, ["chat", "second"], "{backend}");
+        assert!(matches!(
+            store.app("ghost").await,
+            Err(StoreError::NotFound(_))
+        ));
+    }
+}
+
+#[tokio::test]
+async fn deployments_number_versions_and_activate_atomically() {
+    for (backend, store) in stores().await {
+        store.create_app(&new_app("chat"), "t").await.unwrap();
+        let v1 = store
+            .add_deployment("chat", b"component one", "h1", "first", "ada", true)
+            .await
+            .unwrap();
+        assert_eq!(
+            (v1.version, v1.status),
+            (1, DeploymentStatus::Active),
+            "{backend}"
+        );
+        let v2 = store
+            .add_deployment("chat", b"component two", "h2", "", "ada", false)
+            .await
+            .unwrap();
+        assert_eq!((v2.version, v2.status), (2, DeploymentStatus::Ready));
+        assert_eq!(store.app("chat").await.unwrap().active_version, Some(1));
+        store.activate("chat", 2, "ada").await.unwrap();
+        let list = store.deployments("chat").await.unwrap();
+        assert_eq!(
+            list.iter()
+                .map(|d| (d.version, d.status))
+                .collect::<Vec<_>>(),
+            [
+                (2, DeploymentStatus::Active),
+                (1, DeploymentStatus::Retired)
+            ],
+            "{backend}"
+        );
+        // Rollback to the first version.
+        store.activate("chat", 1, "bob").await.unwrap();
+        assert_eq!(
+            store.active_deployment("chat").await.unwrap().unwrap().hash,
+            "h1"
+        );
+        assert!(matches!(
+            store.activate("chat", 9, "bob").await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert_eq!(
+            store
+                .active_deployment("chat")
+                .await
+                .unwrap()
+                .unwrap()
+                .version,
+            1,
+            "a failed activation changes nothing"
+        );
+        assert_eq!(store.artifact("h2").await.unwrap(), b"component two");
+
+        // The same bytes deployed again (or by another app) are stored once.
+        store.create_app(&new_app("other"), "t").await.unwrap();
+        store
+            .add_deployment("other", b"component two", "h2", "", "ada", true)
+            .await
+            .unwrap();
+        store
+            .add_deployment("chat", b"component two", "h2", "", "ada", false)
+            .await
+            .unwrap();
+        assert_eq!(store.artifact_count().await.unwrap(), 2);
+
+        let log = store.audit_log(Some("chat"), None, 100).await.unwrap();
+        let actions: Vec<_> = log.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(
+            actions,
+            [
+                "deploy.upload",
+                "deploy.rollback",
+                "deploy.activate",
+                "deploy.upload",
+                "deploy.activate",
+                "deploy.upload",
+                "app.create"
+            ],
+            "{backend}"
+        );
+        assert_eq!(log[1].actor, "bob");
+        assert_eq!(log[1].detail["version"], 1);
+    }
+}
+
+#[tokio::test]
+async fn concurrent_uploads_get_distinct_versions() {
+    for (backend, store) in stores().await {
+        store.create_app(&new_app("busy"), "t").await.unwrap();
+        let uploads = (0..8).map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .add_deployment(
+                        "busy",
+                        format!("c{i}").as_bytes(),
+                        &format!("hash{i}"),
+                        "",
+                        "t",
+                        false,
+                    )
+                    .await
+                    .unwrap()
+                    .version
+            })
+        });
+        let mut versions = Vec::new();
+        for u in uploads {
+            versions.push(u.await.unwrap());
+        }
+        versions.sort();
+        assert_eq!(versions, (1..=8).collect::<Vec<_>>(), "{backend}");
+    }
+}
+
+#[tokio::test]
+async fn deleting_an_app_deletes_what_it_owns() {
+    for (backend, store) in stores().await {
+        let (app, _) = store.create_app(&new_app("gone"), "t").await.unwrap();
+        store
+            .add_deployment("gone", b"only mine", "mine", "", "t", true)
+            .await
+            .unwrap();
+        store.create_app(&new_app("kept"), "t").await.unwrap();
+        store
+            .add_deployment("kept", b"shared", "shared", "", "t", true)
+            .await
+            .unwrap();
+        store
+            .add_deployment("gone", b"shared", "shared", "", "t", false)
+            .await
+            .unwrap();
+        store.kv_set(app.id, "k", b"v", None, 1000).await.unwrap();
+        store.delete_app("gone", "t").await.unwrap();
+        assert!(
+            matches!(store.app("gone").await, Err(StoreError::NotFound(_))),
+            "{backend}"
+        );
+        assert_eq!(store.kv_get(app.id, "k").await.unwrap(), None);
+        assert!(
+            store.artifact("mine").await.is_err(),
+            "unshared artifact removed"
+        );
+        assert!(
+            store.artifact("shared").await.is_ok(),
+            "shared artifact kept"
+        );
+        assert!(matches!(
+            store.delete_app("gone", "t").await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert_eq!(
+            store.audit_log(Some("gone"), None, 1).await.unwrap()[0].action,
+            "app.delete"
+        );
+    }
+}
+
+#[tokio::test]
+async fn key_value_with_expiry_and_quota() {
+    for (backend, store) in stores().await {
+        let (app, _) = store.create_app(&new_app("kv"), "t").await.unwrap();
+        let id = app.id;
+        assert_eq!(store.kv_get(id, "a").await.unwrap(), None);
+        store.kv_set(id, "a", b"hello", None, 100).await.unwrap();
+        assert_eq!(
+            store.kv_get(id, "a").await.unwrap().as_deref(),
+            Some(&b"hello"[..]),
+            "{backend}"
+        );
+        assert_eq!(store.kv_increment(id, "n", 5, 100).await.unwrap(), 5);
+        assert_eq!(store.kv_increment(id, "n", -7, 100).await.unwrap(), -2);
+        assert!(matches!(
+            store.kv_increment(id, "a", 1, 100).await,
+            Err(KvError::NotANumber)
+        ));
+        assert_eq!(store.kv_usage(id).await.unwrap(), (1 + 5 + 1 + 2, 2));
+        // Quota: keys plus values; replacing counts only the new size.
+        assert!(matches!(
+            store.kv_set(id, "big", &[0; 100], None, 100).await,
+            Err(KvError::QuotaExceeded)
+        ));
+        store.kv_set(id, "a", &[1; 90], None, 100).await.unwrap();
+        // Expired entries read as missing and free their quota.
+        store.kv_set(id, "t", b"x", Some(0), 200).await.unwrap();
+        assert_eq!(store.kv_get(id, "t").await.unwrap(), None);
+        assert!(
+            !store.kv_delete(id, "t").await.unwrap(),
+            "{backend}: deleting an expired key reports false"
+        );
+        assert!(store.kv_delete(id, "n").await.unwrap());
+        store.kv_set(id, "s1", b"1", Some(0), 1000).await.unwrap();
+        assert_eq!(store.kv_sweep().await.unwrap(), 1);
+        store
+            .kv_set(id, "user:1", b"ada", None, 1000)
+            .await
+            .unwrap();
+        store
+            .kv_set(id, "user:2", b"bob", Some(60_000), 1000)
+            .await
+            .unwrap();
+        let page = store.kv_list(id, "user:", None, 10).await.unwrap();
+        assert_eq!(
+            page.iter().map(|e| e.key.as_str()).collect::<Vec<_>>(),
+            ["user:1", "user:2"]
+        );
+        assert_eq!(page[0].preview.as_deref(), Some("ada"));
+        assert!(page[1].expires_at.is_some());
+        let next = store
+            .kv_list(id, "user:", Some("user:1"), 10)
+            .await
+            .unwrap();
+        assert_eq!(next.len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn concurrent_increments_are_atomic() {
+    for (backend, store) in stores().await {
+        let (app, _) = store.create_app(&new_app("count"), "t").await.unwrap();
+        let tasks: Vec<_> = (0..20)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(async move { store.kv_increment(app.id, "c", 1, 1000).await.unwrap() })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(
+            store.kv_get(app.id, "c").await.unwrap().as_deref(),
+            Some(&b"20"[..]),
+            "{backend}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn admin_tokens_are_hashed() {
+    for (backend, store) in stores().await {
+        assert_eq!(store.admin_token_count().await.unwrap(), 0);
+        let token = store.create_admin_token("first", "system").await.unwrap();
+        let record = store
+            .check_admin_token(token.expose())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(record.label, "first", "{backend}");
+        assert!(store.check_admin_token("et_wrong").await.unwrap().is_none());
+        store
+            .ensure_admin_token("an-operator-chosen-token", "env")
+            .await
+            .unwrap();
+        store
+            .ensure_admin_token("an-operator-chosen-token", "env")
+            .await
+            .unwrap();
+        assert_eq!(store.admin_token_count().await.unwrap(), 2);
+        assert!(store.ensure_admin_token("short", "env").await.is_err());
+        // Nothing in the table is the token itself.
+        let raw: Vec<String> = sqlx::query_scalar("SELECT token_hash FROM admin_tokens")
+            .fetch_all(&store.pool)
+            .await
+            .unwrap();
+        assert!(raw.iter().all(|h| h.len() == 64 && h != token.expose()));
+    }
+}
+
+#[tokio::test]
+async fn data_survives_reconnecting() {
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("eddy-store-reopen-{}-{n}", std::process::id()));
+    let url = format!("sqlite://{}/eddy.db", dir.display());
+    {
+        let store = Store::connect(&url).await.unwrap();
+        store.create_app(&new_app("durable"), "t").await.unwrap();
+        store
+            .add_deployment("durable", b"v1", "hv1", "", "t", true)
+            .await
+            .unwrap();
+        store.close().await;
+    }
+    let store = Store::connect(&url).await.unwrap();
+    assert_eq!(
+        store
+            .active_deployment("durable")
+            .await
+            .unwrap()
+            .unwrap()
+            .hash,
+        "hv1"
+    );
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -1,0 +1,29 @@
+#![doc = include_str!("../README.md")]
+
+mod apps;
+mod audit;
+mod db;
+mod deployments;
+mod error;
+mod kv;
+mod secret;
+mod tokens;
+
+pub use apps::{App, AppLimits, Credentials, NewApp};
+pub use audit::AuditEntry;
+pub use db::{Backend, Store};
+pub use deployments::{Deployment, DeploymentStatus};
+pub use error::StoreError;
+pub use kv::{KvEntry, KvError};
+pub use secret::{Secret, hash_secret};
+pub use tokens::AdminToken;
+
+/// Milliseconds since the Unix epoch: every time the store records.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+#[cfg(test)]
+mod conformance;
