@@ -31,7 +31,7 @@ async fn postgres(base: &str) -> Store {
         .unwrap_or_else(|e| panic!("EDDY_TEST_POSTGRES is set but {base} is unreachable: {e}"));
     // Schemas of earlier runs whose process is gone are dropped first.
     let leftovers: Vec<String> = sqlx::query_scalar(
-        "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE 'eddy_test_%'",
+        "SELECT CAST(schema_name AS TEXT) FROM information_schema.schemata WHERE schema_name LIKE 'eddy_test_%'",
     )
     .fetch_all(&mut admin)
     .await
