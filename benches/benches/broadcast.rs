@@ -15,8 +15,8 @@ use eddy::tenant::App;
 const MEMBERS: usize = 1000;
 
 fn room(members: usize) -> (Vec<Arc<Session>>, SocketContext) {
-    let app = App::new("bench", eddy::dispatch::builtin("echo").unwrap());
     let settings = Arc::new(EngineSettings::from_config(&Config::default()));
+    let app = App::builtin("bench", eddy::dispatch::builtin("echo").unwrap(), &settings);
     let nsp = app.namespace("/");
     let mut sessions = Vec::new();
     let mut sender = None;

@@ -60,7 +60,8 @@ fn handlers(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("handler");
     for (label, handler) in [("native", &native_handler), ("wasm", &wasm_handler)] {
-        let app = App::new("bench", handler.clone());
+        let settings = EngineSettings::from_config(&Config::default());
+        let app = App::builtin("bench", handler.clone(), &settings);
         let (session, cx) = socket(&app);
         let mut out = Vec::new();
         session.outbox.drain(&mut out, usize::MAX);

@@ -20,6 +20,14 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Directory for the SQLite registry and the compiled-artifact cache. Default `./eddy-data`.
     pub data_dir: PathBuf,
+    /// The registry: `sqlite://PATH` or `postgres://…`. Default: SQLite in the data directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    /// The admin bearer token. When unset, the first start generates one and prints it once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_token: Option<Secret>,
+    /// Largest handler component an upload may be, in bytes. Default 32 MiB.
+    pub max_component_bytes: usize,
     /// Tracing filter (`info`, `eddy=debug,warn`, …). Default `info`.
     pub log: String,
     /// Serve the `demo` app (the `echo` handler) when no app is configured. Default `true`.
@@ -56,44 +64,51 @@ pub struct Config {
     pub apps: Vec<AppConfig>,
 }
 
-/// An app defined in the config file.
+/// An app served by a built-in native handler, defined in the config file
+/// (diagnostics and benchmarks). Tenant apps live in the registry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AppConfig {
     /// URL-safe name: clients connect at `/apps/{slug}/socket.io/`.
     pub slug: String,
-    /// A built-in native handler (`echo`). The default when `wasm` is not set.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub handler: Option<String>,
-    /// A handler component (`.wasm`); a change to the file is deployed live.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub wasm: Option<PathBuf>,
-    /// Longest a handler call may run, in milliseconds. Default 100.
-    #[serde(default = "default_deadline_ms")]
-    pub deadline_ms: u64,
-    /// Most memory a handler instance may use, in MiB. Default 64.
-    #[serde(default = "default_memory_mb")]
-    pub memory_mb: u64,
+    /// The built-in handler: `echo`.
+    #[serde(default = "default_handler")]
+    pub handler: String,
 }
 
-fn default_deadline_ms() -> u64 {
-    100
-}
-
-fn default_memory_mb() -> u64 {
-    64
+fn default_handler() -> String {
+    "echo".into()
 }
 
 impl AppConfig {
-    /// An app served by a built-in handler.
     pub fn builtin(slug: &str, handler: &str) -> Self {
         Self {
             slug: slug.into(),
-            handler: Some(handler.into()),
-            wasm: None,
-            deadline_ms: default_deadline_ms(),
-            memory_mb: default_memory_mb(),
+            handler: handler.into(),
         }
+    }
+}
+
+/// A value that never prints: `Debug` and `config check` show it redacted.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("\"<redacted>\"")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("<redacted>")
     }
 }
 
@@ -102,6 +117,9 @@ impl Default for Config {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("./eddy-data"),
+            database_url: None,
+            admin_token: None,
+            max_component_bytes: 32 << 20,
             log: "info".into(),
             demo: true,
             engine_io_echo: false,
@@ -128,6 +146,9 @@ impl Default for Config {
 pub const SCALAR_KEYS: &[&str] = &[
     "listen",
     "data_dir",
+    "database_url",
+    "admin_token",
+    "max_component_bytes",
     "log",
     "demo",
     "engine_io_echo",
@@ -229,6 +250,11 @@ impl Config {
                     .map_err(|_| err("an address like 127.0.0.1:8080"))?
             }
             "data_dir" => self.data_dir = PathBuf::from(value),
+            "database_url" => self.database_url = Some(value.to_owned()),
+            "admin_token" => self.admin_token = Some(Secret(value.to_owned())),
+            "max_component_bytes" => {
+                self.max_component_bytes = value.parse().map_err(|_| err(BYTES))?
+            }
             "log" => self.log = value.to_owned(),
             "demo" => self.demo = parse_bool(value).ok_or_else(|| err("true or false"))?,
             "engine_io_echo" => {
@@ -296,31 +322,10 @@ impl Config {
                     app.slug
                 )));
             }
-            match (&app.handler, &app.wasm) {
-                (Some(_), Some(_)) => {
-                    return Err(ConfigError::Invalid(format!(
-                        "app {:?}: set either `handler` or `wasm`, not both",
-                        app.slug
-                    )));
-                }
-                (Some(name), None) if crate::dispatch::builtin(name).is_none() => {
-                    return Err(ConfigError::Invalid(format!(
-                        "app {:?}: unknown handler {name:?} (built-in handlers: echo)",
-                        app.slug
-                    )));
-                }
-                _ => {}
-            }
-            if app.deadline_ms == 0 || app.memory_mb == 0 {
+            if crate::dispatch::builtin(&app.handler).is_none() {
                 return Err(ConfigError::Invalid(format!(
-                    "app {:?}: deadline_ms and memory_mb must be greater than 0",
-                    app.slug
-                )));
-            }
-            if app.memory_mb > self.wasm_max_memory_mb {
-                return Err(ConfigError::Invalid(format!(
-                    "app {:?}: memory_mb {} is above wasm_max_memory_mb {}",
-                    app.slug, app.memory_mb, self.wasm_max_memory_mb
+                    "app {:?}: unknown handler {:?} (built-in handlers: echo; tenant apps are created in the registry)",
+                    app.slug, app.handler
                 )));
             }
         }
@@ -379,13 +384,7 @@ mod tests {
             (1, 20, 300)
         );
         assert!(!c.demo);
-        assert_eq!(
-            c.apps,
-            vec![AppConfig {
-                handler: None,
-                ..AppConfig::builtin("chat", "echo")
-            }]
-        );
+        assert_eq!(c.apps, vec![AppConfig::builtin("chat", "echo")]);
         std::fs::remove_dir_all(dir).ok();
     }
 
@@ -419,6 +418,17 @@ mod tests {
     }
 
     #[test]
+    fn secrets_never_print() {
+        let mut c = Config::default();
+        c.set("admin_token", "et_supersecret", "EDDY_ADMIN_TOKEN")
+            .unwrap();
+        assert!(!c.to_toml().contains("supersecret"));
+        assert!(c.to_toml().contains("admin_token = \"<redacted>\""));
+        assert!(!format!("{c:?}").contains("supersecret"));
+        assert_eq!(c.admin_token.unwrap().expose(), "et_supersecret");
+    }
+
+    #[test]
     fn apps_are_validated() {
         let c = Config::from_toml("[[apps]]\nslug = \"Bad Slug\"").unwrap();
         assert!(c.validate().unwrap_err().to_string().contains("slug"));
@@ -431,12 +441,6 @@ mod tests {
         );
         let c = Config::from_toml("[[apps]]\nslug = \"a\"\n[[apps]]\nslug = \"a\"").unwrap();
         assert!(c.validate().unwrap_err().to_string().contains("twice"));
-        let both = "[[apps]]\nslug = \"a\"\nhandler = \"echo\"\nwasm = \"a.wasm\"";
-        let err = Config::from_toml(both).unwrap().validate().unwrap_err();
-        assert!(err.to_string().contains("not both"), "{err}");
-        let big = "[[apps]]\nslug = \"a\"\nwasm = \"a.wasm\"\nmemory_mb = 4096";
-        let err = Config::from_toml(big).unwrap().validate().unwrap_err();
-        assert!(err.to_string().contains("wasm_max_memory_mb"), "{err}");
     }
 
     #[test]

@@ -1,24 +1,17 @@
-//! Turning a component into an app's live handler: check and compile it
-//! (off the async threads), instantiate it once under the app's limits, then
-//! swap it in for the next event. Connected sockets never notice.
-//!
-//! Apps from the config file name a `.wasm` path; the file is watched and a
-//! change is deployed the same way. A version that fails any step is not
-//! deployed and the running one stays.
+//! Turning a component into a handler: check and compile it (off the async
+//! threads; the compiled form is cached on disk by content hash), then
+//! instantiate it once under the app's limits. The control plane stores it
+//! and swaps it in.
 
-use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use eddy_host::types::Level;
-use eddy_host::{EngineOptions, HandlerPool, HostEngine, HostFault, Limits, LoadError};
+use eddy_host::{
+    EngineOptions, HandlerPool, HostEngine, HostFault, Limits, LoadError, LoadedComponent,
+};
 
-use crate::config::{AppConfig, Config};
+use crate::config::Config;
 use crate::dispatch::WasmHandler;
-use crate::tenant::App;
-
-/// How often watched files are checked for a new version.
-const WATCH_INTERVAL: Duration = Duration::from_millis(500);
 
 pub struct Deployer {
     engine: HostEngine,
@@ -31,7 +24,7 @@ impl Deployer {
             cache_dir: Some(config.data_dir.join("compiled")),
             max_instances: config.wasm_max_instances,
             max_memory_bytes: (config.wasm_max_memory_mb as usize) << 20,
-            ..EngineOptions::default()
+            max_component_bytes: config.max_component_bytes,
         })?;
         Ok(Self {
             engine,
@@ -44,84 +37,43 @@ impl Deployer {
     }
 
     /// The limits an app's handler runs under.
-    pub fn limits(&self, app: &AppConfig) -> Limits {
+    pub fn limits(&self, app: &eddy_store::AppLimits) -> Limits {
         Limits {
-            deadline: Duration::from_millis(app.deadline_ms),
-            memory_bytes: (app.memory_mb as usize) << 20,
-            max_payload: self.max_payload,
+            deadline: Duration::from_millis(app.handler_deadline_ms),
+            memory_bytes: (app.handler_memory_mb as usize) << 20,
+            max_payload: usize::try_from(app.max_payload)
+                .unwrap_or(usize::MAX)
+                .min(self.max_payload),
             ..Limits::default()
         }
     }
 
-    /// Checks, compiles and trial-instantiates a component.
+    /// Checks and compiles a component (or finds its cached compilation).
+    pub async fn compile(&self, wasm: Vec<u8>) -> Result<LoadedComponent, LoadError> {
+        let engine = self.engine.clone();
+        tokio::task::spawn_blocking(move || engine.load(&wasm))
+            .await
+            .map_err(|e| LoadError::Compile(format!("the compiler task failed: {e}")))?
+    }
+
+    /// Instantiates a compiled component once under `limits` (the trial)
+    /// and wraps it as a handler.
+    pub async fn instantiate(
+        &self,
+        loaded: &LoadedComponent,
+        limits: Limits,
+    ) -> Result<Arc<WasmHandler>, LoadError> {
+        let pool = HandlerPool::new(&self.engine, loaded, limits).await?;
+        Ok(Arc::new(WasmHandler::new(Arc::new(pool))))
+    }
+
+    /// Both steps.
     pub async fn build(
         &self,
         wasm: Vec<u8>,
         limits: Limits,
     ) -> Result<Arc<WasmHandler>, LoadError> {
-        let engine = self.engine.clone();
-        let loaded = tokio::task::spawn_blocking(move || engine.load(&wasm))
-            .await
-            .map_err(|e| LoadError::Compile(format!("the compiler task failed: {e}")))??;
-        let pool = HandlerPool::new(&self.engine, &loaded, limits).await?;
-        Ok(Arc::new(WasmHandler::new(Arc::new(pool))))
+        let loaded = self.compile(wasm).await?;
+        self.instantiate(&loaded, limits).await
     }
-
-    /// Deploys the component at `path` to `app` now.
-    pub async fn deploy_file(
-        &self,
-        app: &App,
-        path: &std::path::Path,
-        limits: Limits,
-    ) -> Result<String, String> {
-        let wasm = tokio::fs::read(path)
-            .await
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let handler = self.build(wasm, limits).await.map_err(|e| e.to_string())?;
-        let hash = handler.pool().content_hash().to_owned();
-        app.set_handler(handler);
-        Ok(hash)
-    }
-
-    /// Watches `path` and deploys every new version to `app`.
-    pub fn watch(
-        self: &Arc<Self>,
-        app: Arc<App>,
-        path: PathBuf,
-        limits: Limits,
-    ) -> tokio::task::JoinHandle<()> {
-        let deployer = self.clone();
-        tokio::spawn(async move {
-            let mut seen = stamp(&path).await;
-            let mut ticker = tokio::time::interval(WATCH_INTERVAL);
-            loop {
-                ticker.tick().await;
-                let now = stamp(&path).await;
-                if now.is_none() || now == seen {
-                    continue;
-                }
-                seen = now;
-                match deployer.deploy_file(&app, &path, limits.clone()).await {
-                    Ok(hash) => {
-                        tracing::info!(app = %app.slug, version = %&hash[..12], "deployed a new handler version");
-                        app.log.write(
-                            Level::Info,
-                            &format!("deployed handler version {}", &hash[..12]),
-                        );
-                    }
-                    Err(error) => {
-                        tracing::warn!(app = %app.slug, %error, "new handler version refused; the running one stays");
-                        app.log
-                            .write(Level::Error, &format!("new version refused: {error}"));
-                    }
-                }
-            }
-        })
-    }
-}
-
-/// What identifies a version of a file on disk.
-async fn stamp(path: &std::path::Path) -> Option<(SystemTime, u64)> {
-    let meta = tokio::fs::metadata(path).await.ok()?;
-    Some((meta.modified().ok()?, meta.len()))
 }

@@ -11,72 +11,47 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use tokio::sync::Semaphore;
 
-use crate::config::{AppConfig, Config};
-use crate::deploy::Deployer;
+use crate::config::Config;
+use crate::control::Control;
 use crate::metrics::{self, ServerMetrics};
 use crate::session::{CloseReason, EngineSettings, SessionTable};
-use crate::tenant::{App, Tenants};
+use crate::tenant::Tenants;
 use crate::transport::{self, Endpoint, TransportError};
 
 /// Everything the request handlers share.
 pub struct ServerState {
     pub config: Arc<Config>,
     pub settings: Arc<EngineSettings>,
-    pub tenants: Tenants,
+    pub tenants: Arc<Tenants>,
+    /// The registry and the deploy pipeline.
+    pub control: Arc<Control>,
     /// Sessions of the diagnostics echo endpoint, when enabled.
     pub echo: Option<Arc<SessionTable>>,
     pub metrics: ServerMetrics,
     /// One permit per open client connection (`max_connections`).
     pub connection_permits: Arc<Semaphore>,
-    /// Compiles and deploys handler components.
-    pub deployer: Arc<Deployer>,
     shutting_down: AtomicBool,
 }
 
 impl ServerState {
-    /// Builds the apps (compiling handler components) and everything the
-    /// handlers share.
+    /// Opens the registry, brings every app up (compiling handler
+    /// components as needed), and starts the background samplers.
     pub async fn start(config: Config) -> Result<Arc<Self>, String> {
         let settings = Arc::new(EngineSettings::from_config(&config));
-        let deployer = Arc::new(Deployer::new(&config).map_err(|e| e.to_string())?);
-        let mut app_configs = config.apps.clone();
-        if app_configs.is_empty() && config.demo {
-            app_configs.push(AppConfig::builtin("demo", "echo"));
-        }
-        let mut apps = Vec::new();
-        for app_config in &app_configs {
-            let echo = crate::dispatch::builtin("echo").expect("echo is built in");
-            let app = match (&app_config.wasm, &app_config.handler) {
-                (Some(path), _) => {
-                    let app = App::new(&app_config.slug, echo);
-                    let limits = deployer.limits(app_config);
-                    deployer
-                        .deploy_file(&app, path, limits.clone())
-                        .await
-                        .map_err(|e| format!("app {:?}: {e}", app_config.slug))?;
-                    deployer.watch(app.clone(), path.clone(), limits);
-                    app
-                }
-                (None, name) => {
-                    let name = name.as_deref().unwrap_or("echo");
-                    App::new(
-                        &app_config.slug,
-                        crate::dispatch::builtin(name).expect("validated by Config"),
-                    )
-                }
-            };
-            apps.push(app);
-        }
-        Ok(Arc::new(Self {
+        let tenants = Arc::new(Tenants::new([]));
+        let control = crate::control::bootstrap(&config, settings.clone(), tenants.clone()).await?;
+        let state = Arc::new(Self {
             settings,
-            tenants: Tenants::new(apps),
+            tenants,
+            control,
             echo: config.engine_io_echo.then(Default::default),
             metrics: ServerMetrics::default(),
             connection_permits: Arc::new(Semaphore::new(config.max_connections)),
             shutting_down: AtomicBool::new(false),
-            deployer,
             config: Arc::new(config),
-        }))
+        });
+        tokio::spawn(sample_rates(Arc::downgrade(&state)));
+        Ok(state)
     }
 
     pub fn open_connections(&self) -> usize {
@@ -113,6 +88,8 @@ impl ServerState {
 
 pub fn router(state: Arc<ServerState>) -> Router {
     let mut router = Router::new()
+        .nest("/admin/api/v1", crate::admin::router(state.clone()))
+        .merge(crate::tenant_api::router(state.clone()))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(prometheus))
@@ -128,9 +105,26 @@ pub fn router(state: Arc<ServerState>) -> Router {
 
 async fn readyz(State(state): State<Arc<ServerState>>) -> Response {
     if state.is_shutting_down() {
-        (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response()
-    } else {
-        "ready".into_response()
+        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response();
+    }
+    match state.control.store.ping().await {
+        Ok(()) => "ready".into_response(),
+        Err(error) => {
+            tracing::warn!(%error, "readiness: the registry does not answer");
+            (StatusCode::SERVICE_UNAVAILABLE, "registry unavailable").into_response()
+        }
+    }
+}
+
+/// Updates every app's per-second rates, once a second, while the server lives.
+async fn sample_rates(state: std::sync::Weak<ServerState>) {
+    let mut ticker = tokio::time::interval(std::time::Duration::from_secs(1));
+    loop {
+        ticker.tick().await;
+        let Some(state) = state.upgrade() else { return };
+        for app in state.tenants.all() {
+            app.metrics.sample_rates();
+        }
     }
 }
 
@@ -160,7 +154,7 @@ async fn app_engine(
             ),
         );
     };
-    transport::serve(Endpoint::app(app, state.settings.clone()), request).await
+    transport::serve(Endpoint::app(app), request).await
 }
 
 async fn echo_engine(State(state): State<Arc<ServerState>>, request: Request<Body>) -> Response {

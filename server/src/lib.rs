@@ -1,7 +1,9 @@
 #![doc = include_str!("../README.md")]
 
+pub mod admin;
 pub mod cli;
 pub mod config;
+pub mod control;
 pub mod deploy;
 pub mod dispatch;
 pub mod http;
@@ -10,4 +12,5 @@ pub mod server;
 pub mod session;
 pub mod socket;
 pub mod tenant;
+pub mod tenant_api;
 pub mod transport;

@@ -4,6 +4,7 @@
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use crate::session::CloseReason;
 use crate::tenant::App;
@@ -40,6 +41,16 @@ pub struct AppMetrics {
     pub handler_memory_faults: Counter,
     pub handler_traps: Counter,
     pub handler_host_faults: Counter,
+    pub breach_connections: Counter,
+    pub breach_event_rate: Counter,
+    pub breach_payload: Counter,
+    pub breach_kv_quota: Counter,
+    /// Handler call durations.
+    pub handler_latency: LatencyHistogram,
+    /// Per-second rates, updated by [`sample_rates`].
+    pub events_in_rate: AtomicU64,
+    pub emits_rate: AtomicU64,
+    rate_marks: [AtomicU64; 2],
     closes: [Counter; CloseReason::ALL.len()],
 }
 
@@ -50,6 +61,89 @@ impl AppMetrics {
 
     pub fn closes(&self, reason: CloseReason) -> u64 {
         self.closes[reason as usize].get()
+    }
+
+    /// Updates the per-second rates; call once a second.
+    pub fn sample_rates(&self) {
+        for (i, (counter, rate)) in [
+            (&self.events_in, &self.events_in_rate),
+            (&self.emits, &self.emits_rate),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let now = counter.get();
+            let before = self.rate_marks[i].swap(now, Ordering::Relaxed);
+            rate.store(now.saturating_sub(before), Ordering::Relaxed);
+        }
+    }
+}
+
+/// A lock-free log-linear histogram of durations (four buckets per power of
+/// two microseconds, so quantiles are within about 20%).
+#[derive(Debug)]
+pub struct LatencyHistogram {
+    buckets: [AtomicU64; Self::BUCKETS],
+}
+
+impl Default for LatencyHistogram {
+    fn default() -> Self {
+        Self {
+            buckets: std::array::from_fn(|_| AtomicU64::new(0)),
+        }
+    }
+}
+
+impl LatencyHistogram {
+    const BUCKETS: usize = 4 * 34;
+
+    fn index(micros: u64) -> usize {
+        if micros < 4 {
+            return micros as usize;
+        }
+        let exponent = 63 - micros.leading_zeros() as usize;
+        let mantissa = ((micros >> (exponent - 2)) & 3) as usize;
+        (exponent * 4 + mantissa).min(Self::BUCKETS - 1)
+    }
+
+    /// The largest value a bucket holds.
+    fn upper(index: usize) -> u64 {
+        if index < 4 {
+            return index as u64;
+        }
+        let (exponent, mantissa) = (index / 4, (index % 4) as u64);
+        ((4 + mantissa + 1) << (exponent - 2)) - 1
+    }
+
+    pub fn record(&self, elapsed: Duration) {
+        let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+        self.buckets[Self::index(micros)].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn count(&self) -> u64 {
+        self.buckets.iter().map(|b| b.load(Ordering::Relaxed)).sum()
+    }
+
+    /// The value at quantile `q` (0–1), in microseconds; 0 when empty.
+    pub fn quantile(&self, q: f64) -> u64 {
+        let counts: Vec<u64> = self
+            .buckets
+            .iter()
+            .map(|b| b.load(Ordering::Relaxed))
+            .collect();
+        let total: u64 = counts.iter().sum();
+        if total == 0 {
+            return 0;
+        }
+        let rank = ((total as f64) * q).ceil().max(1.0) as u64;
+        let mut seen = 0;
+        for (i, c) in counts.iter().enumerate() {
+            seen += c;
+            if seen >= rank {
+                return Self::upper(i);
+            }
+        }
+        Self::upper(Self::BUCKETS - 1)
     }
 }
 
@@ -181,6 +275,32 @@ pub fn render(
         );
     }
     family(
+        "eddy_limit_breaches_total",
+        "counter",
+        "Requests refused by an app's limits, by limit.",
+        &mut apps.iter().flat_map(|a| {
+            let m = &a.metrics;
+            [
+                ("connections", m.breach_connections.get()),
+                ("event_rate", m.breach_event_rate.get()),
+                ("payload", m.breach_payload.get()),
+                ("kv_quota", m.breach_kv_quota.get()),
+            ]
+            .map(|(limit, v)| (format!("app=\"{}\",limit=\"{limit}\"", a.slug), v))
+        }),
+    );
+    family(
+        "eddy_handler_latency_microseconds",
+        "gauge",
+        "Handler call duration since start at a quantile, in microseconds (within about 20%).",
+        &mut apps.iter().flat_map(|a| {
+            [0.5, 0.9, 0.99].map(|q| {
+                let micros = a.metrics.handler_latency.quantile(q);
+                (format!("app=\"{}\",quantile=\"{q}\"", a.slug), micros)
+            })
+        }),
+    );
+    family(
         "eddy_sessions_closed_total",
         "counter",
         "Engine.IO sessions closed, by reason.",
@@ -194,4 +314,36 @@ pub fn render(
         }),
     );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_quantiles_are_close() {
+        let h = LatencyHistogram::default();
+        assert_eq!(h.quantile(0.5), 0);
+        for micros in 1..=1000u64 {
+            h.record(Duration::from_micros(micros));
+        }
+        assert_eq!(h.count(), 1000);
+        let p50 = h.quantile(0.5) as f64;
+        let p99 = h.quantile(0.99) as f64;
+        assert!((p50 - 500.0).abs() / 500.0 < 0.25, "{p50}");
+        assert!((p99 - 990.0).abs() / 990.0 < 0.25, "{p99}");
+        h.record(Duration::from_secs(100_000));
+        assert!(h.quantile(1.0) > 1_000_000);
+    }
+
+    #[test]
+    fn bucket_bounds_are_increasing() {
+        let mut last = 0;
+        for i in 1..LatencyHistogram::BUCKETS {
+            let upper = LatencyHistogram::upper(i);
+            assert!(upper >= last, "{i}");
+            assert_eq!(LatencyHistogram::index(upper), i, "{i}");
+            last = upper;
+        }
+    }
 }

@@ -4,11 +4,8 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
-import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { io } from "socket.io-client";
-import { next, plugin, startServer } from "./server.mjs";
+import { admin, next, plugin, startServer } from "./server.mjs";
 
 const APPS = {
   "wasm-echo": "echo",
@@ -24,13 +21,17 @@ const APPS = {
 
 let server;
 before(async () => {
-  const config = Object.entries(APPS)
-    .map(([slug, name]) => {
-      const limits = slug === "grow" ? "memory_mb = 16\n" : slug === "spin" ? "deadline_ms = 50\n" : "";
-      return `[[apps]]\nslug = "${slug}"\nwasm = "${plugin(name)}"\n${limits}`;
-    })
-    .join("\n");
-  server = await startServer({ config });
+  server = await startServer();
+  const api = admin(server);
+  for (const [slug, name] of Object.entries(APPS)) {
+    const limits = {
+      grow: { handler_memory_mb: 16 },
+      spin: { handler_deadline_ms: 50 },
+      // The bystander makes round trips as fast as it can.
+      "wasm-echo": { max_events_per_second: 100_000 },
+    }[slug] ?? {};
+    await api.appWith(slug, name, limits);
+  }
 });
 after(async () => {
   assert.equal(await server.stop(), 0);
@@ -234,31 +235,25 @@ describe("hostile handlers", () => {
 });
 
 test("a new version is live for the next event; no socket drops", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "eddy-live-"));
-  const wasm = join(dir, "live.wasm");
-  copyFileSync(plugin("echo"), wasm);
-  const live = await startServer({ config: `[[apps]]\nslug = "live"\nwasm = "${wasm}"\n` });
+  const live = await startServer();
+  const api = admin(live);
+  await api.appWith("live", "echo");
   const socket = io(live.url, { path: "/apps/live/socket.io/", forceNew: true, transports: ["websocket"] });
   await next(socket, "connect");
   let disconnected = false;
   socket.on("disconnect", () => (disconnected = true));
   assert.equal(await socket.timeout(3000).emitWithAck("message-with-ack", "v1"), "v1");
-  copyFileSync(plugin("counter"), wasm);
-  // The counter handler answers "get"; echo ignores it (no ack).
-  const deadline = Date.now() + 10_000;
-  let value;
-  while (Date.now() < deadline) {
-    try {
-      value = await socket.timeout(300).emitWithAck("get");
-      break;
-    } catch {
-      // still the old version
-    }
-  }
-  assert.equal(value, 0, "the counter version answered");
+  const deployed = await api.deploy("live", "counter");
+  assert.equal(deployed.deployment.version, 2);
+  // Activation is done when the deploy returns: the very next event runs
+  // the counter handler, which answers "get" (echo would not answer).
+  assert.equal(await socket.timeout(3000).emitWithAck("get"), 0);
   assert.equal(disconnected, false);
   assert.ok(socket.connected);
+  // Roll back: echo answers again, on the same connection.
+  await api.call("POST", "/apps/live/rollback", {});
+  assert.equal(await socket.timeout(3000).emitWithAck("message-with-ack", "v1 again"), "v1 again");
+  assert.equal(disconnected, false);
   socket.disconnect();
   assert.equal(await live.stop(), 0);
-  rmSync(dir, { recursive: true, force: true });
 });

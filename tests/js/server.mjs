@@ -2,7 +2,7 @@
 // "eddy listening on http://…" line. Every server is stopped by the caller.
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -79,8 +79,54 @@ export function next(emitter, event, ms = 5000) {
   });
 }
 
+/** Every test server accepts this admin token. */
+export const ADMIN_TOKEN = "eddy-test-admin-token-0123456789";
+
 function withoutEddyConfig(env) {
-  const clean = { ...env };
+  const clean = { ...env, EDDY_ADMIN_TOKEN: ADMIN_TOKEN };
   delete clean.EDDY_CONFIG;
   return clean;
+}
+
+/** The admin API of `server`, and the tenant API of its apps. */
+export function admin(server) {
+  const call = async (method, path, body, contentType = "application/json") => {
+    const res = await fetch(`${server.url}/admin/api/v1${path}`, {
+      method,
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body ? { "content-type": contentType } : {}) },
+      body: body === undefined ? undefined : contentType === "application/json" ? JSON.stringify(body) : body,
+    });
+    const text = await res.text();
+    const json = text ? JSON.parse(text) : null;
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+    return json;
+  };
+  return {
+    call,
+    /** Creates an app; returns its secret. */
+    async createApp(slug, limits = {}) {
+      return (await call("POST", "/apps", { slug, limits })).secret;
+    },
+    /** Uploads and activates the built plugin `name` (or a file path). */
+    async deploy(slug, name) {
+      const bytes = readFileSync(name.endsWith(".wasm") ? name : plugin(name));
+      return call("POST", `/apps/${slug}/deployments`, bytes, "application/wasm");
+    },
+    /** An app running plugin `name`; returns its secret. */
+    async appWith(slug, name, limits = {}) {
+      const secret = await this.createApp(slug, limits);
+      await this.deploy(slug, name);
+      return secret;
+    },
+    /** A tenant server API call for `slug` with its `secret`. */
+    async tenant(slug, secret, method, path, body) {
+      const res = await fetch(`${server.url}/apps/${slug}/api/v1${path}`, {
+        method,
+        headers: { authorization: `Bearer ${secret}`, "content-type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await res.text();
+      return { status: res.status, json: text ? JSON.parse(text) : null };
+    },
+  };
 }

@@ -3,13 +3,16 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { io } from "socket.io-client";
-import { next, startServer } from "./server.mjs";
+import { admin, next, startServer } from "./server.mjs";
 
 const PATH = "/apps/demo/socket.io/";
 
 let server;
+let demoSecret;
 before(async () => {
   server = await startServer();
+  // The demo app was seeded with a secret nobody saw: rotate to get one.
+  demoSecret = (await admin(server).call("POST", "/apps/demo/secret")).secret;
 });
 after(async () => {
   assert.equal(await server.stop(), 0, "graceful shutdown exits 0");
@@ -60,10 +63,15 @@ for (const transports of [["websocket"], ["polling"], ["polling", "websocket"]])
     test("answers a server-to-client emit with ack", async () => {
       const socket = connect({ transports });
       await next(socket, "connect");
-      socket.on("ack-request", (question, callback) => callback({ answer: question * 2 }));
-      const response = next(socket, "ack-response");
-      socket.emit("request-ack", 21);
-      assert.deepEqual(await response, [{ answer: 42 }]);
+      socket.on("question", (n, callback) => callback({ answer: n * 2 }));
+      const reply = await admin(server).tenant("demo", demoSecret, "POST", "/emit", {
+        socket: socket.id,
+        event: "question",
+        args: [21],
+        ack_timeout_ms: 3000,
+      });
+      assert.equal(reply.status, 200);
+      assert.deepEqual(reply.json.ack, [{ answer: 42 }]);
       socket.disconnect();
     });
   });

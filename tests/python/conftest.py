@@ -10,6 +10,7 @@ import threading
 import pytest
 
 LISTENING = re.compile(r"eddy listening on (http://[\d.:]+)")
+ADMIN_TOKEN = "eddy-test-admin-token-0123456789"
 
 
 class Server:
@@ -18,6 +19,7 @@ class Server:
         if not binary:
             raise RuntimeError("EDDY_BIN must name the eddy binary")
         env = {k: v for k, v in os.environ.items() if k != "EDDY_CONFIG"}
+        env["EDDY_ADMIN_TOKEN"] = ADMIN_TOKEN
         self.data_dir = tempfile.mkdtemp(prefix="eddy-py-")
         self.process = subprocess.Popen(
             [binary, "serve", "--listen", f"127.0.0.1:{port}", "--log", "warn", "--data-dir", self.data_dir,
@@ -39,6 +41,17 @@ class Server:
             self.process.kill()
             raise RuntimeError("eddy did not start")
         self.port = int(self.url.rsplit(":", 1)[1])
+
+    def admin(self, method, path, **kwargs):
+        """An admin API call; returns the decoded JSON (raises on an error status)."""
+        import requests
+
+        reply = requests.request(
+            method, f"{self.url}/admin/api/v1{path}",
+            headers={"authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=10, **kwargs,
+        )
+        reply.raise_for_status()
+        return reply.json() if reply.content else None
 
     def stop(self):
         if self.process.poll() is None:

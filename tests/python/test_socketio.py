@@ -13,7 +13,7 @@ WAIT = 5
 def client(**kwargs):
     sio = socketio.Client(reconnection=kwargs.pop("reconnection", False), **kwargs)
     inbox = queue.Queue()
-    for name in ("auth", "message-back", "room-message", "ack-response"):
+    for name in ("auth", "message-back", "room-message"):
         sio.on(name, lambda *args, name=name: inbox.put((name, args)))
     return sio, inbox
 
@@ -40,12 +40,20 @@ def test_connect_emit_ack_and_binary(server, transports):
 
 
 def test_server_to_client_ack(server):
+    """A backend asks a client through the tenant API and gets its ack."""
+    secret = server.admin("POST", "/apps/demo/secret")["secret"]
     sio, inbox = client()
-    sio.on("ack-request", lambda n: {"double": n * 2})
+    sio.on("question", lambda n: {"double": n * 2})
     sio.connect(server.url, socketio_path=PATH, transports=["websocket"], wait_timeout=WAIT)
     expect(inbox, "auth")
-    sio.emit("request-ack", 21)
-    assert expect(inbox, "ack-response") == ({"double": 42},)
+    reply = requests.post(
+        f"{server.url}/apps/demo/api/v1/emit",
+        headers={"authorization": f"Bearer {secret}"},
+        json={"socket": sio.get_sid(), "event": "question", "args": [21], "ack_timeout_ms": 3000},
+        timeout=WAIT,
+    )
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["ack"] == [{"double": 42}]
     sio.disconnect()
 
 

@@ -3,15 +3,20 @@
 //! test check exact frames. Every wait has a timeout; nothing sleeps to
 //! synchronise.
 
+pub mod admin;
 pub mod http;
 pub mod server;
 pub mod ws;
 
+pub use admin::Admin;
 pub use http::{Http, Reply};
 pub use server::TestServer;
 pub use ws::RawWs;
 
 use std::time::Duration;
+
+/// Every test server accepts this admin token (`EDDY_ADMIN_TOKEN`).
+pub const ADMIN_TOKEN: &str = "eddy-test-admin-token-0123456789";
 
 /// The longest any single expected thing may take.
 pub const WAIT: Duration = Duration::from_secs(5);

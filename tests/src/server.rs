@@ -14,14 +14,18 @@ use crate::{Http, PING_INTERVAL_MS, PING_TIMEOUT_MS, RawWs, WAIT};
 pub struct TestServer {
     child: Child,
     pub addr: SocketAddr,
-    /// The server's own data directory, removed when the server is dropped.
+    /// The server's own data directory, removed when the server is dropped
+    /// (unless [`TestServer::keep_data`] was called, for a restart).
     pub data_dir: PathBuf,
+    keep_data: bool,
 }
 
 impl Drop for TestServer {
     fn drop(&mut self) {
         let _ = self.child.start_kill();
-        let _ = std::fs::remove_dir_all(&self.data_dir);
+        if !self.keep_data {
+            let _ = std::fs::remove_dir_all(&self.data_dir);
+        }
     }
 }
 
@@ -72,6 +76,7 @@ impl TestServer {
             .args(["--connect-timeout-ms", "1000"])
             .args(args)
             .env_remove("EDDY_CONFIG")
+            .env("EDDY_ADMIN_TOKEN", crate::ADMIN_TOKEN)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true);
@@ -96,6 +101,7 @@ impl TestServer {
             child,
             addr,
             data_dir,
+            keep_data: false,
         })
     }
 
@@ -116,6 +122,19 @@ impl TestServer {
         self.child.id().expect("running")
     }
 
+    /// Keeps the data directory when this server goes away (to restart on it).
+    pub fn keep_data(&mut self) -> PathBuf {
+        self.keep_data = true;
+        self.data_dir.clone()
+    }
+
+    /// SIGKILL: no graceful anything, as in a crash.
+    pub async fn kill(mut self) -> anyhow::Result<()> {
+        self.child.start_kill()?;
+        self.child.wait().await?;
+        Ok(())
+    }
+
     /// SIGTERM, then the exit code.
     pub async fn stop(mut self) -> anyhow::Result<i32> {
         let pid = self.pid();
@@ -125,6 +144,11 @@ impl TestServer {
         anyhow::ensure!(status.success(), "kill failed");
         let status = tokio::time::timeout(WAIT * 2, self.child.wait()).await??;
         Ok(status.code().unwrap_or(-1))
+    }
+
+    /// The admin API, authenticated with the test admin token.
+    pub fn admin(&self) -> crate::Admin {
+        crate::Admin::new(self.addr)
     }
 
     /// Prometheus text from `/metrics`.

@@ -45,8 +45,9 @@ async fn the_sdk_readme_walkthrough_works() {
     std::fs::write(krate.join("Cargo.toml"), manifest).unwrap();
     std::fs::write(krate.join("src/lib.rs"), lib_rs).unwrap();
 
-    // Shares the plugins' target directory so dependencies are already built.
-    let target_dir = repo().join("plugins/target");
+    // A target directory of its own (the plugins have a `chat` too), kept
+    // between runs so dependencies build once.
+    let target_dir = repo().join("plugins/target-walkthrough");
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args(["build", "--release", "--target", "wasm32-wasip2"])
         .current_dir(&krate)
@@ -58,10 +59,31 @@ async fn the_sdk_readme_walkthrough_works() {
     assert!(status.success(), "the README's handler does not build");
     let wasm = target_dir.join("wasm32-wasip2/release/chat.wasm");
 
-    let config = format!("[[apps]]\nslug = \"chat\"\nwasm = {:?}\n", wasm);
-    let server = TestServer::start_with_config(BIN, &config, &[])
-        .await
-        .unwrap();
+    // The README's `eddy app create` and `eddy deploy`, with the same binary.
+    let server = TestServer::start(BIN, &["--no-demo"]).await.unwrap();
+    let eddy = |args: &[&str]| {
+        let out = Command::new(BIN)
+            .args(args)
+            .env("EDDY_SERVER", server.url())
+            .env("EDDY_ADMIN_TOKEN", eddy_tests::ADMIN_TOKEN)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "eddy {args:?}: {}{}",
+            stdout,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    };
+    let created = eddy(&["app", "create", "chat"]);
+    assert!(created.contains("secret:     sk_"), "{created}");
+    let deployed = eddy(&["deploy", "--app", "chat", wasm.to_str().unwrap()]);
+    assert!(
+        deployed.starts_with("version 1 of chat is live"),
+        "{deployed}"
+    );
     let path = "/apps/chat/socket.io/?EIO=4&transport=websocket";
 
     let mut ada = server.ws(path).await.unwrap();

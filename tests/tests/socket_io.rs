@@ -234,19 +234,6 @@ async fn an_ack_nobody_asked_for_is_ignored() {
 }
 
 #[tokio::test]
-async fn server_to_client_ack() {
-    let server = server().await;
-    let mut ws = connected(&server).await;
-    ws.send("42[\"request-ack\",\"q\"]").await.unwrap();
-    assert_eq!(ws.text().await.unwrap(), "420[\"ack-request\",\"q\"]");
-    ws.send("430[\"answer\",7]").await.unwrap();
-    assert_eq!(
-        ws.text().await.unwrap(),
-        "42[\"ack-response\",\"answer\",7]"
-    );
-}
-
-#[tokio::test]
 async fn a_session_that_joins_no_namespace_is_closed() {
     let server = server().await;
     let mut ws = server.ws(WS).await.unwrap();

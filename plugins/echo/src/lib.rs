@@ -5,7 +5,10 @@
 //! - connect to `/` or `/custom`: emit `auth` with the handshake's auth; any
 //!   other namespace is refused with "Invalid namespace";
 //! - `message` → emit `message-back` with the same arguments;
-//! - `message-with-ack` → ack with the same arguments.
+//! - `message-with-ack` → ack with the same arguments;
+//! - `join(room)` / `leave(room)` → ack with the room's size; `to-room(room,
+//!   …args)` → `room-message` with `args` to the room except the sender, ack
+//!   with how many got it (so the `demo` app shows rooms too).
 
 use eddy_sdk::{Ack, ConnectReply, Context, Event, EventResult, Handler, Handshake, Reject};
 
@@ -29,6 +32,26 @@ impl Handler for Echo {
                 Ok(None)
             }
             "message-with-ack" => Ok(Some(Ack::raw(event.args.raw()).with_attachments(event.attachments))),
+            "join" | "leave" => {
+                let room: String = event.args.get(0)?;
+                if event.name == "join" {
+                    cx.join(&room);
+                } else {
+                    cx.leave(&room);
+                }
+                Ok(Some(Ack::of(&cx.room_size(&room))))
+            }
+            "to-room" => {
+                let mut args: Vec<eddy_sdk::Value> = event.args.parse()?;
+                let room = match args.first() {
+                    Some(eddy_sdk::Value::String(room)) => room.clone(),
+                    _ => return Err(eddy_sdk::EventError::bad_args("to-room expects (room, …args)")),
+                };
+                args.remove(0);
+                let rest = eddy_sdk::Value::Array(args).to_string();
+                let n = cx.emit("room-message").to_room(&room).except_me().raw_args(&rest, event.attachments).send()?;
+                Ok(Some(Ack::of(&n)))
+            }
             _ => Ok(None),
         }
     }

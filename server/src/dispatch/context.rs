@@ -3,12 +3,10 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::Ack;
-use crate::socket::{AckError, DisconnectReason, Socket, encode_event};
+use crate::socket::{DisconnectReason, Socket, encode_event};
 
 /// Who receives an emit.
 #[derive(Debug, Clone, Copy)]
@@ -133,32 +131,6 @@ impl SocketContext {
         self.socket.namespace().room_members(room)
     }
 
-    /// Emits to the caller's own socket; the returned future resolves with
-    /// the client's ack. It owns what it needs, so a handler spawns it rather
-    /// than awaiting it: while a hook runs, its socket's inbound messages
-    /// (the ack among them) wait.
-    pub fn emit_with_ack(
-        &self,
-        event: &str,
-        args: &str,
-        attachments: &[Bytes],
-        timeout: Duration,
-    ) -> impl Future<Output = Result<Ack, AckError>> + Send + 'static {
-        let socket = self.socket.clone();
-        let (event, args, attachments) = (event.to_owned(), args.to_owned(), attachments.to_vec());
-        async move {
-            socket
-                .emit_with_ack(&event, &args, &attachments, timeout)
-                .await
-        }
-    }
-
-    /// Emits to a socket of this namespace from outside any hook (a spawned
-    /// task): the socket may be gone by then, which returns false.
-    pub fn emitter(&self) -> SocketEmitter {
-        SocketEmitter(self.socket.clone())
-    }
-
     fn resolve(&self, socket_id: &str) -> Option<Arc<Socket>> {
         if socket_id == self.socket.id() {
             Some(self.socket.clone())
@@ -172,25 +144,6 @@ impl SocketContext {
         if self.disconnect_self.swap(false, Ordering::AcqRel) && self.socket.detach() {
             self.socket.send_disconnect();
             super::disconnect(&self.socket, DisconnectReason::ServerNamespaceDisconnect).await;
-        }
-    }
-}
-
-/// A handle that emits to one socket from a spawned task.
-#[derive(Clone)]
-pub struct SocketEmitter(Arc<Socket>);
-
-impl SocketEmitter {
-    pub fn emit(&self, event: &str, args: &str, attachments: &[Bytes]) -> bool {
-        match encode_event(
-            self.0.namespace().name(),
-            event,
-            None,
-            args,
-            attachments.len(),
-        ) {
-            Some(head) => self.0.send(head, attachments),
-            None => false,
         }
     }
 }

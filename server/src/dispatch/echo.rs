@@ -9,10 +9,11 @@
 //! | `message-with-ack` | ack with the same arguments |
 //! | `join` `(room)` / `leave` `(room)` | join or leave the room; ack with its size |
 //! | `to-room` `(room, …args)` | emit `room-message` with `args` to the room, sender excluded; ack with the count |
-//! | `request-ack` `(…args)` | emit `ack-request` with `args` expecting an ack, then `ack-response` with the client's ack (or `ack-timeout` after 5 s) |
+//!
+//! The same behaviour as the `echo` plugin (`plugins/echo`), natively: the
+//! benchmarks compare the two.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde_json::Value;
 
@@ -92,26 +93,6 @@ impl Handler for EchoHandler {
                         event.attachments,
                     );
                     Ok(Some(json_ack(&serde_json::json!([n]))))
-                }
-                "request-ack" => {
-                    let waiting = cx.emit_with_ack(
-                        "ack-request",
-                        event.args,
-                        event.attachments,
-                        Duration::from_secs(5),
-                    );
-                    let reply = cx.emitter();
-                    tokio::spawn(async move {
-                        match waiting.await {
-                            Ok(ack) => reply.emit("ack-response", &ack.args, &ack.attachments),
-                            Err(e) => reply.emit(
-                                "ack-timeout",
-                                &serde_json::json!([e.to_string()]).to_string(),
-                                &[],
-                            ),
-                        };
-                    });
-                    Ok(None)
                 }
                 _ => Ok(None),
             }

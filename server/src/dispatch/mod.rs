@@ -9,6 +9,7 @@
 mod context;
 mod echo;
 mod events;
+mod unavailable;
 mod wasm;
 
 use std::future::Future;
@@ -17,9 +18,10 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-pub use context::{SocketContext, SocketEmitter, Target};
+pub use context::{SocketContext, Target};
 pub use echo::EchoHandler;
 pub use events::{Ack, ConnectEvent, ConnectReject, ConnectReply, EventError, SocketEvent};
+pub use unavailable::UnavailableHandler;
 pub use wasm::WasmHandler;
 
 use crate::socket::{DisconnectReason, Socket};
@@ -115,7 +117,9 @@ pub async fn event(
         attachments,
         wants_ack: ack_id.is_some(),
     };
+    let started = std::time::Instant::now();
     let reply = handler.on_event(&cx, event).await;
+    app.metrics.handler_latency.record(started.elapsed());
     match (reply, ack_id) {
         (Ok(Some(ack)), Some(id)) => socket.send_ack(id, &ack.args, &ack.attachments),
         (Ok(_), _) => {}

@@ -275,19 +275,35 @@ impl Capabilities for SocketContext {
     }
 
     fn kv_get<'a>(&'a self, key: &'a str) -> KvFuture<'a, Option<Vec<u8>>> {
-        Box::pin(async move { self.app_kv().get(key) })
+        Box::pin(async move { self.app_ref().kv.get(key).await })
     }
 
     fn kv_set<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl_ms: Option<u64>) -> KvFuture<'a, ()> {
-        Box::pin(async move { self.app_kv().set(key, value, ttl_ms) })
+        Box::pin(async move {
+            let app = self.app_ref();
+            let outcome = app
+                .kv
+                .set(key, value, ttl_ms, app.limits().kv_quota_bytes)
+                .await;
+            count_quota(app, &outcome);
+            outcome
+        })
     }
 
     fn kv_delete<'a>(&'a self, key: &'a str) -> KvFuture<'a, bool> {
-        Box::pin(async move { self.app_kv().delete(key) })
+        Box::pin(async move { self.app_ref().kv.delete(key).await })
     }
 
     fn kv_increment<'a>(&'a self, key: &'a str, delta: i64) -> KvFuture<'a, i64> {
-        Box::pin(async move { self.app_kv().increment(key, delta) })
+        Box::pin(async move {
+            let app = self.app_ref();
+            let outcome = app
+                .kv
+                .increment(key, delta, app.limits().kv_quota_bytes)
+                .await;
+            count_quota(app, &outcome);
+            outcome
+        })
     }
 
     fn log(&self, level: wit::Level, message: &str) {
@@ -295,11 +311,13 @@ impl Capabilities for SocketContext {
     }
 }
 
-impl SocketContext {
-    fn app_kv(&self) -> &crate::tenant::kv::MemoryKv {
-        &self.app_ref().kv
+fn count_quota<T>(app: &crate::tenant::App, outcome: &Result<T, wit::KvError>) {
+    if matches!(outcome, Err(wit::KvError::QuotaExceeded)) {
+        app.metrics.breach_kv_quota.inc();
     }
+}
 
+impl SocketContext {
     fn app_log(&self, level: wit::Level, message: &str) {
         self.app_ref().log.write(level, message);
     }

@@ -58,6 +58,16 @@ impl EngineSettings {
         }
     }
 
+    /// The settings of one app's sessions: its payload limit, never above the server's.
+    pub fn for_app(&self, limits: &eddy_store::AppLimits) -> Self {
+        Self {
+            max_payload: self
+                .max_payload
+                .min(usize::try_from(limits.max_payload).unwrap_or(usize::MAX)),
+            ..self.clone()
+        }
+    }
+
     /// A writer that cannot flush within a full heartbeat cycle is stuck.
     pub fn write_timeout(&self) -> Duration {
         self.ping_interval + self.ping_timeout

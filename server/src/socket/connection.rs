@@ -109,6 +109,18 @@ impl SioLayer {
                 };
                 let parts = socketio::split_event(data.unwrap_or_default())
                     .map_err(|e| self.parse_error(session, e))?;
+                if !socket.allow_event(self.app.limits().max_events_per_second) {
+                    self.app.metrics.breach_event_rate.inc();
+                    if let Some(id) = packet.id {
+                        let error = crate::dispatch::EventError {
+                            code: "rate_limited".into(),
+                            message: "too many events: slow down (the app's max_events_per_second)"
+                                .into(),
+                        };
+                        socket.send_ack(id, &error.to_ack_args(), &[]);
+                    }
+                    return Ok(());
+                }
                 let args = format!("[{}]", parts.args);
                 dispatch::event(&socket, &parts.name, &args, &packet.attachments, packet.id).await;
             }
@@ -132,6 +144,19 @@ impl SioLayer {
     }
 
     async fn connect(&self, session: &Arc<Session>, nsp_name: &str, auth: &str) {
+        let max = self.app.limits().max_connections;
+        if self.app.socket_count() as u64 >= max {
+            self.app.metrics.breach_connections.inc();
+            self.refuse(
+                session,
+                nsp_name,
+                "connection limit reached",
+                Some(&format!(
+                    "{{\"code\":\"connection_limit\",\"max_connections\":{max}}}"
+                )),
+            );
+            return;
+        }
         if self.socket(nsp_name).is_some() {
             self.refuse(
                 session,
@@ -165,6 +190,9 @@ impl SioLayer {
     /// The session closed: every socket leaves, and its disconnect hook runs.
     pub async fn teardown(&self, reason: CloseReason) {
         self.app.metrics.closed(reason);
+        if reason == CloseReason::MessageTooLarge {
+            self.app.metrics.breach_payload.inc();
+        }
         let sockets = std::mem::take(&mut *self.sockets.lock());
         for socket in sockets {
             if socket.detach() {

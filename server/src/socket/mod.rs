@@ -24,7 +24,7 @@ pub use namespace::Namespace;
 
 use crate::dispatch::{Ack, ConnectReply};
 use crate::session::{CloseReason, Layer, OutFrame, PushError, Session};
-use crate::tenant::App;
+use crate::tenant::{App, RateLimiter};
 use acks::AckTable;
 
 const CONNECTING: u8 = 0;
@@ -49,6 +49,8 @@ pub struct Socket {
     rooms: Mutex<Vec<Arc<str>>>,
     acks: Mutex<Option<Box<AckTable>>>,
     data: Mutex<Option<Arc<str>>>,
+    /// The app's events-per-second limit, per socket.
+    rate: Mutex<RateLimiter>,
 }
 
 impl Socket {
@@ -64,6 +66,7 @@ impl Socket {
             rooms: Mutex::new(Vec::new()),
             acks: Mutex::new(None),
             data: Mutex::new(None),
+            rate: Mutex::new(RateLimiter::default()),
         })
     }
 
@@ -161,6 +164,7 @@ impl Socket {
         }
         self.push(OutFrame::text(connect), &[]);
         self.state.store(CONNECTED, Ordering::Release);
+        self.app.socket_joined();
         for (head, attachments) in held.drain(..) {
             self.push(head, &attachments);
         }
@@ -223,7 +227,17 @@ impl Socket {
         {
             sio.forget(self);
         }
+        if previous == CONNECTED {
+            self.app.socket_left();
+        }
         previous == CONNECTED
+    }
+
+    /// Takes one event from the socket's allowance of `per_second`.
+    pub fn allow_event(&self, per_second: u64) -> bool {
+        self.rate
+            .lock()
+            .allow(per_second, std::time::Instant::now())
     }
 
     /// Tells the client the server removed it from the namespace.

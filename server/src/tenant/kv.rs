@@ -1,6 +1,6 @@
-//! An app's key-value store, in this process's memory (the registry
-//! persists it in a later step). Bounded by the app's quota; entries may
-//! expire.
+//! An app's key-value data. Registry apps keep it in the registry (shared
+//! by every node, bounded by the app's quota); built-in apps keep it in
+//! this process's memory.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -21,6 +21,81 @@ impl Default for KvQuota {
             max_bytes: 10 << 20,
             max_keys: 100_000,
         }
+    }
+}
+
+/// Where an app's key-value data lives.
+pub enum KvBackend {
+    Memory(MemoryKv),
+    Registry {
+        store: eddy_store::Store,
+        app_id: i64,
+    },
+}
+
+/// What a handler sees when the registry fails: the cause is logged, not shown.
+fn unavailable(e: impl std::fmt::Display) -> KvError {
+    tracing::warn!(error = %e, "key-value store error");
+    KvError::Unavailable("the key-value store is unavailable".into())
+}
+
+impl KvBackend {
+    pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
+        match self {
+            Self::Memory(m) => m.get(key),
+            Self::Registry { store, app_id } => {
+                store.kv_get(*app_id, key).await.map_err(unavailable)
+            }
+        }
+    }
+
+    pub async fn set(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        ttl_ms: Option<u64>,
+        quota: u64,
+    ) -> Result<(), KvError> {
+        match self {
+            Self::Memory(m) => {
+                let _ = quota; // the in-memory store has its own bound
+                m.set(key, value, ttl_ms)
+            }
+            Self::Registry { store, app_id } => store
+                .kv_set(*app_id, key, &value, ttl_ms, quota)
+                .await
+                .map_err(registry_error),
+        }
+    }
+
+    pub async fn delete(&self, key: &str) -> Result<bool, KvError> {
+        match self {
+            Self::Memory(m) => m.delete(key),
+            Self::Registry { store, app_id } => {
+                store.kv_delete(*app_id, key).await.map_err(unavailable)
+            }
+        }
+    }
+
+    pub async fn increment(&self, key: &str, delta: i64, quota: u64) -> Result<i64, KvError> {
+        match self {
+            Self::Memory(m) => {
+                let _ = quota;
+                m.increment(key, delta)
+            }
+            Self::Registry { store, app_id } => store
+                .kv_increment(*app_id, key, delta, quota)
+                .await
+                .map_err(registry_error),
+        }
+    }
+}
+
+fn registry_error(e: eddy_store::KvError) -> KvError {
+    match e {
+        eddy_store::KvError::QuotaExceeded => KvError::QuotaExceeded,
+        eddy_store::KvError::NotANumber => KvError::NotANumber,
+        eddy_store::KvError::Store(e) => unavailable(e),
     }
 }
 

@@ -1,44 +1,80 @@
 //! Tenants: the apps this node serves, as an immutable snapshot the data
 //! plane reads without locks and the control plane replaces whole.
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
-use arc_swap::ArcSwap;
-use parking_lot::RwLock;
-
 pub mod kv;
 pub mod log;
+mod rate;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use arc_swap::ArcSwap;
+use eddy_store::AppLimits;
+use parking_lot::RwLock;
+
+pub use eddy_store::validate_slug;
+pub use rate::RateLimiter;
 
 use crate::dispatch::Handler;
 use crate::metrics::AppMetrics;
-use crate::session::SessionTable;
+use crate::session::{EngineSettings, SessionTable};
 use crate::socket::Namespace;
 
 /// One app's live state on this node.
 pub struct App {
     pub slug: Arc<str>,
+    /// The registry's id for the app; 0 for a built-in app from the config file.
+    pub id: i64,
     handler: ArcSwap<InstalledHandler>,
+    limits: ArcSwap<AppLimits>,
+    /// The engine settings of this app's sessions (its payload limit applied).
+    settings: ArcSwap<EngineSettings>,
     namespaces: RwLock<HashMap<Arc<str>, Arc<Namespace>>>,
+    sockets: AtomicUsize,
     pub sessions: Arc<SessionTable>,
     pub metrics: AppMetrics,
-    pub kv: kv::MemoryKv,
+    pub kv: kv::KvBackend,
     pub log: log::AppLog,
 }
 
 struct InstalledHandler(Arc<dyn Handler>);
 
 impl App {
-    pub fn new(slug: &str, handler: Arc<dyn Handler>) -> Arc<Self> {
+    pub fn new(
+        slug: &str,
+        id: i64,
+        handler: Arc<dyn Handler>,
+        limits: AppLimits,
+        base: &EngineSettings,
+        kv: kv::KvBackend,
+    ) -> Arc<Self> {
         Arc::new(Self {
             slug: slug.into(),
+            id,
             handler: ArcSwap::from_pointee(InstalledHandler(handler)),
+            settings: ArcSwap::from_pointee(base.for_app(&limits)),
+            limits: ArcSwap::from_pointee(limits),
             namespaces: RwLock::new(HashMap::new()),
+            sockets: AtomicUsize::new(0),
             sessions: Arc::new(SessionTable::default()),
             metrics: AppMetrics::default(),
-            kv: kv::MemoryKv::new(kv::KvQuota::default()),
+            kv,
             log: log::AppLog::new(slug),
         })
+    }
+
+    /// A built-in app (native handler, default limits, in-memory key-value).
+    pub fn builtin(slug: &str, handler: Arc<dyn Handler>, base: &EngineSettings) -> Arc<Self> {
+        let limits = AppLimits {
+            max_payload: base.max_payload as u64,
+            ..AppLimits::default()
+        };
+        let kv = kv::KvBackend::Memory(kv::MemoryKv::new(kv::KvQuota {
+            max_bytes: limits.kv_quota_bytes as usize,
+            max_keys: 100_000,
+        }));
+        Self::new(slug, 0, handler, limits, base, kv)
     }
 
     /// The handler for the next event. Swapping it never touches a socket.
@@ -48,6 +84,20 @@ impl App {
 
     pub fn set_handler(&self, handler: Arc<dyn Handler>) {
         self.handler.store(Arc::new(InstalledHandler(handler)));
+    }
+
+    pub fn limits(&self) -> Arc<AppLimits> {
+        self.limits.load_full()
+    }
+
+    /// New limits apply to new sessions (payload) and the next event (rates).
+    pub fn set_limits(&self, limits: AppLimits, base: &EngineSettings) {
+        self.settings.store(Arc::new(base.for_app(&limits)));
+        self.limits.store(Arc::new(limits));
+    }
+
+    pub fn settings(&self) -> Arc<EngineSettings> {
+        self.settings.load_full()
     }
 
     pub fn namespace(&self, name: &str) -> Arc<Namespace> {
@@ -61,6 +111,11 @@ impl App {
             .clone()
     }
 
+    /// The namespace if it exists (without creating it).
+    pub fn existing_namespace(&self, name: &str) -> Option<Arc<Namespace>> {
+        self.namespaces.read().get(name).cloned()
+    }
+
     /// Drops a namespace nobody is in, so refused namespace names do not accumulate.
     pub fn prune_namespace(&self, name: &str) {
         let mut namespaces = self.namespaces.write();
@@ -72,8 +127,17 @@ impl App {
         }
     }
 
+    /// Sockets connected to any namespace of the app, on this node.
     pub fn socket_count(&self) -> usize {
-        self.namespaces.read().values().map(|n| n.len()).sum()
+        self.sockets.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn socket_joined(&self) {
+        self.sockets.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn socket_left(&self) {
+        self.sockets.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -99,23 +163,25 @@ impl Tenants {
         apps.sort_by(|a, b| a.slug.cmp(&b.slug));
         apps
     }
-}
 
-/// A slug is 1–63 characters of `a-z`, `0-9` and `-`, not starting or
-/// ending with `-`: it appears in URLs, metric labels and broker subjects.
-pub fn validate_slug(slug: &str) -> Result<(), String> {
-    let ok = (1..=63).contains(&slug.len())
-        && slug
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !slug.starts_with('-')
-        && !slug.ends_with('-');
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "invalid app slug {slug:?}: use 1-63 lowercase letters, digits and '-', not starting or ending with '-'"
-        ))
+    /// Adds (or replaces) an app.
+    pub fn insert(&self, app: Arc<App>) {
+        self.apps.rcu(|apps| {
+            let mut next = HashMap::clone(apps);
+            next.insert(app.slug.clone(), app.clone());
+            next
+        });
+    }
+
+    /// Removes an app; returns it so its sessions can be closed.
+    pub fn remove(&self, slug: &str) -> Option<Arc<App>> {
+        let mut removed = None;
+        self.apps.rcu(|apps| {
+            let mut next = HashMap::clone(apps);
+            removed = next.remove(slug);
+            next
+        });
+        removed
     }
 }
 
@@ -123,19 +189,17 @@ pub fn validate_slug(slug: &str) -> Result<(), String> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn slugs() {
-        for ok in ["demo", "a", "chat-2", "0x"] {
-            assert!(validate_slug(ok).is_ok(), "{ok}");
-        }
-        for bad in ["", "-a", "a-", "Chat", "a b", "a_b", "é", &"a".repeat(64)] {
-            assert!(validate_slug(bad).is_err(), "{bad}");
-        }
+    fn settings() -> EngineSettings {
+        EngineSettings::from_config(&crate::config::Config::default())
     }
 
     #[test]
     fn refused_namespaces_are_pruned() {
-        let app = App::new("demo", crate::dispatch::builtin("echo").unwrap());
+        let app = App::builtin(
+            "demo",
+            crate::dispatch::builtin("echo").unwrap(),
+            &settings(),
+        );
         let nsp = app.namespace("/x");
         assert!(Arc::ptr_eq(&nsp, &app.namespace("/x")));
         app.prune_namespace("/x");
@@ -143,5 +207,29 @@ mod tests {
         drop(nsp);
         app.prune_namespace("/x");
         assert!(app.namespaces.read().is_empty());
+    }
+
+    #[test]
+    fn tenants_insert_and_remove() {
+        let tenants = Tenants::new([]);
+        let echo = crate::dispatch::builtin("echo").unwrap();
+        tenants.insert(App::builtin("a", echo.clone(), &settings()));
+        tenants.insert(App::builtin("b", echo, &settings()));
+        assert_eq!(tenants.all().len(), 2);
+        assert!(tenants.remove("a").is_some());
+        assert!(tenants.get("a").is_none());
+        assert!(tenants.remove("a").is_none());
+    }
+
+    #[test]
+    fn app_limits_shape_its_sessions() {
+        let app = App::builtin("a", crate::dispatch::builtin("echo").unwrap(), &settings());
+        let limits = AppLimits {
+            max_payload: 1234,
+            ..AppLimits::default()
+        };
+        app.set_limits(limits, &settings());
+        assert_eq!(app.settings().max_payload, 1234);
+        assert_eq!(app.limits().max_payload, 1234);
     }
 }

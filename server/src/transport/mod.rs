@@ -41,11 +41,11 @@ pub enum EndpointKind {
 }
 
 impl Endpoint {
-    pub fn app(app: Arc<App>, settings: Arc<EngineSettings>) -> Self {
+    pub fn app(app: Arc<App>) -> Self {
         Self {
             sessions: app.sessions.clone(),
+            settings: app.settings(),
             kind: EndpointKind::App(app),
-            settings,
         }
     }
 

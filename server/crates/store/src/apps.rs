@@ -12,6 +12,7 @@ use crate::{Store, StoreError, now_ms};
 /// Per-app limits: data in the registry, enforced on every node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AppLimits {
     /// Sockets connected at once.
     pub max_connections: u64,
@@ -72,6 +73,7 @@ impl AppLimits {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct App {
     pub id: i64,
     pub slug: String,
@@ -348,5 +350,16 @@ impl Store {
         let Some(row) = row else { return Ok(false) };
         let stored: String = row.try_get("secret_hash")?;
         Ok(same_hash(&stored, &crate::hash_secret(secret)))
+    }
+}
+
+impl Store {
+    /// True once any app was ever created here (the demo is seeded only on
+    /// a registry that never had one, not every time it is empty).
+    pub async fn ever_had_apps(&self) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT id FROM audit_log WHERE action = 'app.create' LIMIT 1")
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
     }
 }

@@ -8,6 +8,7 @@ use sqlx::any::AnyRow;
 use crate::{Store, StoreError, now_ms};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     pub id: i64,
     pub at: i64,

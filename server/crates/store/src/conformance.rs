@@ -109,8 +109,10 @@ async fn apps_have_keys_and_limits() {
             .await
             .unwrap_err();
         assert!(matches!(bad, StoreError::Invalid(_)), "{backend}");
-        let mut limits = AppLimits::default();
-        limits.handler_deadline_ms = 0;
+        let limits = AppLimits {
+            handler_deadline_ms: 0,
+            ..AppLimits::default()
+        };
         let err = store
             .create_app(
                 &NewApp {

@@ -141,6 +141,13 @@ fn sqlite_url(url: &str) -> Result<String, StoreError> {
     Ok(format!("sqlite://{path}?{query}"))
 }
 
+/// Marks SQL assembled from this crate's own constant pieces (column lists,
+/// a locking suffix) as safe: no caller data is ever formatted into SQL;
+/// values always go through bind parameters.
+pub(crate) fn audited(sql: String) -> sqlx::AssertSqlSafe<String> {
+    sqlx::AssertSqlSafe(sql)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -159,11 +166,4 @@ mod tests {
         );
         assert!(super::sqlite_url("sqlite::memory:").is_err());
     }
-}
-
-/// Marks SQL assembled from this crate's own constant pieces (column lists,
-/// a locking suffix) as safe: no caller data is ever formatted into SQL;
-/// values always go through bind parameters.
-pub(crate) fn audited(sql: String) -> sqlx::AssertSqlSafe<String> {
-    sqlx::AssertSqlSafe(sql)
 }

@@ -11,6 +11,7 @@ use crate::{Store, StoreError, now_ms};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum DeploymentStatus {
     /// Stored and checked, never activated (or uploaded without activating).
     Ready,
@@ -31,6 +32,7 @@ impl DeploymentStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Deployment {
     pub app: String,
     pub version: i64,

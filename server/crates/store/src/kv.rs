@@ -26,6 +26,7 @@ impl From<sqlx::Error> for KvError {
 
 /// A key as the admin browser shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KvEntry {
     pub key: String,
     pub size: i64,

@@ -9,7 +9,7 @@ mod kv;
 mod secret;
 mod tokens;
 
-pub use apps::{App, AppLimits, Credentials, NewApp};
+pub use apps::{App, AppLimits, Credentials, NewApp, validate_slug};
 pub use audit::AuditEntry;
 pub use db::{Backend, Store};
 pub use deployments::{Deployment, DeploymentStatus};

@@ -8,6 +8,7 @@ use crate::secret::Secret;
 use crate::{Store, StoreError, hash_secret, now_ms};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdminToken {
     pub id: i64,
     pub label: String,

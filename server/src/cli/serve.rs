@@ -1,48 +1,16 @@
-//! The `eddy` command line: `eddy [serve]` and `eddy config check`.
+//! `eddy serve`, `eddy config check`, `eddy migrate`: the commands that run
+//! on the server's own machine.
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use anyhow::Context as _;
-use clap::{Args, Parser, Subcommand};
+use clap::Args;
 
 use crate::config::Config;
 
-#[derive(Parser)]
-#[command(
-    name = "eddy",
-    version,
-    about = "A multi-tenant realtime host: Socket.IO clients, WebAssembly handlers"
-)]
-#[command(args_conflicts_with_subcommands = true)]
-struct Cli {
-    #[command(subcommand)]
-    command: Option<Command>,
-    #[command(flatten)]
-    serve: ServeArgs,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Run the server (the default).
-    Serve(ServeArgs),
-    /// Inspect the configuration.
-    Config {
-        #[command(subcommand)]
-        command: ConfigCommand,
-    },
-}
-
-#[derive(Subcommand)]
-enum ConfigCommand {
-    /// Print the effective configuration (defaults, file, environment and
-    /// flags merged) or the first error in it.
-    Check(ServeArgs),
-}
-
 /// Flags override `EDDY_*` variables, which override the config file.
 #[derive(Args, Default)]
-struct ServeArgs {
+pub struct ServeArgs {
     /// TOML config file.
     #[arg(long, env = "EDDY_CONFIG")]
     config: Option<PathBuf>,
@@ -52,6 +20,9 @@ struct ServeArgs {
     /// Data directory [default: ./eddy-data].
     #[arg(long)]
     data_dir: Option<String>,
+    /// Registry URL: sqlite://PATH or postgres://… [default: SQLite in the data directory].
+    #[arg(long = "database", value_name = "URL")]
+    database_url: Option<String>,
     /// Tracing filter [default: info].
     #[arg(long)]
     log: Option<String>,
@@ -81,6 +52,7 @@ impl ServeArgs {
         let optional = [
             ("listen", &self.listen),
             ("data_dir", &self.data_dir),
+            ("database_url", &self.database_url),
             ("log", &self.log),
             ("ping_interval_ms", &self.ping_interval_ms),
             ("ping_timeout_ms", &self.ping_timeout_ms),
@@ -106,32 +78,14 @@ impl ServeArgs {
     }
 }
 
-pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
-        None => serve(cli.serve),
-        Some(Command::Serve(args)) => serve(args),
-        Some(Command::Config {
-            command: ConfigCommand::Check(args),
-        }) => config_check(args),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("eddy: {error:#}");
-            ExitCode::from(2)
-        }
-    }
-}
-
-fn config_check(args: ServeArgs) -> anyhow::Result<()> {
+pub fn config_check(args: ServeArgs) -> anyhow::Result<()> {
     let config = args.load()?;
     print!("{}", config.to_toml());
     eprintln!("configuration is valid");
     Ok(())
 }
 
-fn serve(args: ServeArgs) -> anyhow::Result<()> {
+pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let config = args.load()?;
     init_tracing(&config.log)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -152,6 +106,25 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         crate::server::run(listener, state, shutdown_signal()).await;
         Ok(())
     })
+}
+
+/// Opens the registry and applies pending migrations, without serving.
+pub fn migrate(args: ServeArgs) -> anyhow::Result<()> {
+    let config = args.load()?;
+    let url = config
+        .database_url
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}", config.data_dir.join("eddy.db").display()));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let store = eddy_store::Store::connect(&url).await?;
+        store.close().await;
+        anyhow::Ok(())
+    })?;
+    eprintln!("the registry schema is up to date");
+    Ok(())
 }
 
 fn init_tracing(filter: &str) -> anyhow::Result<()> {

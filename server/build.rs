@@ -1,0 +1,75 @@
+//! Builds the `echo` plugin (plugins/echo, a WebAssembly component) so the
+//! binary can seed the `demo` app with it on a fresh registry.
+//!
+//! The plugin targets wasm32-wasip2; when that target is missing and rustup
+//! is around, it is added, so `cargo run --release` works on a fresh machine.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+const TARGET: &str = "wasm32-wasip2";
+
+fn main() {
+    let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
+    let root = manifest.parent().unwrap().to_owned();
+    let plugins = root.join("plugins");
+    for path in [
+        plugins.join("echo"),
+        plugins.join("Cargo.toml"),
+        plugins.join("Cargo.lock"),
+        root.join("sdk/src"),
+        root.join("sdk/wit"),
+        root.join("sdk/macros/src"),
+    ] {
+        println!("cargo:rerun-if-changed={}", path.display());
+    }
+    if !target_installed() {
+        println!(
+            "cargo:warning=installing the {TARGET} target (the built-in demo handler is a WebAssembly component)"
+        );
+        let added = Command::new("rustup")
+            .args(["target", "add", TARGET])
+            .status();
+        if !added.is_ok_and(|s| s.success()) {
+            panic!("the {TARGET} target is missing: run `rustup target add {TARGET}`");
+        }
+    }
+    let target_dir = plugins.join("target");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args([
+            "build",
+            "--release",
+            "--target",
+            TARGET,
+            "-p",
+            "echo",
+            "--manifest-path",
+        ])
+        .arg(plugins.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("CARGO_BUILD_TARGET")
+        .status()
+        .expect("cannot run cargo to build the echo plugin");
+    assert!(
+        status.success(),
+        "building plugins/echo for {TARGET} failed"
+    );
+    let wasm = target_dir.join(TARGET).join("release/echo.wasm");
+    println!("cargo:rustc-env=EDDY_ECHO_WASM={}", wasm.display());
+}
+
+fn target_installed() -> bool {
+    let sysroot = Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()))
+        .args(["--print", "sysroot"])
+        .stderr(Stdio::null())
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|s| PathBuf::from(s.trim()));
+    sysroot.is_some_and(|root| root.join("lib/rustlib").join(TARGET).is_dir())
+}

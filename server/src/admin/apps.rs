@@ -1,0 +1,178 @@
+//! `/apps`: create, list, read, update (name, limits), delete, rotate the secret.
+
+use std::sync::Arc;
+
+use axum::Extension;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use eddy_store::{AppLimits, NewApp};
+use serde::{Deserialize, Serialize};
+
+use super::{Actor, ApiError, ApiJson};
+use crate::http::ServerState;
+
+/// Limits to set; the ones left out keep their value (or the default).
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsPatch {
+    pub max_connections: Option<u64>,
+    pub max_events_per_second: Option<u64>,
+    pub max_payload: Option<u64>,
+    pub handler_deadline_ms: Option<u64>,
+    pub handler_memory_mb: Option<u64>,
+    pub kv_quota_bytes: Option<u64>,
+}
+
+impl LimitsPatch {
+    fn apply(&self, base: AppLimits) -> AppLimits {
+        AppLimits {
+            max_connections: self.max_connections.unwrap_or(base.max_connections),
+            max_events_per_second: self
+                .max_events_per_second
+                .unwrap_or(base.max_events_per_second),
+            max_payload: self.max_payload.unwrap_or(base.max_payload),
+            handler_deadline_ms: self.handler_deadline_ms.unwrap_or(base.handler_deadline_ms),
+            handler_memory_mb: self.handler_memory_mb.unwrap_or(base.handler_memory_mb),
+            kv_quota_bytes: self.kv_quota_bytes.unwrap_or(base.kv_quota_bytes),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateApp {
+    /// 1–63 lowercase letters, digits and `-`: clients connect at `/apps/{slug}/socket.io/`.
+    pub slug: String,
+    /// A display name (default: the slug).
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub limits: LimitsPatch,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateApp {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub limits: Option<LimitsPatch>,
+}
+
+/// An app as the registry has it, with what this node sees live.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AppView {
+    #[serde(flatten)]
+    pub app: eddy_store::App,
+    /// Sockets connected on this node.
+    pub connections: usize,
+}
+
+/// A new app and its key. The secret is shown here once and never again.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CreatedApp {
+    pub app: AppView,
+    pub public_key: String,
+    pub secret: String,
+}
+
+/// An app's key after rotation. The secret is shown here once.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AppKey {
+    pub public_key: String,
+    pub secret: String,
+}
+
+pub(super) fn view(state: &ServerState, app: eddy_store::App) -> AppView {
+    let connections = state.tenants.get(&app.slug).map_or(0, |a| a.socket_count());
+    AppView { app, connections }
+}
+
+#[utoipa::path(get, path = "/apps", tag = "apps", security(("admin_token" = [])),
+    responses((status = 200, body = Vec<AppView>), (status = 401, body = super::error::Problem)))]
+pub async fn list(
+    State(state): State<Arc<ServerState>>,
+) -> Result<axum::Json<Vec<AppView>>, ApiError> {
+    let apps = state.control.store.apps().await?;
+    Ok(axum::Json(
+        apps.into_iter().map(|a| view(&state, a)).collect(),
+    ))
+}
+
+#[utoipa::path(post, path = "/apps", tag = "apps", security(("admin_token" = [])), request_body = CreateApp,
+    responses((status = 201, body = CreatedApp), (status = 409, body = super::error::Problem),
+        (status = 422, body = super::error::Problem)))]
+pub async fn create(
+    State(state): State<Arc<ServerState>>,
+    Extension(actor): Extension<Actor>,
+    ApiJson(body): ApiJson<CreateApp>,
+) -> Result<impl IntoResponse, ApiError> {
+    let new = NewApp {
+        name: body.name.clone().unwrap_or_else(|| body.slug.clone()),
+        limits: body.limits.apply(AppLimits::default()),
+        slug: body.slug,
+    };
+    let (app, credentials) = state.control.create_app(&new, &actor.0).await?;
+    let created = CreatedApp {
+        app: view(&state, app),
+        public_key: credentials.public_key,
+        secret: credentials.secret.expose().to_owned(),
+    };
+    Ok((StatusCode::CREATED, axum::Json(created)))
+}
+
+#[utoipa::path(get, path = "/apps/{slug}", tag = "apps", security(("admin_token" = [])),
+    params(("slug" = String, Path)), responses((status = 200, body = AppView), (status = 404, body = super::error::Problem)))]
+pub async fn get(
+    State(state): State<Arc<ServerState>>,
+    Path(slug): Path<String>,
+) -> Result<axum::Json<AppView>, ApiError> {
+    let app = state.control.store.app(&slug).await?;
+    Ok(axum::Json(view(&state, app)))
+}
+
+#[utoipa::path(patch, path = "/apps/{slug}", tag = "apps", security(("admin_token" = [])), request_body = UpdateApp,
+    params(("slug" = String, Path)), responses((status = 200, body = AppView), (status = 422, body = super::error::Problem)))]
+pub async fn update(
+    State(state): State<Arc<ServerState>>,
+    Extension(actor): Extension<Actor>,
+    Path(slug): Path<String>,
+    ApiJson(body): ApiJson<UpdateApp>,
+) -> Result<axum::Json<AppView>, ApiError> {
+    let current = state.control.store.app(&slug).await?;
+    let limits = body
+        .limits
+        .as_ref()
+        .map(|patch| patch.apply(current.limits));
+    let app = state
+        .control
+        .update_app(&slug, body.name.as_deref(), limits.as_ref(), &actor.0)
+        .await?;
+    Ok(axum::Json(view(&state, app)))
+}
+
+#[utoipa::path(delete, path = "/apps/{slug}", tag = "apps", security(("admin_token" = [])),
+    params(("slug" = String, Path)), responses((status = 204), (status = 404, body = super::error::Problem)))]
+pub async fn delete(
+    State(state): State<Arc<ServerState>>,
+    Extension(actor): Extension<Actor>,
+    Path(slug): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state.control.delete_app(&slug, &actor.0).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/apps/{slug}/secret", tag = "apps", security(("admin_token" = [])),
+    params(("slug" = String, Path)), responses((status = 200, body = AppKey), (status = 404, body = super::error::Problem)))]
+pub async fn rotate_secret(
+    State(state): State<Arc<ServerState>>,
+    Extension(actor): Extension<Actor>,
+    Path(slug): Path<String>,
+) -> Result<axum::Json<AppKey>, ApiError> {
+    let credentials = state.control.rotate_secret(&slug, &actor.0).await?;
+    Ok(axum::Json(AppKey {
+        public_key: credentials.public_key,
+        secret: credentials.secret.expose().to_owned(),
+    }))
+}

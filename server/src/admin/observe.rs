@@ -1,0 +1,220 @@
+//! Watching apps: live stats, key-value data, the audit log; and admin tokens.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::Extension;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use eddy_store::{AuditEntry, KvEntry};
+use serde::{Deserialize, Serialize};
+
+use super::{Actor, ApiError, ApiJson};
+use crate::http::ServerState;
+
+/// What an app is doing now, on this node.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AppStats {
+    pub app: String,
+    pub active_version: Option<i64>,
+    /// Sockets connected.
+    pub connections: usize,
+    /// Engine.IO sessions open (a session may carry several namespaces).
+    pub sessions: usize,
+    pub events_in_total: u64,
+    /// Events received per second, over the last second.
+    pub events_in_per_second: u64,
+    /// Packets queued to clients per second, over the last second.
+    pub emits_per_second: u64,
+    pub handler: HandlerStats,
+    pub limit_breaches: LimitBreaches,
+    pub kv_bytes: i64,
+    pub kv_keys: i64,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct HandlerStats {
+    pub calls: u64,
+    /// Handler latency percentiles in microseconds (all calls since start).
+    pub p50_us: u64,
+    pub p99_us: u64,
+    pub errors: u64,
+    pub timeouts: u64,
+    pub memory_faults: u64,
+    pub traps: u64,
+    pub host_faults: u64,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LimitBreaches {
+    pub connections: u64,
+    pub event_rate: u64,
+    pub payload: u64,
+    pub kv_quota: u64,
+}
+
+#[utoipa::path(get, path = "/apps/{slug}/stats", tag = "observe", security(("admin_token" = [])),
+    params(("slug" = String, Path)), responses((status = 200, body = AppStats), (status = 404, body = super::error::Problem)))]
+pub async fn stats(
+    State(state): State<Arc<ServerState>>,
+    Path(slug): Path<String>,
+) -> Result<axum::Json<AppStats>, ApiError> {
+    let record = state.control.store.app(&slug).await?;
+    let app = state
+        .tenants
+        .get(&slug)
+        .ok_or_else(|| ApiError::not_found(format!("app {slug:?} is not live on this node")))?;
+    let m = &app.metrics;
+    let (kv_bytes, kv_keys) = state.control.store.kv_usage(record.id).await?;
+    Ok(axum::Json(AppStats {
+        app: slug,
+        active_version: record.active_version,
+        connections: app.socket_count(),
+        sessions: app.sessions.len(),
+        events_in_total: m.events_in.get(),
+        events_in_per_second: m.events_in_rate.load(Ordering::Relaxed),
+        emits_per_second: m.emits_rate.load(Ordering::Relaxed),
+        handler: HandlerStats {
+            calls: m.handler_latency.count(),
+            p50_us: m.handler_latency.quantile(0.5),
+            p99_us: m.handler_latency.quantile(0.99),
+            errors: m.handler_errors.get(),
+            timeouts: m.handler_timeouts.get(),
+            memory_faults: m.handler_memory_faults.get(),
+            traps: m.handler_traps.get(),
+            host_faults: m.handler_host_faults.get(),
+        },
+        limit_breaches: LimitBreaches {
+            connections: m.breach_connections.get(),
+            event_rate: m.breach_event_rate.get(),
+            payload: m.breach_payload.get(),
+            kv_quota: m.breach_kv_quota.get(),
+        },
+        kv_bytes,
+        kv_keys,
+    }))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct KvParams {
+    /// Only keys starting with this.
+    #[serde(default)]
+    pub prefix: Option<String>,
+    /// Keys after this one (paging).
+    #[serde(default)]
+    pub after: Option<String>,
+    /// At most this many (1–1000, default 100).
+    #[serde(default)]
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct KvPage {
+    pub entries: Vec<KvEntry>,
+    /// Pass as `after` for the next page; absent on the last.
+    pub next_after: Option<String>,
+}
+
+#[utoipa::path(get, path = "/apps/{slug}/kv", tag = "observe", security(("admin_token" = [])),
+    params(("slug" = String, Path), KvParams), responses((status = 200, body = KvPage)))]
+pub async fn kv(
+    State(state): State<Arc<ServerState>>,
+    Path(slug): Path<String>,
+    Query(params): Query<KvParams>,
+) -> Result<axum::Json<KvPage>, ApiError> {
+    let app = state.control.store.app(&slug).await?;
+    let limit = params.limit.unwrap_or(100).clamp(1, 1000);
+    let entries = state
+        .control
+        .store
+        .kv_list(
+            app.id,
+            params.prefix.as_deref().unwrap_or(""),
+            params.after.as_deref(),
+            limit,
+        )
+        .await?;
+    let next_after = (entries.len() as i64 == limit)
+        .then(|| entries.last().map(|e| e.key.clone()))
+        .flatten();
+    Ok(axum::Json(KvPage {
+        entries,
+        next_after,
+    }))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AuditParams {
+    /// Only entries about this app.
+    #[serde(default)]
+    pub app: Option<String>,
+    /// Entries older than this id (paging).
+    #[serde(default)]
+    pub before: Option<i64>,
+    #[serde(default)]
+    pub limit: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/audit", tag = "observe", security(("admin_token" = [])), params(AuditParams),
+    responses((status = 200, body = Vec<AuditEntry>)))]
+pub async fn audit(
+    State(state): State<Arc<ServerState>>,
+    Query(params): Query<AuditParams>,
+) -> Result<axum::Json<Vec<AuditEntry>>, ApiError> {
+    let entries = state
+        .control
+        .store
+        .audit_log(
+            params.app.as_deref(),
+            params.before,
+            params.limit.unwrap_or(100),
+        )
+        .await?;
+    Ok(axum::Json(entries))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewToken {
+    /// Who or what the token is for (shown in the audit log).
+    pub label: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CreatedToken {
+    pub label: String,
+    /// The token; shown here once.
+    pub token: String,
+}
+
+#[utoipa::path(post, path = "/tokens", tag = "tokens", security(("admin_token" = [])), request_body = NewToken,
+    responses((status = 201, body = CreatedToken)))]
+pub async fn create_token(
+    State(state): State<Arc<ServerState>>,
+    Extension(actor): Extension<Actor>,
+    ApiJson(body): ApiJson<NewToken>,
+) -> Result<impl IntoResponse, ApiError> {
+    let label = body.label.trim();
+    if label.is_empty() || label.len() > 100 {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            "a token label is 1 to 100 characters",
+        ));
+    }
+    let token = state
+        .control
+        .store
+        .create_admin_token(label, &actor.0)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(CreatedToken {
+            label: label.to_owned(),
+            token: token.expose().to_owned(),
+        }),
+    ))
+}

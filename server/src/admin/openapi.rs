@@ -1,0 +1,40 @@
+//! The OpenAPI document, generated from the handlers' annotations.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Eddy admin API", description = "Apps, deployments, limits, keys and live state of an Eddy server."),
+    servers((url = "/admin/api/v1")),
+    paths(
+        super::apps::list, super::apps::create, super::apps::get, super::apps::update, super::apps::delete,
+        super::apps::rotate_secret,
+        super::deployments::list, super::deployments::upload, super::deployments::activate, super::deployments::rollback,
+        super::observe::stats, super::observe::kv, super::observe::audit, super::observe::create_token,
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "apps", description = "Apps, their limits and keys"),
+        (name = "deployments", description = "Handler versions and the deploy pipeline"),
+        (name = "observe", description = "Live stats, key-value data, the audit log"),
+        (name = "tokens", description = "Admin tokens"),
+    )
+)]
+pub struct AdminApi;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "admin_token",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+pub async fn document() -> axum::Json<utoipa::openapi::OpenApi> {
+    axum::Json(AdminApi::openapi())
+}

@@ -1,0 +1,113 @@
+//! A small HTTP/1.1 client for the admin API: one connection per request,
+//! JSON in and out, problem+json errors turned into their message.
+
+use anyhow::{Context, bail};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::Request;
+use hyper_util::rt::TokioIo;
+use serde_json::Value;
+
+pub struct AdminClient {
+    authority: String,
+    base_path: String,
+    token: String,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl AdminClient {
+    pub fn new(server: &str, token: Option<String>) -> anyhow::Result<Self> {
+        let Some(rest) = server.strip_prefix("http://") else {
+            if server.starts_with("https://") {
+                bail!(
+                    "this CLI speaks plain HTTP: point --server at the node (or a local tunnel to it)"
+                );
+            }
+            bail!("--server must look like http://host:port");
+        };
+        let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let token = token.context("an admin token is needed: --token or EDDY_ADMIN_TOKEN")?;
+        Ok(Self {
+            authority: authority.to_owned(),
+            base_path: format!("/{}", path.trim_end_matches('/'))
+                .trim_end_matches('/')
+                .to_owned(),
+            token,
+            runtime: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?,
+        })
+    }
+
+    pub fn get(&self, path: &str) -> anyhow::Result<Value> {
+        self.send("GET", path, None, Bytes::new())
+    }
+
+    pub fn post_json(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
+        self.send(
+            "POST",
+            path,
+            Some("application/json"),
+            Bytes::from(body.to_string()),
+        )
+    }
+
+    pub fn post_bytes(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> anyhow::Result<Value> {
+        self.send("POST", path, Some(content_type), Bytes::from(body))
+    }
+
+    pub fn delete(&self, path: &str) -> anyhow::Result<Value> {
+        self.send("DELETE", path, None, Bytes::new())
+    }
+
+    fn send(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: Option<&str>,
+        body: Bytes,
+    ) -> anyhow::Result<Value> {
+        let uri = format!("{}/admin/api/v1{path}", self.base_path);
+        self.runtime.block_on(async {
+            let stream = tokio::net::TcpStream::connect(&self.authority)
+                .await
+                .with_context(|| format!("cannot reach the server at {}", self.authority))?;
+            let (mut sender, connection) =
+                hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+            tokio::spawn(connection);
+            let mut request = Request::builder()
+                .method(method)
+                .uri(&uri)
+                .header("host", &self.authority)
+                .header("authorization", format!("Bearer {}", self.token));
+            if let Some(content_type) = content_type {
+                request = request.header("content-type", content_type);
+            }
+            let response = sender.send_request(request.body(Full::new(body))?).await?;
+            let status = response.status();
+            let bytes = response.into_body().collect().await?.to_bytes();
+            let value: Value = if bytes.is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_slice(&bytes)
+                    .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+            };
+            if !status.is_success() {
+                let detail = value["detail"]
+                    .as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| value.to_string());
+                match value["step"].as_str() {
+                    Some(step) => bail!("{detail} (step: {step}; HTTP {})", status.as_u16()),
+                    None => bail!("{detail} (HTTP {})", status.as_u16()),
+                }
+            }
+            Ok(value)
+        })
+    }
+}

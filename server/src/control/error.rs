@@ -1,0 +1,48 @@
+use eddy_store::StoreError;
+use thiserror::Error;
+
+/// Why a control-plane operation failed.
+#[derive(Debug, Error)]
+pub enum ControlError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("the component is {size} bytes; the limit is {max}")]
+    TooLarge { size: usize, max: usize },
+    #[error("deploy refused at step `{step}`: {message}")]
+    Deploy { step: &'static str, message: String },
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ControlError {
+    pub fn deploy(step: &'static str, error: impl std::fmt::Display) -> Self {
+        Self::Deploy {
+            step,
+            message: error.to_string(),
+        }
+    }
+
+    /// The pipeline step, for a deploy refusal.
+    pub fn step(&self) -> Option<&'static str> {
+        match self {
+            Self::Deploy { step, .. } => Some(step),
+            Self::TooLarge { .. } => Some("size"),
+            _ => None,
+        }
+    }
+}
+
+impl From<StoreError> for ControlError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(what) => Self::NotFound(format!("{what} not found")),
+            StoreError::Conflict(m) => Self::Conflict(m),
+            StoreError::Invalid(m) => Self::Invalid(m),
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
