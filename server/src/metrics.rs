@@ -101,9 +101,10 @@ impl LatencyHistogram {
         if micros < 4 {
             return micros as usize;
         }
+        // Four buckets per power of two from 4 µs up: exponent 2 starts at 4.
         let exponent = 63 - micros.leading_zeros() as usize;
         let mantissa = ((micros >> (exponent - 2)) & 3) as usize;
-        (exponent * 4 + mantissa).min(Self::BUCKETS - 1)
+        ((exponent - 1) * 4 + mantissa).min(Self::BUCKETS - 1)
     }
 
     /// The largest value a bucket holds.
@@ -111,7 +112,7 @@ impl LatencyHistogram {
         if index < 4 {
             return index as u64;
         }
-        let (exponent, mantissa) = (index / 4, (index % 4) as u64);
+        let (exponent, mantissa) = (index / 4 + 1, (index % 4) as u64);
         ((4 + mantissa + 1) << (exponent - 2)) - 1
     }
 

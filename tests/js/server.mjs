@@ -17,8 +17,9 @@ export function plugin(name) {
  * Starts eddy on a free port (or `port`) with its own data directory; `config`
  * is the text of an eddy.toml to use.
  */
-export async function startServer({ args = [], port = 0, config } = {}) {
-  const dataDir = mkdtempSync(join(tmpdir(), "eddy-js-"));
+export async function startServer({ args = [], port = 0, config, dataDir, keepData = false } = {}) {
+  const ownDir = !dataDir;
+  dataDir ??= mkdtempSync(join(tmpdir(), "eddy-js-"));
   if (config !== undefined) {
     writeFileSync(join(dataDir, "eddy.toml"), config);
     args = ["--config", join(dataDir, "eddy.toml"), ...args];
@@ -62,7 +63,7 @@ export async function startServer({ args = [], port = 0, config } = {}) {
         child.kill(signal);
         [code] = await once(child, "exit");
       }
-      rmSync(dataDir, { recursive: true, force: true });
+      if (ownDir && !keepData) rmSync(dataDir, { recursive: true, force: true });
       return code;
     },
   };

@@ -60,6 +60,11 @@ impl TestServer {
         Self::launch(bin, listen, args, fresh_dir("server")).await
     }
 
+    /// Starts on an existing data directory (a restart keeps the registry).
+    pub async fn start_in(bin: &str, data_dir: PathBuf, args: &[&str]) -> anyhow::Result<Self> {
+        Self::launch(bin, "127.0.0.1:0", args, data_dir).await
+    }
+
     async fn launch(
         bin: &str,
         listen: &str,

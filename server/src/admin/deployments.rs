@@ -62,14 +62,11 @@ pub async fn upload(
     let bytes = match Limited::new(body, max).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(e) if e.is::<LengthLimitError>() => {
-            return Err(ApiError {
-                step: Some("size"),
-                ..ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "too_large",
-                    format!("the component is larger than the limit of {max} bytes"),
-                )
-            });
+            return Err(state
+                .control
+                .refuse_oversized(&slug, &actor.0, max + 1)
+                .await
+                .into());
         }
         Err(e) => {
             return Err(ApiError::bad_request(format!(

@@ -10,7 +10,9 @@ pub enum ControlError {
     Conflict(String),
     #[error("{0}")]
     Invalid(String),
-    #[error("the component is {size} bytes; the limit is {max}")]
+    /// `size` is at least what was received: a streamed body is cut off as
+    /// soon as it passes `max`.
+    #[error("the component is larger than the limit of {max} bytes")]
     TooLarge { size: usize, max: usize },
     #[error("deploy refused at step `{step}`: {message}")]
     Deploy { step: &'static str, message: String },

@@ -267,6 +267,19 @@ impl Control {
         self.activate(slug, previous.version, actor).await
     }
 
+    /// Records an upload the transport cut off at the size limit, so it is
+    /// audited like every other refused deploy.
+    pub async fn refuse_oversized(&self, slug: &str, actor: &str, received: usize) -> ControlError {
+        let error = ControlError::TooLarge {
+            size: received,
+            max: self.max_component_bytes,
+        };
+        if self.store.app(slug).await.is_ok() {
+            self.refused(slug, actor, "size", &error).await;
+        }
+        error
+    }
+
     async fn refused(&self, slug: &str, actor: &str, step: &str, error: &ControlError) {
         let detail = serde_json::json!({ "step": step, "error": error.to_string() });
         if let Err(e) = self
