@@ -1,10 +1,14 @@
 //! Builds the `echo` plugin (plugins/echo, a WebAssembly component) so the
-//! binary can seed the `demo` app with it on a fresh registry.
+//! binary can seed the `demo` app with it on a fresh registry, and embeds
+//! the admin UI (`web-admin/`, static files served at `/admin/`).
 //!
 //! The plugin targets wasm32-wasip2; when that target is missing and rustup
 //! is around, it is added, so `cargo run --release` works on a fresh machine.
 
-use std::path::PathBuf;
+use std::collections::hash_map::DefaultHasher;
+use std::fmt::Write as _;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 const TARGET: &str = "wasm32-wasip2";
@@ -12,6 +16,7 @@ const TARGET: &str = "wasm32-wasip2";
 fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
     let root = manifest.parent().unwrap().to_owned();
+    embed_admin_ui(&root.join("web-admin"));
     let plugins = root.join("plugins");
     for path in [
         plugins.join("echo"),
@@ -61,6 +66,46 @@ fn main() {
     );
     let wasm = target_dir.join(TARGET).join("release/echo.wasm");
     println!("cargo:rustc-env=EDDY_ECHO_WASM={}", wasm.display());
+}
+
+/// Writes `$OUT_DIR/admin_assets.rs`: every file under `web-admin/` as
+/// `(path, bytes, etag)`, so the binary serves the UI with nothing on disk.
+fn embed_admin_ui(dir: &Path) {
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let mut files = Vec::new();
+    collect(dir, dir, &mut files);
+    files.sort();
+    let mut table = String::from("&[\n");
+    for relative in &files {
+        let path = dir.join(relative);
+        println!("cargo:rerun-if-changed={}", path.display());
+        let bytes = std::fs::read(&path).unwrap();
+        let mut hasher = DefaultHasher::new();
+        bytes.hash(&mut hasher);
+        writeln!(
+            table,
+            "    ({relative:?}, include_bytes!({:?}), \"\\\"{:016x}\\\"\"),",
+            path.display().to_string(),
+            hasher.finish()
+        )
+        .unwrap();
+    }
+    table.push(']');
+    let out = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("admin_assets.rs");
+    std::fs::write(out, table).unwrap();
+}
+
+fn collect(root: &Path, dir: &Path, files: &mut Vec<String>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            println!("cargo:rerun-if-changed={}", path.display());
+            collect(root, &path, files);
+        } else {
+            let relative = path.strip_prefix(root).unwrap().to_str().unwrap();
+            files.push(relative.replace('\\', "/"));
+        }
+    }
 }
 
 fn target_installed() -> bool {

@@ -1,7 +1,6 @@
 //! The HTTP surface: probes, metrics, app endpoints and the diagnostics echo.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::Router;
 use axum::body::Body;
@@ -9,8 +8,9 @@ use axum::extract::{Path, State};
 use axum::http::{Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, watch};
 
+use crate::admin::live::{self, Live};
 use crate::config::Config;
 use crate::control::Control;
 use crate::metrics::{self, ServerMetrics};
@@ -30,7 +30,10 @@ pub struct ServerState {
     pub metrics: ServerMetrics,
     /// One permit per open client connection (`max_connections`).
     pub connection_permits: Arc<Semaphore>,
-    shutting_down: AtomicBool,
+    /// The dashboard's once-a-second frames.
+    pub live: Live,
+    /// Flips to true once, when shutdown begins (long-lived admin streams end).
+    shutting_down: watch::Sender<bool>,
 }
 
 impl ServerState {
@@ -47,10 +50,14 @@ impl ServerState {
             echo: config.engine_io_echo.then(Default::default),
             metrics: ServerMetrics::default(),
             connection_permits: Arc::new(Semaphore::new(config.max_connections)),
-            shutting_down: AtomicBool::new(false),
+            live: Live::default(),
+            shutting_down: watch::Sender::new(false),
             config: Arc::new(config),
         });
-        tokio::spawn(sample_rates(Arc::downgrade(&state)));
+        tokio::spawn(live::run_sampler(
+            Arc::downgrade(&state),
+            state.config.listen.to_string(),
+        ));
         Ok(state)
     }
 
@@ -60,7 +67,7 @@ impl ServerState {
 
     /// Stops new sessions and closes every open one with `server shutting down`.
     pub fn begin_shutdown(&self) {
-        self.shutting_down.store(true, Ordering::Release);
+        self.shutting_down.send_replace(true);
         for table in self.session_tables() {
             table.close_all(CloseReason::ServerShuttingDown);
         }
@@ -82,13 +89,24 @@ impl ServerState {
     }
 
     fn is_shutting_down(&self) -> bool {
-        self.shutting_down.load(Ordering::Acquire)
+        *self.shutting_down.borrow()
+    }
+
+    /// Resolves when shutdown begins.
+    pub fn shutdown_started(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut rx = self.shutting_down.subscribe();
+        async move {
+            let _ = rx.wait_for(|closing| *closing).await;
+        }
     }
 }
 
 pub fn router(state: Arc<ServerState>) -> Router {
     let mut router = Router::new()
         .nest("/admin/api/v1", crate::admin::router(state.clone()))
+        .route("/admin", get(crate::admin::ui::redirect))
+        .route("/admin/", get(crate::admin::ui::index))
+        .route("/admin/{*path}", get(crate::admin::ui::asset))
         .merge(crate::tenant_api::router(state.clone()))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
@@ -112,18 +130,6 @@ async fn readyz(State(state): State<Arc<ServerState>>) -> Response {
         Err(error) => {
             tracing::warn!(%error, "readiness: the registry does not answer");
             (StatusCode::SERVICE_UNAVAILABLE, "registry unavailable").into_response()
-        }
-    }
-}
-
-/// Updates every app's per-second rates, once a second, while the server lives.
-async fn sample_rates(state: std::sync::Weak<ServerState>) {
-    let mut ticker = tokio::time::interval(std::time::Duration::from_secs(1));
-    loop {
-        ticker.tick().await;
-        let Some(state) = state.upgrade() else { return };
-        for app in state.tenants.all() {
-            app.metrics.sample_rates();
         }
     }
 }

@@ -47,11 +47,18 @@ pub struct AppMetrics {
     pub breach_kv_quota: Counter,
     /// Handler call durations.
     pub handler_latency: LatencyHistogram,
-    /// Per-second rates, updated by [`sample_rates`].
-    pub events_in_rate: AtomicU64,
-    pub emits_rate: AtomicU64,
-    rate_marks: [AtomicU64; 2],
+    /// Wall time spent in event handlers, in nanoseconds (CPU time for a
+    /// compute-bound handler; it includes awaits on the key-value store).
+    pub handler_nanos: Counter,
     closes: [Counter; CloseReason::ALL.len()],
+}
+
+/// Bytes on the wire for one app's sessions (Engine.IO frames and payloads,
+/// both transports); shared by the app's sessions.
+#[derive(Debug, Default)]
+pub struct Traffic {
+    pub bytes_in: Counter,
+    pub bytes_out: Counter,
 }
 
 impl AppMetrics {
@@ -63,19 +70,20 @@ impl AppMetrics {
         self.closes[reason as usize].get()
     }
 
-    /// Updates the per-second rates; call once a second.
-    pub fn sample_rates(&self) {
-        for (i, (counter, rate)) in [
-            (&self.events_in, &self.events_in_rate),
-            (&self.emits, &self.emits_rate),
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            let now = counter.get();
-            let before = self.rate_marks[i].swap(now, Ordering::Relaxed);
-            rate.store(now.saturating_sub(before), Ordering::Relaxed);
-        }
+    /// Handler calls that ended in a fault, of any kind.
+    pub fn handler_faults(&self) -> u64 {
+        self.handler_timeouts.get()
+            + self.handler_memory_faults.get()
+            + self.handler_traps.get()
+            + self.handler_host_faults.get()
+    }
+
+    /// Requests refused by any of the app's limits.
+    pub fn limit_breaches(&self) -> u64 {
+        self.breach_connections.get()
+            + self.breach_event_rate.get()
+            + self.breach_payload.get()
+            + self.breach_kv_quota.get()
     }
 }
 
@@ -95,7 +103,7 @@ impl Default for LatencyHistogram {
 }
 
 impl LatencyHistogram {
-    const BUCKETS: usize = 4 * 34;
+    pub const BUCKETS: usize = 4 * 34;
 
     fn index(micros: u64) -> usize {
         if micros < 4 {
@@ -125,13 +133,22 @@ impl LatencyHistogram {
         self.buckets.iter().map(|b| b.load(Ordering::Relaxed)).sum()
     }
 
-    /// The value at quantile `q` (0–1), in microseconds; 0 when empty.
-    pub fn quantile(&self, q: f64) -> u64 {
-        let counts: Vec<u64> = self
-            .buckets
+    /// The bucket counts now; the difference of two snapshots is the
+    /// histogram of the calls between them.
+    pub fn snapshot(&self) -> Vec<u64> {
+        self.buckets
             .iter()
             .map(|b| b.load(Ordering::Relaxed))
-            .collect();
+            .collect()
+    }
+
+    /// The value at quantile `q` (0–1), in microseconds; 0 when empty.
+    pub fn quantile(&self, q: f64) -> u64 {
+        Self::quantile_of(&self.snapshot(), q)
+    }
+
+    /// [`Self::quantile`] of a snapshot (or a sum or difference of them).
+    pub fn quantile_of(counts: &[u64], q: f64) -> u64 {
         let total: u64 = counts.iter().sum();
         if total == 0 {
             return 0;
@@ -300,6 +317,46 @@ pub fn render(
                 (format!("app=\"{}\",quantile=\"{q}\"", a.slug), micros)
             })
         }),
+    );
+    family(
+        "eddy_bytes_in_total",
+        "counter",
+        "Bytes received from clients (Engine.IO frames and payloads).",
+        &mut apps
+            .iter()
+            .map(|a| (app(a), a.sessions.traffic.bytes_in.get())),
+    );
+    family(
+        "eddy_bytes_out_total",
+        "counter",
+        "Bytes sent to clients (Engine.IO frames and payloads).",
+        &mut apps
+            .iter()
+            .map(|a| (app(a), a.sessions.traffic.bytes_out.get())),
+    );
+    family(
+        "eddy_handler_busy_microseconds_total",
+        "counter",
+        "Wall time spent in event handlers, in microseconds.",
+        &mut apps
+            .iter()
+            .map(|a| (app(a), a.metrics.handler_nanos.get() / 1_000)),
+    );
+    family(
+        "eddy_handler_memory_bytes",
+        "gauge",
+        "Guest linear memory held by the app's handler instances.",
+        &mut apps
+            .iter()
+            .map(|a| (app(a), a.handler().footprint().memory_bytes)),
+    );
+    family(
+        "eddy_app_active_version",
+        "gauge",
+        "The deployed version the app runs (absent for built-in apps).",
+        &mut apps
+            .iter()
+            .filter_map(|a| Some((app(a), a.active_version()? as u64))),
     );
     family(
         "eddy_sessions_closed_total",

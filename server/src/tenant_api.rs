@@ -244,18 +244,8 @@ async fn disconnect(
     let app = live_app(&state, &slug)?;
     let namespace = params.namespace.unwrap_or_else(|| "/".into());
     let target = app
-        .existing_namespace(&namespace)
-        .and_then(|nsp| nsp.socket(&socket))
+        .socket(&namespace, &socket)
         .ok_or_else(|| ApiError::not_found(format!("no socket {socket:?} in {namespace}")))?;
-    if target.detach() {
-        target.send_disconnect();
-        tokio::spawn(async move {
-            crate::dispatch::disconnect(
-                &target,
-                crate::socket::DisconnectReason::ServerNamespaceDisconnect,
-            )
-            .await;
-        });
-    }
+    crate::dispatch::disconnect_by_server(target);
     Ok(StatusCode::NO_CONTENT.into_response())
 }

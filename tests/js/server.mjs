@@ -15,9 +15,10 @@ export function plugin(name) {
 
 /**
  * Starts eddy on a free port (or `port`) with its own data directory; `config`
- * is the text of an eddy.toml to use.
+ * is the text of an eddy.toml to use. The heartbeat is fast unless `ping` says
+ * otherwise (`[intervalMs, timeoutMs]`).
  */
-export async function startServer({ args = [], port = 0, config, dataDir, keepData = false } = {}) {
+export async function startServer({ args = [], port = 0, config, dataDir, keepData = false, ping = [300, 200] } = {}) {
   const ownDir = !dataDir;
   dataDir ??= mkdtempSync(join(tmpdir(), "eddy-js-"));
   if (config !== undefined) {
@@ -31,8 +32,8 @@ export async function startServer({ args = [], port = 0, config, dataDir, keepDa
     [
       "serve",
       "--listen", `127.0.0.1:${port}`,
-      "--ping-interval-ms", "300",
-      "--ping-timeout-ms", "200",
+      "--ping-interval-ms", String(ping[0]),
+      "--ping-timeout-ms", String(ping[1]),
       "--connect-timeout-ms", "1000",
       "--log", "warn",
       "--data-dir", dataDir,

@@ -74,3 +74,80 @@ impl Http {
         })
     }
 }
+
+/// A server-sent event stream being read: each [`EventStream::next_data`]
+/// returns the data of the next event (comments and keep-alives skipped).
+pub struct EventStream {
+    pub status: u16,
+    pub headers: hyper::HeaderMap,
+    body: hyper::body::Incoming,
+    buffer: String,
+}
+
+impl Http {
+    /// Opens a long-lived GET (a server-sent event stream).
+    pub async fn stream(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> anyhow::Result<EventStream> {
+        let stream = tokio::net::TcpStream::connect(self.addr).await?;
+        let (mut sender, connection) =
+            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+        tokio::spawn(connection);
+        let mut request = Request::builder()
+            .uri(path)
+            .header("host", self.addr.to_string());
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = tokio::time::timeout(
+            WAIT,
+            sender.send_request(request.body(Full::new(Bytes::new()))?),
+        )
+        .await
+        .with_context(|| format!("GET {path} timed out"))??;
+        Ok(EventStream {
+            status: response.status().as_u16(),
+            headers: response.headers().clone(),
+            body: response.into_body(),
+            buffer: String::new(),
+        })
+    }
+}
+
+impl EventStream {
+    /// The next event's data; `None` when the server ended the stream.
+    pub async fn next_data(&mut self) -> anyhow::Result<Option<String>> {
+        loop {
+            while let Some(end) = self.buffer.find("\n\n") {
+                let event: String = self.buffer.drain(..end + 2).collect();
+                let data: Vec<&str> = event
+                    .lines()
+                    .filter_map(|l| l.strip_prefix("data:"))
+                    .map(|l| l.strip_prefix(' ').unwrap_or(l))
+                    .collect();
+                if !data.is_empty() {
+                    return Ok(Some(data.join("\n")));
+                }
+            }
+            let frame = tokio::time::timeout(WAIT, self.body.frame())
+                .await
+                .context("no event within the wait")?;
+            match frame {
+                None => return Ok(None),
+                Some(frame) => {
+                    if let Ok(data) = frame?.into_data() {
+                        self.buffer.push_str(&String::from_utf8_lossy(&data));
+                    }
+                }
+            }
+        }
+    }
+
+    /// The next event's data as JSON.
+    pub async fn next_json(&mut self) -> anyhow::Result<serde_json::Value> {
+        let data = self.next_data().await?.context("the stream ended")?;
+        Ok(serde_json::from_str(&data)?)
+    }
+}

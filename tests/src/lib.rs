@@ -9,7 +9,7 @@ pub mod server;
 pub mod ws;
 
 pub use admin::Admin;
-pub use http::{Http, Reply};
+pub use http::{EventStream, Http, Reply};
 pub use server::TestServer;
 pub use ws::RawWs;
 

@@ -188,6 +188,13 @@ async fn instances_are_reused_across_events() {
         "the trial instance served all"
     );
     assert_eq!(pool.stats.calls.load(Ordering::Relaxed), 200);
+    // One instance's linear memory is counted: whole wasm pages, and not
+    // more than the default cap.
+    let memory = pool.stats.memory_bytes.load(Ordering::Relaxed);
+    assert!(
+        memory > 0 && memory % 65_536 == 0 && memory <= Limits::default().memory_bytes as u64,
+        "{memory}"
+    );
 }
 
 #[tokio::test]
@@ -314,6 +321,10 @@ async fn memory_growth_stops_at_the_cap() {
         .unwrap();
     assert_eq!(ack.unwrap().args, "[2]");
     assert_eq!(pool.stats.memory_faults.load(Ordering::Relaxed), 1);
+    // The faulted instance's memory left the count with it: what remains
+    // is the one fresh instance, under the cap.
+    let memory = pool.stats.memory_bytes.load(Ordering::Relaxed);
+    assert!(memory > 0 && memory < 16 << 20, "{memory}");
 }
 
 #[tokio::test]

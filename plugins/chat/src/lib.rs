@@ -47,6 +47,7 @@ impl Handler for Chat {
                 }
                 let count = cx.room_size(&room);
                 let notice = if joining { "joined" } else { "left" };
+                eddy_sdk::log::info(format!("{} {notice} {room} ({count} there)", name(cx)));
                 cx.emit(notice)
                     .to_room(&room)
                     .except_me()

@@ -6,8 +6,12 @@
 mod apps;
 mod deployments;
 pub mod error;
+pub mod live;
 mod observe;
 mod openapi;
+mod sockets;
+mod stream;
+pub mod ui;
 
 use std::sync::Arc;
 
@@ -16,11 +20,13 @@ use axum::extract::{FromRequest, Request, State};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
+use tracing::Instrument;
 
 pub use error::ApiError;
 
 use crate::http::ServerState;
+use crate::tenant::App;
 
 /// Who made an admin call: the label of their token (written to the audit log).
 #[derive(Debug, Clone)]
@@ -61,12 +67,25 @@ pub fn router(state: Arc<ServerState>) -> Router<Arc<ServerState>> {
         .route("/apps/{slug}/rollback", post(deployments::rollback))
         .route("/apps/{slug}/stats", get(observe::stats))
         .route("/apps/{slug}/kv", get(observe::kv))
+        .route("/apps/{slug}/logs", get(stream::logs))
+        .route("/apps/{slug}/logs/stream", get(stream::log_tail))
+        .route("/apps/{slug}/sockets", get(sockets::list))
+        .route("/apps/{slug}/sockets/{id}", delete(sockets::disconnect))
+        .route("/stream", get(stream::live))
         .route("/audit", get(observe::audit))
         .route("/tokens", post(observe::create_token))
         .layer(axum::middleware::from_fn_with_state(state, require_token));
     Router::new()
         .route("/openapi.json", get(openapi::document))
         .merge(authenticated)
+}
+
+/// The app as this node runs it.
+fn live_app(state: &ServerState, slug: &str) -> Result<Arc<App>, ApiError> {
+    state
+        .tenants
+        .get(slug)
+        .ok_or_else(|| ApiError::not_found(format!("no app {slug:?}")))
 }
 
 /// Checks the bearer token against the registry's (hashed) admin tokens.
@@ -91,6 +110,24 @@ async fn require_token(
         .await
         .map_err(ApiError::internal)?
         .ok_or_else(|| ApiError::unauthorized("the admin token is not valid"))?;
+    // Every admin call runs in a span (deploy steps log inside it); calls
+    // that change something are logged when they finish.
+    let method = request.method().clone();
+    let span = tracing::info_span!(
+        "admin",
+        %method,
+        path = %request.uri().path(),
+        actor = %record.label,
+    );
     request.extensions_mut().insert(Actor(record.label));
-    Ok(next.run(request).await)
+    let started = std::time::Instant::now();
+    let response = next.run(request).instrument(span.clone()).await;
+    let status = response.status().as_u16();
+    let millis = started.elapsed().as_millis() as u64;
+    if method == axum::http::Method::GET {
+        tracing::debug!(parent: &span, status, millis, "admin call");
+    } else {
+        tracing::info!(parent: &span, status, millis, "admin call");
+    }
+    Ok(response)
 }

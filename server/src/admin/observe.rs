@@ -1,7 +1,6 @@
 //! Watching apps: live stats, key-value data, the audit log; and admin tokens.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use axum::Extension;
 use axum::extract::{Path, Query, State};
@@ -27,6 +26,8 @@ pub struct AppStats {
     pub events_in_per_second: u64,
     /// Packets queued to clients per second, over the last second.
     pub emits_per_second: u64,
+    pub bytes_in_total: u64,
+    pub bytes_out_total: u64,
     pub handler: HandlerStats,
     pub limit_breaches: LimitBreaches,
     pub kv_bytes: i64,
@@ -39,6 +40,11 @@ pub struct HandlerStats {
     /// Handler latency percentiles in microseconds (all calls since start).
     pub p50_us: u64,
     pub p99_us: u64,
+    /// Wall time spent in event handlers since start, in microseconds.
+    pub busy_us: u64,
+    /// Guest linear memory the handler's instances hold now.
+    pub memory_bytes: u64,
+    pub idle_instances: usize,
     pub errors: u64,
     pub timeouts: u64,
     pub memory_faults: u64,
@@ -67,18 +73,25 @@ pub async fn stats(
         .ok_or_else(|| ApiError::not_found(format!("app {slug:?} is not live on this node")))?;
     let m = &app.metrics;
     let (kv_bytes, kv_keys) = state.control.store.kv_usage(record.id).await?;
+    let live = state.live.app(&slug).map(|a| a.stats).unwrap_or_default();
+    let footprint = app.handler().footprint();
     Ok(axum::Json(AppStats {
         app: slug,
         active_version: record.active_version,
         connections: app.socket_count(),
         sessions: app.sessions.len(),
         events_in_total: m.events_in.get(),
-        events_in_per_second: m.events_in_rate.load(Ordering::Relaxed),
-        emits_per_second: m.emits_rate.load(Ordering::Relaxed),
+        events_in_per_second: live.events_in_per_second,
+        emits_per_second: live.emits_per_second,
+        bytes_in_total: app.sessions.traffic.bytes_in.get(),
+        bytes_out_total: app.sessions.traffic.bytes_out.get(),
         handler: HandlerStats {
             calls: m.handler_latency.count(),
             p50_us: m.handler_latency.quantile(0.5),
             p99_us: m.handler_latency.quantile(0.99),
+            busy_us: m.handler_nanos.get() / 1_000,
+            memory_bytes: footprint.memory_bytes,
+            idle_instances: footprint.idle_instances,
             errors: m.handler_errors.get(),
             timeouts: m.handler_timeouts.get(),
             memory_faults: m.handler_memory_faults.get(),

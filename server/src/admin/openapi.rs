@@ -12,12 +12,15 @@ use utoipa::{Modify, OpenApi};
         super::apps::rotate_secret,
         super::deployments::list, super::deployments::upload, super::deployments::activate, super::deployments::rollback,
         super::observe::stats, super::observe::kv, super::observe::audit, super::observe::create_token,
+        super::stream::live, super::stream::logs, super::stream::log_tail,
+        super::sockets::list, super::sockets::disconnect,
     ),
     modifiers(&BearerAuth),
     tags(
         (name = "apps", description = "Apps, their limits and keys"),
         (name = "deployments", description = "Handler versions and the deploy pipeline"),
-        (name = "observe", description = "Live stats, key-value data, the audit log"),
+        (name = "observe", description = "Live stats and streams, logs, key-value data, the audit log"),
+        (name = "sockets", description = "Connected sockets"),
         (name = "tokens", description = "Admin tokens"),
     )
 )]

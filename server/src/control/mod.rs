@@ -73,7 +73,7 @@ impl Control {
         App::new(
             &record.slug,
             record.id,
-            handler,
+            (handler, record.active_version),
             record.limits,
             &self.settings,
             kv,
@@ -97,6 +97,7 @@ impl Control {
         Ok(handler)
     }
 
+    #[tracing::instrument(name = "create_app", skip_all, fields(app = new.slug, actor))]
     pub async fn create_app(
         &self,
         new: &NewApp,
@@ -116,6 +117,7 @@ impl Control {
 
     /// Renames an app or changes its limits; new limits apply at once
     /// (handler limits by rebuilding the active version under them).
+    #[tracing::instrument(name = "update_app", skip_all, fields(app = slug, actor))]
     pub async fn update_app(
         &self,
         slug: &str,
@@ -132,13 +134,15 @@ impl Control {
                 || before.limits.handler_memory_mb != record.limits.handler_memory_mb
                 || before.limits.max_payload != record.limits.max_payload;
             if handler_limits_changed && let Some(version) = record.active_version {
-                app.set_handler(self.handler_for(slug, version, &record.limits).await?);
+                let handler = self.handler_for(slug, version, &record.limits).await?;
+                app.set_handler(handler, Some(version));
             }
         }
         Ok(record)
     }
 
     /// Deletes an app and its data; its clients are disconnected.
+    #[tracing::instrument(name = "delete_app", skip_all, fields(app = slug, actor))]
     pub async fn delete_app(&self, slug: &str, actor: &str) -> Result<(), ControlError> {
         self.store.delete_app(slug, actor).await?;
         if let Some(app) = self.tenants.remove(slug) {
@@ -161,6 +165,7 @@ impl Control {
     /// instantiation under the app's limits → store (artifact, version and
     /// audit entry in one transaction) → activate (swap for the next event).
     /// A failed step changes nothing and names itself.
+    #[tracing::instrument(name = "deploy", skip_all, fields(app = slug, actor, bytes = component.len()))]
     pub async fn deploy(
         &self,
         slug: &str,
@@ -173,10 +178,9 @@ impl Control {
         let mut steps = Vec::new();
         let mut clock = Instant::now();
         let mut done = |step: &'static str| {
-            steps.push(StepReport {
-                step,
-                millis: clock.elapsed().as_millis() as u64,
-            });
+            let millis = clock.elapsed().as_millis() as u64;
+            tracing::debug!(step, millis, "deploy step passed");
+            steps.push(StepReport { step, millis });
             clock = Instant::now();
         };
         if component.len() > self.max_component_bytes {
@@ -214,7 +218,7 @@ impl Control {
             .await?;
         done("store");
         if activate && let Some(app) = self.tenants.get(slug) {
-            app.set_handler(handler);
+            app.set_handler(handler, Some(deployment.version));
             app.log.write(
                 eddy_host::types::Level::Info,
                 &format!("version {} is live ({})", deployment.version, &hash[..12]),
@@ -230,6 +234,7 @@ impl Control {
     }
 
     /// Makes a stored version live (a rollback when it is older).
+    #[tracing::instrument(name = "activate", skip_all, fields(app = slug, version, actor))]
     pub async fn activate(
         &self,
         slug: &str,
@@ -240,7 +245,7 @@ impl Control {
         let handler = self.handler_for(slug, version, &record.limits).await?;
         let deployment = self.store.activate(slug, version, actor).await?;
         if let Some(app) = self.tenants.get(slug) {
-            app.set_handler(handler);
+            app.set_handler(handler, Some(version));
             app.log.write(
                 eddy_host::types::Level::Info,
                 &format!("version {version} is live"),
@@ -251,6 +256,7 @@ impl Control {
     }
 
     /// Activates the version that was live before the current one.
+    #[tracing::instrument(name = "rollback", skip_all, fields(app = slug, actor))]
     pub async fn rollback(&self, slug: &str, actor: &str) -> Result<Deployment, ControlError> {
         let deployments = self.store.deployments(slug).await?;
         let active = deployments
@@ -290,10 +296,9 @@ impl Control {
             tracing::warn!(error = %e, "cannot record a refused deploy");
         }
         if let Some(app) = self.tenants.get(slug) {
-            app.log.write(
-                eddy_host::types::Level::Warn,
-                &format!("deploy refused at step {step}: {error}"),
-            );
+            // The error names the step already.
+            app.log
+                .write(eddy_host::types::Level::Warn, &error.to_string());
         }
     }
 }

@@ -59,6 +59,21 @@ pub trait Handler: Send + Sync + 'static {
         cx: &'a Arc<SocketContext>,
         reason: DisconnectReason,
     ) -> HandlerFuture<'a, ()>;
+
+    /// What running the handler holds now (for the dashboard); native
+    /// handlers hold nothing of their own.
+    fn footprint(&self) -> Footprint {
+        Footprint::default()
+    }
+}
+
+/// Resources a handler holds, for observability.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Footprint {
+    /// Guest linear memory across its instances.
+    pub memory_bytes: u64,
+    /// Instances warm and waiting for a call.
+    pub idle_instances: usize,
 }
 
 /// The built-in native handlers, by name.
@@ -99,6 +114,17 @@ pub async fn connect(socket: &Arc<Socket>, auth: &str) -> Result<(), ConnectReje
     }
 }
 
+/// The server disconnects a socket (an admin or the tenant's backend asked):
+/// the client gets DISCONNECT, then the app's disconnect hook runs.
+pub fn disconnect_by_server(target: Arc<Socket>) {
+    if target.detach() {
+        target.send_disconnect();
+        tokio::spawn(async move {
+            disconnect(&target, DisconnectReason::ServerNamespaceDisconnect).await;
+        });
+    }
+}
+
 /// Runs the event hook and sends its ack (or its error as an ack).
 pub async fn event(
     socket: &Arc<Socket>,
@@ -119,7 +145,9 @@ pub async fn event(
     };
     let started = std::time::Instant::now();
     let reply = handler.on_event(&cx, event).await;
-    app.metrics.handler_latency.record(started.elapsed());
+    let took = started.elapsed();
+    app.metrics.handler_latency.record(took);
+    app.metrics.handler_nanos.add(took.as_nanos() as u64);
     match (reply, ack_id) {
         (Ok(Some(ack)), Some(id)) => socket.send_ack(id, &ack.args, &ack.attachments),
         (Ok(_), _) => {}

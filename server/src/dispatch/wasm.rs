@@ -7,6 +7,7 @@
 //! (an error ack, a refused connection), never a crash.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
 use eddy_host::types as wit;
@@ -89,6 +90,13 @@ fn invalid(what: &str) -> EventError {
 impl Handler for WasmHandler {
     fn describe(&self) -> String {
         format!("wasm:{}", &self.pool.content_hash()[..12])
+    }
+
+    fn footprint(&self) -> super::Footprint {
+        super::Footprint {
+            memory_bytes: self.pool.stats.memory_bytes.load(Ordering::Relaxed),
+            idle_instances: self.pool.idle_instances(),
+        }
     }
 
     fn on_connect<'a>(

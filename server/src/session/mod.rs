@@ -22,6 +22,7 @@ use parking_lot::RwLock;
 use tokio::sync::Notify;
 
 use crate::config::Config;
+use crate::metrics::Traffic;
 use crate::socket::SioLayer;
 pub use driver::drive_polling;
 pub use engine::{on_binary, on_packet, on_text};
@@ -171,6 +172,13 @@ pub struct HandshakeInfo {
     pub issued_ms: u64,
 }
 
+/// Milliseconds since the Unix epoch, now.
+pub fn unix_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
 /// How long a closed polling session waits for the client to collect its
 /// close packet before it is forgotten.
 const POLLING_FAREWELL_WAIT: Duration = Duration::from_secs(1);
@@ -210,6 +218,8 @@ pub struct Session {
     pub outbox: Outbox,
     pub handshake: HandshakeInfo,
     pub settings: Arc<EngineSettings>,
+    /// The endpoint's byte counters (shared by its sessions).
+    pub traffic: Arc<Traffic>,
     table: Weak<SessionTable>,
     transport: AtomicU8,
     upgrading: AtomicBool,
@@ -248,6 +258,7 @@ impl Session {
             outbox: Outbox::new(settings.outbox),
             handshake,
             settings,
+            traffic: table.traffic.clone(),
             table: Arc::downgrade(table),
             transport: AtomicU8::new(transport as u8),
             upgrading: AtomicBool::new(false),
@@ -407,6 +418,7 @@ impl Session {
 #[derive(Default)]
 pub struct SessionTable {
     map: RwLock<HashMap<Arc<str>, Arc<Session>>>,
+    pub traffic: Arc<Traffic>,
 }
 
 impl SessionTable {

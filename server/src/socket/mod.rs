@@ -51,6 +51,8 @@ pub struct Socket {
     data: Mutex<Option<Arc<str>>>,
     /// The app's events-per-second limit, per socket.
     rate: Mutex<RateLimiter>,
+    /// When the client asked to join, in milliseconds since the Unix epoch.
+    connected_ms: u64,
 }
 
 impl Socket {
@@ -67,7 +69,12 @@ impl Socket {
             acks: Mutex::new(None),
             data: Mutex::new(None),
             rate: Mutex::new(RateLimiter::default()),
+            connected_ms: crate::session::unix_millis(),
         })
+    }
+
+    pub fn connected_ms(&self) -> u64 {
+        self.connected_ms
     }
 
     pub fn id(&self) -> &str {

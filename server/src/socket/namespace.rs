@@ -42,6 +42,11 @@ impl Namespace {
         self.sockets.read().len()
     }
 
+    /// Up to `limit` of its sockets, in no particular order.
+    pub fn sockets(&self, limit: usize) -> Vec<Arc<Socket>> {
+        self.sockets.read().values().take(limit).cloned().collect()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.sockets.read().is_empty() && self.rooms.read().is_empty()
     }

@@ -15,8 +15,9 @@ const RING: usize = 500;
 const RATE_PER_SECOND: f64 = 50.0;
 const BURST: f64 = 200.0;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct LogLine {
+    /// Milliseconds since the Unix epoch.
     pub at_ms: u64,
     pub level: &'static str,
     pub message: String,

@@ -38,13 +38,17 @@ pub struct App {
     pub log: log::AppLog,
 }
 
-struct InstalledHandler(Arc<dyn Handler>);
+/// The handler and the deployed version it runs, swapped together.
+struct InstalledHandler {
+    handler: Arc<dyn Handler>,
+    version: Option<i64>,
+}
 
 impl App {
     pub fn new(
         slug: &str,
         id: i64,
-        handler: Arc<dyn Handler>,
+        (handler, version): (Arc<dyn Handler>, Option<i64>),
         limits: AppLimits,
         base: &EngineSettings,
         kv: kv::KvBackend,
@@ -52,7 +56,7 @@ impl App {
         Arc::new(Self {
             slug: slug.into(),
             id,
-            handler: ArcSwap::from_pointee(InstalledHandler(handler)),
+            handler: ArcSwap::from_pointee(InstalledHandler { handler, version }),
             settings: ArcSwap::from_pointee(base.for_app(&limits)),
             limits: ArcSwap::from_pointee(limits),
             namespaces: RwLock::new(HashMap::new()),
@@ -74,16 +78,22 @@ impl App {
             max_bytes: limits.kv_quota_bytes as usize,
             max_keys: 100_000,
         }));
-        Self::new(slug, 0, handler, limits, base, kv)
+        Self::new(slug, 0, (handler, None), limits, base, kv)
     }
 
     /// The handler for the next event. Swapping it never touches a socket.
     pub fn handler(&self) -> Arc<dyn Handler> {
-        self.handler.load().0.clone()
+        self.handler.load().handler.clone()
     }
 
-    pub fn set_handler(&self, handler: Arc<dyn Handler>) {
-        self.handler.store(Arc::new(InstalledHandler(handler)));
+    /// The deployed version the handler runs (none for built-in apps).
+    pub fn active_version(&self) -> Option<i64> {
+        self.handler.load().version
+    }
+
+    pub fn set_handler(&self, handler: Arc<dyn Handler>, version: Option<i64>) {
+        self.handler
+            .store(Arc::new(InstalledHandler { handler, version }));
     }
 
     pub fn limits(&self) -> Arc<AppLimits> {
@@ -109,6 +119,18 @@ impl App {
             .entry(name.into())
             .or_insert_with(|| Arc::new(Namespace::new(name)))
             .clone()
+    }
+
+    /// Its namespaces now, by name.
+    pub fn namespaces(&self) -> Vec<Arc<Namespace>> {
+        let mut all: Vec<_> = self.namespaces.read().values().cloned().collect();
+        all.sort_by(|a, b| a.name().cmp(b.name()));
+        all
+    }
+
+    /// A connected socket, by namespace and id.
+    pub fn socket(&self, namespace: &str, id: &str) -> Option<Arc<crate::socket::Socket>> {
+        self.existing_namespace(namespace)?.socket(id)
     }
 
     /// The namespace if it exists (without creating it).

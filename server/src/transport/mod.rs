@@ -204,8 +204,6 @@ fn handshake_info(
             .map(|c| c.0),
         query,
         headers,
-        issued_ms: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64),
+        issued_ms: crate::session::unix_millis(),
     }
 }

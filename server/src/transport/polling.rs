@@ -65,7 +65,9 @@ pub async fn poll(session: Arc<Session>) -> Result<Response, TransportError> {
             OutFrame::Binary(data) => body.push_binary(data),
         }
     }
-    Ok(payload_response(body.finish()))
+    let body = body.finish();
+    session.traffic.bytes_out.add(body.len() as u64);
+    Ok(payload_response(body))
 }
 
 /// Client packets. Processed in order while holding the session's inbound
@@ -86,6 +88,7 @@ pub async fn post(session: Arc<Session>, body: Body) -> Result<Response, Transpo
             return Err(ErrorCode::BadRequest.into());
         }
     };
+    session.traffic.bytes_in.add(bytes.len() as u64);
     let Ok(text) = std::str::from_utf8(&bytes) else {
         session.close(CloseReason::ParseError);
         return Err(ErrorCode::BadRequest.into());

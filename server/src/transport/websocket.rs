@@ -189,8 +189,14 @@ async fn receive(
     inbound: &mut Inbound,
 ) -> Result<(), CloseReason> {
     match message {
-        Some(Ok(Message::Text(text))) => session::on_text(session, inbound, text.as_str()).await,
-        Some(Ok(Message::Binary(data))) => session::on_binary(session, inbound, data).await,
+        Some(Ok(Message::Text(text))) => {
+            session.traffic.bytes_in.add(text.len() as u64);
+            session::on_text(session, inbound, text.as_str()).await
+        }
+        Some(Ok(Message::Binary(data))) => {
+            session.traffic.bytes_in.add(data.len() as u64);
+            session::on_binary(session, inbound, data).await
+        }
         Some(Ok(Message::Ping(_) | Message::Pong(_))) => Ok(()),
         Some(Ok(Message::Close(_))) | None => Err(CloseReason::TransportClose),
         Some(Err(error)) => Err(classify(error)),
@@ -221,6 +227,8 @@ async fn flush(
     if out.is_empty() {
         return Ok(());
     }
+    let bytes: usize = out.iter().map(OutFrame::len).sum();
+    session.traffic.bytes_out.add(bytes as u64);
     let write = async {
         for frame in out.drain(..) {
             let message = match frame {

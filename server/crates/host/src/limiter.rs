@@ -7,6 +7,9 @@ pub(crate) struct MemoryLimiter {
     /// Set when the guest tried to grow past the limit: the trap that follows
     /// is then reported as a memory fault.
     pub exceeded: bool,
+    /// The guest's linear memory now (wasmtime reports the initial size as
+    /// a growth from zero, so this is exact).
+    pub bytes: usize,
 }
 
 /// Table elements a handler may have (function tables stay small in practice).
@@ -17,6 +20,7 @@ impl MemoryLimiter {
         Self {
             limit,
             exceeded: false,
+            bytes: 0,
         }
     }
 }
@@ -35,6 +39,7 @@ impl ResourceLimiter for MemoryLimiter {
                 self.limit
             )));
         }
+        self.bytes = desired;
         Ok(true)
     }
 

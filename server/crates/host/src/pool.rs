@@ -64,6 +64,8 @@ pub struct PoolStats {
     pub instances_recycled: AtomicU64,
     /// Nanoseconds spent inside calls, for the mean.
     pub call_nanos: AtomicU64,
+    /// Linear memory held by this pool's instances (warm and in a call).
+    pub memory_bytes: AtomicU64,
 }
 
 struct Warm {
@@ -71,6 +73,8 @@ struct Warm {
     app: App,
     calls: u32,
     retire_after: u32,
+    /// Its memory as last added to [`PoolStats::memory_bytes`].
+    counted_bytes: u64,
 }
 
 pub struct HandlerPool {
@@ -138,14 +142,37 @@ impl HandlerPool {
         store.set_epoch_deadline(1);
         let app = self.pre.instantiate_async(&mut store).await?;
         self.stats.instances_created.fetch_add(1, Ordering::Relaxed);
-        Ok(Warm {
+        let mut warm = Warm {
             store,
             app,
             calls: 0,
             // Bounded reuse: leaks and stale guest state cannot build up, and
             // tenants cannot come to rely on in-memory state.
             retire_after: 5_000 + (rand::random::<u32>() % 15_000),
-        })
+            counted_bytes: 0,
+        };
+        self.count_memory(&mut warm);
+        Ok(warm)
+    }
+
+    /// Brings [`PoolStats::memory_bytes`] up to date with an instance's memory.
+    fn count_memory(&self, warm: &mut Warm) {
+        let now = warm.store.data().limiter.bytes as u64;
+        if now >= warm.counted_bytes {
+            let grew = now - warm.counted_bytes;
+            self.stats.memory_bytes.fetch_add(grew, Ordering::Relaxed);
+        } else {
+            let shrank = warm.counted_bytes - now;
+            self.stats.memory_bytes.fetch_sub(shrank, Ordering::Relaxed);
+        }
+        warm.counted_bytes = now;
+    }
+
+    /// Drops an instance and its share of [`PoolStats::memory_bytes`].
+    fn discard(&self, warm: Warm) {
+        self.stats
+            .memory_bytes
+            .fetch_sub(warm.counted_bytes, Ordering::Relaxed);
     }
 
     async fn checkout(
@@ -191,6 +218,7 @@ impl HandlerPool {
         self.stats
             .call_nanos
             .fetch_add(scope.started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        self.count_memory(&mut warm);
         match outcome {
             Ok(value) => {
                 warm.calls += 1;
@@ -198,10 +226,14 @@ impl HandlerPool {
                     self.stats
                         .instances_recycled
                         .fetch_add(1, Ordering::Relaxed);
+                    self.discard(warm);
                 } else {
                     let mut idle = self.idle.lock();
                     if idle.len() < self.limits.max_idle_instances {
                         idle.push(warm);
+                    } else {
+                        drop(idle);
+                        self.discard(warm);
                     }
                 }
                 Ok(value)
@@ -221,7 +253,8 @@ impl HandlerPool {
                         .caps
                         .log(Level::Error, &format!("{guest}\n{}", describe(&error)));
                 }
-                // The faulted instance is dropped here; its pool slot is reset.
+                // The faulted instance is dropped; its pool slot is reset.
+                self.discard(warm);
                 Err(fault)
             }
         }

@@ -1,0 +1,282 @@
+// The admin UI in a real headless Chromium (Debian's `chromium`, driven by
+// playwright-core): sign in, create an app, upload handlers, watch clients
+// connect on the dashboard, roll back, and the bad inputs a person makes.
+// Screenshots of every page go to EDDY_SCREENSHOTS (a test artefact) and,
+// with EDDY_DOCS_SCREENSHOTS=1, to docs/admin/ for the admin guide.
+//
+// Run by tests/tests/admin_ui.rs (which sets EDDY_BIN and EDDY_PLUGINS_DIR).
+import { test as nodeTest, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+import { io } from "socket.io-client";
+import { ADMIN_TOKEN, admin, next, plugin, startServer } from "./server.mjs";
+
+const CHROMIUM = process.env.EDDY_TEST_CHROMIUM || "/usr/bin/chromium";
+const SHOTS = process.env.EDDY_SCREENSHOTS || join(import.meta.dirname, "../../target/e2e-screenshots");
+const DOCS = join(import.meta.dirname, "../../docs/admin");
+
+let server;
+let browser;
+const clients = [];
+
+before(async () => {
+  assert.ok(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM}: apt-get install chromium, or set EDDY_TEST_CHROMIUM`);
+  mkdirSync(SHOTS, { recursive: true });
+  // The real ping interval: the dashboard should not see clients churn.
+  server = await startServer({ ping: [25000, 20000] });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu"] });
+});
+
+after(async () => {
+  for (const c of clients) c.disconnect();
+  await browser?.close();
+  await server?.stop();
+});
+
+/** Screenshots the viewport, with `focus` (a CSS selector) scrolled to its middle. */
+async function shot(page, name, focus) {
+  if (focus) await page.locator(focus).first().evaluate((el) => el.scrollIntoView({ block: "center" }));
+  await page.waitForFunction(() => !document.querySelector("#toast.show"), null, { timeout: 5000 });
+  const file = join(SHOTS, `${name}.png`);
+  // The viewport, as a person sees it (a full-page shot misplaces the sticky header).
+  await page.screenshot({ path: file });
+  if (process.env.EDDY_DOCS_SCREENSHOTS === "1") {
+    mkdirSync(DOCS, { recursive: true });
+    copyFileSync(file, join(DOCS, `${name}.png`));
+  }
+}
+
+const pages = [];
+
+/** A test that, when it fails, leaves a picture of where it stopped. */
+function test(name, body) {
+  nodeTest(name, async () => {
+    pages.length = 0;
+    try {
+      await body();
+    } catch (error) {
+      for (const [i, page] of pages.entries()) {
+        if (!page.isClosed()) {
+          const file = `FAILED-${name.slice(0, 40).replace(/\W+/g, "-")}-${i}.png`;
+          await page.screenshot({ path: join(SHOTS, file), fullPage: true }).catch(() => {});
+        }
+      }
+      throw error;
+    }
+  });
+}
+
+async function newPage(options = {}) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme: "light", ...options });
+  context.setDefaultTimeout(10_000);
+  const page = await context.newPage();
+  const problems = [];
+  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  // Errors in the console are bugs, except the HTTP errors the tests provoke.
+  const provoked = /status of 4\d\d|ERR_CONNECTION_RESET/;
+  page.on("console", (m) => m.type() === "error" && !provoked.test(m.text()) && problems.push(`console: ${m.text()}`));
+  pages.push(page);
+  return { page, context, problems };
+}
+
+async function signIn(page) {
+  await page.goto(`${server.url}/admin/`);
+  await page.locator("#token").fill(ADMIN_TOKEN);
+  await page.locator("#token").press("Enter");
+  await page.getByRole("heading", { name: "Overview" }).waitFor();
+}
+
+/** Waits until `fn` (run in the page) returns true. */
+async function until(page, fn, arg, timeout = 8000) {
+  await page.waitForFunction(fn, arg, { timeout, polling: 100 });
+}
+
+test("signing in: a wrong token is refused with advice, the right one opens the overview", async () => {
+  const { page, context, problems } = await newPage();
+  await page.goto(`${server.url}/admin`);
+  await page.getByRole("heading", { name: "Sign in" }).waitFor();
+  assert.match(page.url(), /\/admin\/#\/signin$/);
+  // The token field has the focus: keyboard only from here.
+  await page.keyboard.type("et_not-the-token");
+  await page.keyboard.press("Enter");
+  await page.getByRole("alert").filter({ hasText: "That token is not valid" }).waitFor();
+  await shot(page, "signin-refused");
+  await page.locator("#token").fill(ADMIN_TOKEN);
+  await page.keyboard.press("Enter");
+  await page.getByRole("heading", { name: "Overview" }).waitFor();
+  // The demo app is there, live.
+  await page.locator('#apps-live tr[data-app="demo"]').waitFor();
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByRole("heading", { name: "Sign in" }).waitFor();
+  await shot(page, "signin");
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test("the tenant story: create, deploy, watch clients arrive, roll back", async () => {
+  const { page, context, problems } = await newPage();
+  await signIn(page);
+
+  // Create the app; the secret is shown once, with a copy button.
+  await page.getByRole("link", { name: "Apps" }).click();
+  await page.locator("#new-slug").fill("chat");
+  await page.locator("#new-name").fill("Team chat");
+  await page.getByRole("button", { name: "Create app" }).click();
+  const secret = await page.locator("#new-secret").textContent();
+  assert.match(secret, /\S{20,}/);
+  await page.getByRole("button", { name: "Copy" }).first().waitFor();
+  await shot(page, "apps-created");
+
+  // A taken slug says so.
+  await page.locator("#new-slug").fill("chat");
+  await page.getByRole("button", { name: "Create app" }).click();
+  await page.getByRole("alert").filter({ hasText: /already|taken|exists/ }).waitFor();
+
+  // The app page: nothing deployed yet.
+  await page.goto(`${server.url}/admin/#/apps/chat`);
+  await page.getByText("No versions yet").waitFor();
+  await until(page, () => document.querySelector("#stat-connections")?.textContent === "0");
+  await shot(page, "app-empty");
+
+  // A file that is not WebAssembly: refused before upload, nothing changes.
+  await page.locator("#wasm-file").setInputFiles({ name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("hello") });
+  await page.getByRole("alert").filter({ hasText: "notes.txt is not a WebAssembly file" }).waitFor();
+  // A WebAssembly file of the wrong kind: the server names the failed step.
+  await page.locator("#wasm-file").setInputFiles({
+    name: "core.wasm",
+    mimeType: "application/wasm",
+    buffer: Buffer.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]),
+  });
+  await page.getByRole("alert").filter({ hasText: "core WebAssembly module" }).waitFor();
+  await page.getByRole("alert").filter({ hasText: "(step: validate)" }).waitFor();
+  await shot(page, "app-upload-refused", "#drop");
+  // A network error in the middle of an upload: said plainly, nothing deployed.
+  await page.route("**/deployments?**", (route) => route.abort("connectionreset"));
+  await page.locator("#wasm-file").setInputFiles(plugin("chat"));
+  await page.getByRole("alert").filter({ hasText: "the upload was interrupted" }).waitFor();
+  await page.unroute("**/deployments?**");
+  assert.deepEqual(await admin(server).call("GET", "/apps/chat/deployments"), []);
+
+  // Version 1: chat. Version 2: echo. Both go live in turn.
+  await page.locator("#wasm-file").setInputFiles(plugin("chat"));
+  await page.locator("#deploy-result").filter({ hasText: "Version 1 is live" }).waitFor();
+  await page.locator("#wasm-file").setInputFiles(plugin("echo"));
+  await page.locator("#deploy-result").filter({ hasText: "Version 2 is live" }).waitFor();
+  await page.locator('#deployments tr[data-version="2"] .badge.active').waitFor();
+  await until(page, () => document.querySelector("#stat-version")?.textContent === "2");
+
+  // Clients connect; the dashboard counts them.
+  const url = server.url;
+  for (let i = 0; i < 3; i++) {
+    const c = io(url, { path: "/apps/chat/socket.io/", transports: ["websocket"], auth: { name: `user${i}` } });
+    clients.push(c);
+    await next(c, "connect");
+  }
+  await until(page, () => document.querySelector("#stat-connections")?.textContent === "3");
+  // Traffic shows up in the live numbers.
+  for (const c of clients) c.emit("message", "hello");
+  await shot(page, "app-deployments", "#deploy-result");
+
+  // Roll back (with confirmation): version 1 is live again, clients stay.
+  await page.locator("#rollback").click();
+  await page.getByRole("dialog").getByRole("button", { name: "Roll back" }).click();
+  await page.locator('#deployments tr[data-version="1"] .badge.active').waitFor();
+  await until(page, () => document.querySelector("#stat-version")?.textContent === "1");
+  assert.ok(clients.every((c) => c.connected), "no client dropped on rollback");
+  // New events run on version 1 (chat): join acks with the member count.
+  assert.equal(await clients[0].timeout(3000).emitWithAck("join", "lobby"), 1);
+
+  // The log tab shows the deploy notices and the handler's own lines, live.
+  await page.getByRole("tab", { name: "Log" }).click();
+  await page.locator("#log").filter({ hasText: "version 1 is live" }).waitFor();
+  assert.equal(await clients[1].timeout(3000).emitWithAck("join", "lobby"), 2);
+  // (They connected under version 2, which kept no name: chat calls them anonymous.)
+  await page.locator("#log").filter({ hasText: "anonymous joined lobby (2 there)" }).waitFor();
+  await shot(page, "app-log", "#log");
+
+  // The sockets tab lists them; one is disconnected from here.
+  await page.getByRole("tab", { name: "Sockets" }).click();
+  await page.locator("#sockets tbody tr").nth(2).waitFor();
+  assert.equal(await page.locator("#sockets tbody tr").count(), 3);
+  await page.locator("#sockets tbody tr", { hasText: clients[0].id }).getByText("lobby").waitFor();
+  await shot(page, "app-sockets", "#sockets");
+  const gone = next(clients[2], "disconnect");
+  await page.locator("#sockets tbody tr", { hasText: clients[2].id }).getByRole("button", { name: "Disconnect" }).click();
+  await page.getByRole("dialog").getByRole("button", { name: "Disconnect" }).click();
+  assert.deepEqual((await gone).slice(0, 1), ["io server disconnect"]);
+  await until(page, () => document.querySelectorAll("#sockets tbody tr").length === 2);
+
+  // Limits: text where a number belongs is caught; nothing is saved.
+  await page.getByRole("tab", { name: "Limits" }).click();
+  await page.locator("#limit-max_connections").fill("lots");
+  await page.locator("#save-limits").click();
+  await page.locator("#limit-max_connections-error").filter({ hasText: "whole number" }).waitFor();
+  await page.getByRole("alert").filter({ hasText: "Nothing was saved" }).waitFor();
+  await shot(page, "app-limits-invalid", "#save-limits");
+  let app = await admin(server).call("GET", "/apps/chat");
+  assert.equal(app.limits.max_connections, 10000);
+  await page.locator("#limit-max_connections").fill("500");
+  await page.locator("#save-limits").click();
+  await page.getByRole("alert").filter({ hasText: "Saved" }).waitFor();
+  app = await admin(server).call("GET", "/apps/chat");
+  assert.equal(app.limits.max_connections, 500);
+
+  // The overview has it all, live.
+  await page.getByRole("link", { name: "Overview" }).click();
+  await until(page, () => document.querySelector('#apps-live tr[data-app="chat"] .connections')?.textContent === "2");
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.waitForTimeout(3000); // a few more samples on the charts; the toast fades
+  await shot(page, "overview");
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test("an expired session goes back to sign-in and says why", async () => {
+  const { page, context } = await newPage();
+  await page.goto(`${server.url}/admin/`);
+  await page.evaluate(() => sessionStorage.setItem("eddy.admin.token", "et_revoked"));
+  await page.goto(`${server.url}/admin/#/apps`);
+  await page.getByRole("heading", { name: "Sign in" }).waitFor();
+  await page.getByRole("alert").filter({ hasText: "session ended" }).waitFor();
+  await context.close();
+});
+
+test("phone width and dark mode", async () => {
+  const { page, context, problems } = await newPage({ viewport: { width: 390, height: 844 }, colorScheme: "dark" });
+  await signIn(page);
+  await page.locator('#apps-live tr[data-app="chat"]').waitFor();
+  // Nothing wider than the screen.
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `the overview is ${overflow}px wider than a phone`);
+  await shot(page, "overview-phone-dark");
+  await page.goto(`${server.url}/admin/#/apps/chat`);
+  await page.locator("#deployments").waitFor();
+  const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  assert.equal(bg, "rgb(17, 19, 24)", "dark colours by prefers-color-scheme");
+  await shot(page, "app-phone-dark");
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test("keyboard: the skip link and the tabs are reachable", async () => {
+  const { page, context } = await newPage();
+  await signIn(page);
+  await page.goto(`${server.url}/admin/#/apps/chat`);
+  await page.reload();
+  await page.locator("#deployments").waitFor();
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), "Skip to content");
+  await page.keyboard.press("Enter");
+  assert.equal(await page.evaluate(() => document.activeElement.id), "main");
+  await page.locator("#tab-deployments").focus();
+  await page.keyboard.press("ArrowRight");
+  assert.equal(await page.evaluate(() => document.activeElement.id), "tab-limits");
+  await page.keyboard.press("Enter");
+  await page.locator("#save-limits").waitFor();
+  await context.close();
+});
+
+// Leaves a record of what ran for the CI artefacts.
+after(() => writeFileSync(join(SHOTS, "README.txt"), `Screenshots from tests/js/admin-ui.e2e.mjs, ${new Date().toISOString()}\n`));

@@ -1,0 +1,125 @@
+// The overview: the node's totals and charts, every app's numbers, live.
+import { stream } from "./api.js";
+import { LineChart, format } from "./chart.js";
+import { formatBytes, h } from "./dom.js";
+
+export function overviewPage({ main, signal }) {
+  const stats = {
+    apps: stat("Apps"),
+    connections: stat("Connections"),
+    eventsIn: stat("Events in / s"),
+    emits: stat("Messages out / s"),
+    traffic: stat("Traffic in / out per s"),
+    p99: stat("Handler p99 (last 5 s)"),
+    cpu: stat("Handler busy (share of a core)"),
+    memory: stat("Handler memory"),
+    faults: stat("Handler faults"),
+    breaches: stat("Limit breaches"),
+  };
+  const charts = {
+    connections: chartPanel("Connections"),
+    events: chartPanel("Events in and messages out per second"),
+    bytes: chartPanel("Bytes in and out per second", { bytes: true }),
+    latency: chartPanel("Handler latency (µs)"),
+  };
+  const node = h("p", { class: "muted", id: "node" }, "Waiting for the first sample…");
+  const rows = h("tbody");
+  main.append(
+    h("h1", {}, "Overview"),
+    node,
+    h("div", { class: "grid", id: "totals" }, Object.values(stats).map((s) => s.el)),
+    h("div", { class: "charts" }, Object.values(charts).map((c) => c.el)),
+    h("h2", {}, "Apps"),
+    h(
+      "div",
+      { class: "panel table-wrap" },
+      h(
+        "table",
+        { id: "apps-live" },
+        h(
+          "thead",
+          {},
+          h(
+            "tr",
+            {},
+            h("th", {}, "App"),
+            h("th", { class: "num" }, "Version"),
+            h("th", { class: "num" }, "Connections"),
+            h("th", { class: "num" }, "Events in/s"),
+            h("th", { class: "num" }, "Out/s"),
+            h("th", { class: "num hide-narrow" }, "p50 µs"),
+            h("th", { class: "num hide-narrow" }, "p99 µs"),
+            h("th", { class: "num hide-narrow" }, "Memory"),
+            h("th", { class: "num hide-narrow" }, "Faults"),
+          ),
+        ),
+        rows,
+      ),
+    ),
+  );
+  const live = document.getElementById("live");
+  stream(
+    "/stream",
+    (frame) => {
+      const t = frame.totals;
+      node.textContent = `Node ${frame.node} · up ${formatUptime(frame.uptime_s)} · updated ${new Date(frame.at_ms).toLocaleTimeString()}`;
+      stats.apps.set(frame.apps.length);
+      stats.connections.set(t.connections);
+      stats.eventsIn.set(t.events_in_per_second);
+      stats.emits.set(t.emits_per_second);
+      stats.traffic.set(`${formatBytes(t.bytes_in_per_second)} / ${formatBytes(t.bytes_out_per_second)}`);
+      stats.p99.set(`${format(t.handler_p99_us)} µs`);
+      stats.cpu.set(`${(t.handler_busy_us_per_second / 1e4).toFixed(1)} %`);
+      stats.memory.set(formatBytes(t.handler_memory_bytes));
+      stats.faults.set(t.handler_faults);
+      stats.breaches.set(t.limit_breaches);
+      charts.connections.chart.push("connections", t.connections);
+      charts.events.chart.push("in", t.events_in_per_second);
+      charts.events.chart.push("out", t.emits_per_second);
+      charts.bytes.chart.push("in", t.bytes_in_per_second);
+      charts.bytes.chart.push("out", t.bytes_out_per_second);
+      charts.latency.chart.push("p50", t.handler_p50_us);
+      charts.latency.chart.push("p99", t.handler_p99_us);
+      Object.values(charts).forEach((c) => c.chart.draw());
+      rows.replaceChildren(
+        ...(frame.apps.length
+          ? frame.apps.map((a) =>
+              h(
+                "tr",
+                { "data-app": a.slug },
+                h("td", {}, h("a", { href: `#/apps/${a.slug}` }, a.slug)),
+                h("td", { class: "num" }, a.active_version ?? "—"),
+                h("td", { class: "num connections" }, a.connections),
+                h("td", { class: "num" }, a.events_in_per_second),
+                h("td", { class: "num" }, a.emits_per_second),
+                h("td", { class: "num hide-narrow" }, a.handler_p50_us),
+                h("td", { class: "num hide-narrow" }, a.handler_p99_us),
+                h("td", { class: "num hide-narrow" }, formatBytes(a.handler_memory_bytes)),
+                h("td", { class: "num hide-narrow" }, a.handler_faults),
+              ),
+            )
+          : [h("tr", {}, h("td", { colspan: 9, class: "empty" }, "No apps yet. ", h("a", { href: "#/apps" }, "Create one.")))]),
+      );
+    },
+    signal,
+    (up) => live.classList.toggle("down", !up),
+  );
+}
+
+function stat(label) {
+  const value = h("div", { class: "value" }, "–");
+  const el = h("div", { class: "panel stat" }, value, h("div", { class: "label" }, label));
+  return { el, set: (v) => (value.textContent = typeof v === "number" ? format(v) : v) };
+}
+
+export function chartPanel(title, options = {}) {
+  const canvas = h("canvas", { role: "img", "aria-label": title });
+  return { el: h("div", { class: "panel chart" }, h("h3", {}, title), canvas), chart: new LineChart(canvas, options) };
+}
+
+function formatUptime(s) {
+  if (s < 120) return `${s} s`;
+  if (s < 7200) return `${Math.floor(s / 60)} min`;
+  if (s < 172800) return `${Math.floor(s / 3600)} h`;
+  return `${Math.floor(s / 86400)} days`;
+}
