@@ -23,6 +23,13 @@ pub struct Config {
     /// The registry: `sqlite://PATH` or `postgres://…`. Default: SQLite in the data directory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database_url: Option<String>,
+    /// How nodes reach each other: `local` (one node), `redis://…` or `nats://…`. Default `local`.
+    pub broker_url: String,
+    /// Prefix of this cluster's broker topics (several clusters can share a broker). Default `eddy`.
+    pub broker_prefix: String,
+    /// This node's name in the admin UI and logs. Default: the listen address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_name: Option<String>,
     /// The admin bearer token. When unset, the first start generates one and prints it once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub admin_token: Option<Secret>,
@@ -118,6 +125,9 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("./eddy-data"),
             database_url: None,
+            broker_url: "local".into(),
+            broker_prefix: "eddy".into(),
+            node_name: None,
             admin_token: None,
             max_component_bytes: 32 << 20,
             log: "info".into(),
@@ -147,6 +157,9 @@ pub const SCALAR_KEYS: &[&str] = &[
     "listen",
     "data_dir",
     "database_url",
+    "broker_url",
+    "broker_prefix",
+    "node_name",
     "admin_token",
     "max_component_bytes",
     "log",
@@ -251,6 +264,9 @@ impl Config {
             }
             "data_dir" => self.data_dir = PathBuf::from(value),
             "database_url" => self.database_url = Some(value.to_owned()),
+            "broker_url" => self.broker_url = value.to_owned(),
+            "broker_prefix" => self.broker_prefix = value.to_owned(),
+            "node_name" => self.node_name = Some(value.to_owned()),
             "admin_token" => self.admin_token = Some(Secret(value.to_owned())),
             "max_component_bytes" => {
                 self.max_component_bytes = value.parse().map_err(|_| err(BYTES))?
@@ -307,6 +323,13 @@ impl Config {
                     "{key} must be greater than 0"
                 )));
             }
+        }
+        eddy_cluster::BrokerUrl::parse(&self.broker_url)
+            .map_err(|e| ConfigError::Invalid(format!("broker_url: {e}")))?;
+        if !eddy_cluster::topics::valid_prefix(&self.broker_prefix) {
+            return Err(ConfigError::Invalid(
+                "broker_prefix: use letters, digits, - and _ (at most 64)".into(),
+            ));
         }
         if self.ws_read_buffer < 256 {
             return Err(ConfigError::Invalid(
@@ -429,6 +452,30 @@ mod tests {
     }
 
     #[test]
+    fn the_example_node_config_is_valid() {
+        let c = Config::from_toml(include_str!("../../deploy/eddy.toml")).unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.broker_url, "redis://redis.internal:6379");
+        assert_eq!(c.node_name.as_deref(), Some("eddy-1"));
+        assert!(!c.demo);
+    }
+
+    #[test]
+    fn broker_settings_are_checked() {
+        let mut c = Config::default();
+        c.set("broker_url", "kafka://x", "test").unwrap();
+        assert!(c.validate().unwrap_err().to_string().contains("broker_url"));
+        let mut c = Config::default();
+        c.set("broker_prefix", "has.dots", "test").unwrap();
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("broker_prefix")
+        );
+    }
+
+    #[test]
     fn apps_are_validated() {
         let c = Config::from_toml("[[apps]]\nslug = \"Bad Slug\"").unwrap();
         assert!(c.validate().unwrap_err().to_string().contains("slug"));
@@ -448,9 +495,12 @@ mod tests {
         let defaults = Config::default();
         let table: toml::Table = toml::from_str(&defaults.to_toml()).unwrap();
         for key in SCALAR_KEYS {
-            // Optional keys (database_url, admin_token) have no default to write.
+            // Optional keys have no default to write.
             let Some(value) = table.get(*key) else {
-                assert!(["database_url", "admin_token"].contains(key), "{key}");
+                assert!(
+                    ["database_url", "admin_token", "node_name"].contains(key),
+                    "{key}"
+                );
                 continue;
             };
             let text = match value {

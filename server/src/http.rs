@@ -11,6 +11,7 @@ use axum::routing::{any, get};
 use tokio::sync::{Semaphore, watch};
 
 use crate::admin::live::{self, Live};
+use crate::cluster::ClusterLink;
 use crate::config::Config;
 use crate::control::Control;
 use crate::metrics::{self, ServerMetrics};
@@ -25,6 +26,8 @@ pub struct ServerState {
     pub tenants: Arc<Tenants>,
     /// The registry and the deploy pipeline.
     pub control: Arc<Control>,
+    /// The other nodes, through the broker.
+    pub cluster: Arc<ClusterLink>,
     /// Sessions of the diagnostics echo endpoint, when enabled.
     pub echo: Option<Arc<SessionTable>>,
     pub metrics: ServerMetrics,
@@ -42,11 +45,26 @@ impl ServerState {
     pub async fn start(config: Config) -> Result<Arc<Self>, String> {
         let settings = Arc::new(EngineSettings::from_config(&config));
         let tenants = Arc::new(Tenants::new([]));
-        let control = crate::control::bootstrap(&config, settings.clone(), tenants.clone()).await?;
+        let broker =
+            eddy_cluster::BrokerUrl::parse(&config.broker_url).map_err(|e| e.to_string())?;
+        let (cluster, cluster_events) = eddy_cluster::Cluster::start(eddy_cluster::Options {
+            broker,
+            prefix: config.broker_prefix.clone(),
+            node_name: config
+                .node_name
+                .clone()
+                .unwrap_or_else(|| config.listen.to_string()),
+        })
+        .map_err(|e| e.to_string())?;
+        let cluster = ClusterLink::new(cluster);
+        let control =
+            crate::control::bootstrap(&config, settings.clone(), tenants.clone(), cluster.clone())
+                .await?;
         let state = Arc::new(Self {
             settings,
-            tenants,
-            control,
+            tenants: tenants.clone(),
+            control: control.clone(),
+            cluster: cluster.clone(),
             echo: config.engine_io_echo.then(Default::default),
             metrics: ServerMetrics::default(),
             connection_permits: Arc::new(Semaphore::new(config.max_connections)),
@@ -56,8 +74,15 @@ impl ServerState {
         });
         tokio::spawn(live::run_sampler(
             Arc::downgrade(&state),
-            state.config.listen.to_string(),
+            state.cluster.cluster.name().to_owned(),
         ));
+        crate::cluster::node::start(
+            cluster,
+            cluster_events,
+            tenants,
+            control,
+            state.shutdown_started(),
+        );
         Ok(state)
     }
 
@@ -126,7 +151,24 @@ async fn readyz(State(state): State<Arc<ServerState>>) -> Response {
         return (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response();
     }
     match state.control.store.ping().await {
-        Ok(()) => "ready".into_response(),
+        // A broker outage keeps the node ready (its own clients are served),
+        // and says so: cross-node delivery is paused until it returns.
+        Ok(()) => {
+            let broker = state.cluster.cluster.status();
+            if broker.up {
+                "ready".into_response()
+            } else {
+                (
+                    [(header::HeaderName::from_static("x-eddy-degraded"), "broker")],
+                    format!(
+                        "ready, degraded: the {} broker is unreachable; cross-node delivery is paused ({})",
+                        broker.broker,
+                        broker.last_error.unwrap_or_default()
+                    ),
+                )
+                    .into_response()
+            }
+        }
         Err(error) => {
             tracing::warn!(%error, "readiness: the registry does not answer");
             (StatusCode::SERVICE_UNAVAILABLE, "registry unavailable").into_response()
@@ -139,6 +181,7 @@ async fn prometheus(State(state): State<Arc<ServerState>>) -> Response {
         &state.metrics,
         state.open_connections(),
         &state.tenants.all(),
+        &state.cluster.cluster,
     );
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }

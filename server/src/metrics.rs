@@ -177,6 +177,7 @@ pub fn render(
     server: &ServerMetrics,
     open_connections: usize,
     apps: &[std::sync::Arc<App>],
+    cluster: &eddy_cluster::Cluster,
 ) -> String {
     let mut out = String::with_capacity(2048);
     let mut family =
@@ -208,6 +209,49 @@ pub fn render(
         "Client TCP connections refused at max_connections.",
         &mut std::iter::once((String::new(), server.connections_refused.get())),
     );
+    let broker = cluster.status();
+    let kind = format!("broker=\"{}\"", broker.broker);
+    family(
+        "eddy_broker_up",
+        "gauge",
+        "1 while the broker carries messages both ways (always 1 for local).",
+        &mut std::iter::once((kind.clone(), u64::from(broker.up))),
+    );
+    family(
+        "eddy_cluster_nodes",
+        "gauge",
+        "Live nodes in the cluster, this one included.",
+        &mut std::iter::once((String::new(), cluster.peers().len() as u64 + 1)),
+    );
+    for (name, help, value) in [
+        (
+            "eddy_broker_published_total",
+            "Messages sent to the broker.",
+            broker.published,
+        ),
+        (
+            "eddy_broker_received_total",
+            "Messages received from the broker.",
+            broker.received,
+        ),
+        (
+            "eddy_broker_dropped_total",
+            "Cross-node messages lost (broker away or node behind).",
+            broker.dropped,
+        ),
+        (
+            "eddy_broker_reconnects_total",
+            "Broker connections re-established after a failure.",
+            broker.reconnects,
+        ),
+    ] {
+        family(
+            name,
+            "counter",
+            help,
+            &mut std::iter::once((kind.clone(), value)),
+        );
+    }
     let app = |a: &App| format!("app=\"{}\"", a.slug);
     family(
         "eddy_sessions",

@@ -16,6 +16,7 @@ use axum::routing::{delete, get, post};
 use serde::{Deserialize, Serialize};
 
 use crate::admin::{ApiError, ApiJson};
+use crate::dispatch::Target;
 use crate::http::ServerState;
 use crate::socket::{AckError, encode_event};
 use crate::tenant::App;
@@ -147,12 +148,7 @@ async fn emit(
         ));
     }
     let nsp_name = request.namespace.as_deref().unwrap_or("/");
-    let Some(nsp) = app.existing_namespace(nsp_name) else {
-        return Ok(axum::Json(EmitResult {
-            delivered: 0,
-            ack: None,
-        }));
-    };
+    let local = app.existing_namespace(nsp_name);
     if let Some(timeout_ms) = request.ack_timeout_ms {
         let Some(id) = &request.socket else {
             return Err(ApiError::new(
@@ -161,9 +157,15 @@ async fn emit(
                 "waiting for an ack needs one `socket`",
             ));
         };
-        let socket = nsp
-            .socket(id)
-            .ok_or_else(|| ApiError::not_found(format!("no socket {id:?} in {nsp_name}")))?;
+        // (An ack comes back only to the node that asked: the socket must be here.)
+        let socket = local
+            .as_ref()
+            .and_then(|nsp| nsp.socket(id))
+            .ok_or_else(|| {
+                ApiError::not_found(format!(
+                    "no socket {id:?} in {nsp_name} on this node (waiting for an ack needs the socket's own node)"
+                ))
+            })?;
         let wait = Duration::from_millis(timeout_ms).min(MAX_ACK_WAIT);
         return match socket.emit_with_ack(&request.event, &args, &[], wait).await {
             Ok(ack) => Ok(axum::Json(EmitResult {
@@ -182,20 +184,24 @@ async fn emit(
             )),
         };
     }
-    let head = encode_event(nsp.name(), &request.event, None, &args, 0)
+    let head = encode_event(nsp_name, &request.event, None, &args, 0)
         .ok_or_else(|| ApiError::internal("encode"))?;
     let except: Vec<&str> = request.except.iter().map(String::as_str).collect();
-    let delivered = if let Some(id) = &request.socket {
-        nsp.socket(id).map_or(0, |s| usize::from(s.send(head, &[])))
-    } else {
-        let rooms: Option<Vec<&str>> = match (&request.room, &request.rooms) {
-            (Some(room), _) => Some(vec![room.as_str()]),
-            (_, Some(rooms)) => Some(rooms.iter().map(String::as_str).collect()),
-            _ => None,
-        };
-        nsp.deliver(rooms.as_deref(), &except, None, &head, &[])
+    let rooms: Option<Vec<&str>> = match (&request.room, &request.rooms) {
+        (Some(room), _) => Some(vec![room.as_str()]),
+        (_, Some(rooms)) => Some(rooms.iter().map(String::as_str).collect()),
+        _ => None,
     };
-    app.metrics.emits.add(delivered as u64);
+    let to = match (&request.socket, &rooms) {
+        (Some(id), _) => Target::Socket(id),
+        (None, Some(rooms)) => Target::Rooms {
+            rooms,
+            except: &except,
+        },
+        (None, None) => Target::Namespace { except: &except },
+    };
+    let delivered =
+        crate::dispatch::fanout::emit(&app, nsp_name, local.as_deref(), to, None, head, &[]);
     Ok(axum::Json(EmitResult {
         delivered,
         ack: None,
@@ -213,7 +219,9 @@ struct NamespaceParam {
 pub struct RoomInfo {
     pub namespace: String,
     pub room: String,
+    /// Members on every node (other nodes' counts are a moment old).
     pub size: usize,
+    /// The members' socket ids on the node that answered.
     pub members: Vec<String>,
 }
 
@@ -224,10 +232,11 @@ async fn room(
 ) -> Result<axum::Json<RoomInfo>, ApiError> {
     let app = live_app(&state, &slug)?;
     let namespace = params.namespace.unwrap_or_else(|| "/".into());
-    let (size, members) = match app.existing_namespace(&namespace) {
+    let (local, members) = match app.existing_namespace(&namespace) {
         Some(nsp) => (nsp.room_size(&room), nsp.room_members(&room)),
         None => (0, Vec::new()),
     };
+    let size = local + app.cluster.remote_room_size(&slug, &namespace, &room);
     Ok(axum::Json(RoomInfo {
         namespace,
         room,

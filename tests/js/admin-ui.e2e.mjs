@@ -226,6 +226,9 @@ test("the tenant story: create, deploy, watch clients arrive, roll back", async 
   // The overview has it all, live.
   await page.getByRole("link", { name: "Overview" }).click();
   await until(page, () => document.querySelector('#apps-live tr[data-app="chat"] .connections')?.textContent === "2");
+  // One node, no broker: the cluster panel says so.
+  await page.locator("#broker", { hasText: "single node" }).waitFor();
+  assert.equal(await page.locator("#nodes tbody tr").count(), 1);
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.waitForTimeout(3000); // a few more samples on the charts; the toast fades
   await shot(page, "overview");

@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod http;
+pub mod proxy;
 pub mod server;
 pub mod ws;
 

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -167,5 +168,18 @@ impl TestServer {
         text.lines()
             .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
             .with_context(|| format!("no sample {series} in:\n{text}"))
+    }
+
+    /// Waits (up to a few seconds) until a sample reaches `want`, for counters
+    /// bumped by teardown that finishes after the client already saw the close.
+    pub async fn metric_reaches(&self, series: &str, want: u64) -> anyhow::Result<u64> {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let got = self.metric(series).await.unwrap_or(0);
+            if got >= want || tokio::time::Instant::now() > deadline {
+                return Ok(got);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 }

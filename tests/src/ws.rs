@@ -30,6 +30,30 @@ impl RawWs {
         Ok(Self { inner })
     }
 
+    /// Connects from the source address `from` (a 127.0.0.x: a proxy that
+    /// hashes client addresses then sees different clients).
+    pub async fn connect_from(url: &str, from: std::net::IpAddr) -> anyhow::Result<Self> {
+        // ws://HOST:PORT/…
+        let authority = url
+            .split("://")
+            .nth(1)
+            .and_then(|rest| rest.split('/').next())
+            .context("no host in the url")?;
+        let addr: std::net::SocketAddr = authority.parse()?;
+        let connect = async {
+            let socket = tokio::net::TcpSocket::new_v4()?;
+            socket.bind(std::net::SocketAddr::new(from, 0))?;
+            let stream = socket.connect(addr).await?;
+            let (inner, _) =
+                tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(stream)).await?;
+            anyhow::Ok(inner)
+        };
+        let inner = tokio::time::timeout(WAIT, connect)
+            .await
+            .context("websocket connect timed out")??;
+        Ok(Self { inner })
+    }
+
     pub async fn send(&mut self, text: &str) -> anyhow::Result<()> {
         self.inner.send(Message::text(text)).await?;
         Ok(())
@@ -102,5 +126,103 @@ impl RawWs {
         let auth = self.text().await?;
         anyhow::ensure!(auth == "42[\"auth\",{}]", "expected auth, got {auth}");
         Ok(connect)
+    }
+}
+
+/// A websocket client that behaves like a real one while the test looks
+/// elsewhere: a task reads every frame, answers Engine.IO pings, and queues
+/// the rest.
+pub struct LiveWs {
+    out: tokio::sync::mpsc::UnboundedSender<String>,
+    frames: tokio::sync::mpsc::UnboundedReceiver<Frame>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RawWs {
+    pub fn live(self) -> LiveWs {
+        let (out, mut outgoing) = tokio::sync::mpsc::unbounded_channel::<String>();
+        let (frames_tx, frames) = tokio::sync::mpsc::unbounded_channel();
+        let mut inner = self.inner;
+        let task = tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    text = outgoing.recv() => match text {
+                        Some(text) => {
+                            if inner.send(Message::text(text)).await.is_err() {
+                                let _ = frames_tx.send(Frame::Closed(None));
+                                return;
+                            }
+                        }
+                        None => return,
+                    },
+                    message = inner.next() => {
+                        let frame = match message {
+                            Some(Ok(Message::Text(t))) if t.as_str() == "2" => {
+                                if inner.send(Message::text("3")).await.is_err() {
+                                    Frame::Closed(None)
+                                } else {
+                                    continue;
+                                }
+                            }
+                            Some(Ok(Message::Text(t))) => Frame::Text(t.to_string()),
+                            Some(Ok(Message::Binary(b))) => Frame::Binary(b.to_vec()),
+                            Some(Ok(Message::Close(c))) => {
+                                Frame::Closed(c.map(|c| (c.code.into(), c.reason.to_string())))
+                            }
+                            Some(Ok(_)) => continue,
+                            None | Some(Err(_)) => Frame::Closed(None),
+                        };
+                        let closed = matches!(frame, Frame::Closed(_));
+                        let _ = frames_tx.send(frame);
+                        if closed {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+        LiveWs { out, frames, task }
+    }
+}
+
+impl LiveWs {
+    pub fn send(&self, text: &str) {
+        let _ = self.out.send(text.to_owned());
+    }
+
+    /// The next frame (pings are answered, not returned).
+    pub async fn next(&mut self) -> anyhow::Result<Frame> {
+        tokio::time::timeout(WAIT, self.frames.recv())
+            .await
+            .context("no frame within the wait")?
+            .context("the client task ended")
+    }
+
+    /// The next text frame; an error if the socket closed.
+    pub async fn text(&mut self) -> anyhow::Result<String> {
+        match self.next().await? {
+            Frame::Text(t) => Ok(t),
+            other => bail!("expected a text frame, got {other:?}"),
+        }
+    }
+
+    /// Frames that arrived by now, without waiting.
+    pub fn pending(&mut self) -> Vec<Frame> {
+        let mut all = Vec::new();
+        while let Ok(frame) = self.frames.try_recv() {
+            all.push(frame);
+        }
+        all
+    }
+
+    /// Whether the connection is still open (as far as the reader knows).
+    pub fn is_open(&self) -> bool {
+        !self.task.is_finished()
+    }
+}
+
+impl Drop for LiveWs {
+    fn drop(&mut self) {
+        self.task.abort();
     }
 }

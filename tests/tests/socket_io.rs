@@ -312,7 +312,10 @@ async fn a_slow_consumer_is_disconnected_and_others_are_unaffected() {
     assert_eq!(http.get(&path).await.unwrap().status, 400);
     assert_eq!(
         server
-            .metric("eddy_sessions_closed_total{app=\"demo\",reason=\"slow consumer\"}")
+            .metric_reaches(
+                "eddy_sessions_closed_total{app=\"demo\",reason=\"slow consumer\"}",
+                1
+            )
             .await
             .unwrap(),
         1

@@ -24,11 +24,36 @@ export function overviewPage({ main, signal }) {
   };
   const node = h("p", { class: "muted", id: "node" }, "Waiting for the first sample…");
   const rows = h("tbody");
+  const nodeRows = h("tbody");
+  const broker = h("span", { class: "badge", id: "broker" }, "…");
   main.append(
     h("h1", {}, "Overview"),
     node,
     h("div", { class: "grid", id: "totals" }, Object.values(stats).map((s) => s.el)),
     h("div", { class: "charts" }, Object.values(charts).map((c) => c.el)),
+    h("h2", {}, "Cluster ", broker),
+    h(
+      "div",
+      { class: "panel table-wrap" },
+      h(
+        "table",
+        { id: "nodes" },
+        h(
+          "thead",
+          {},
+          h(
+            "tr",
+            {},
+            h("th", {}, "Node"),
+            h("th", { class: "num" }, "Connections"),
+            h("th", { class: "num hide-narrow" }, "Apps with sockets"),
+            h("th", { class: "hide-narrow" }, "Started"),
+            h("th", { class: "num hide-narrow" }, "Last heard"),
+          ),
+        ),
+        nodeRows,
+      ),
+    ),
     h("h2", {}, "Apps"),
     h(
       "div",
@@ -81,6 +106,23 @@ export function overviewPage({ main, signal }) {
       charts.latency.chart.push("p50", t.handler_p50_us);
       charts.latency.chart.push("p99", t.handler_p99_us);
       Object.values(charts).forEach((c) => c.chart.draw());
+      const cluster = frame.cluster;
+      broker.textContent = cluster.broker.kind === "local" ? "single node" : `${cluster.broker.kind} ${cluster.broker.up ? "connected" : "unreachable"}`;
+      broker.className = `badge ${cluster.broker.up ? "active" : "down"}`;
+      broker.title = cluster.broker.last_error ?? "";
+      nodeRows.replaceChildren(
+        ...cluster.nodes.map((n) =>
+          h(
+            "tr",
+            { "data-node": n.name },
+            h("td", {}, n.name, n.this_node ? h("span", { class: "muted" }, " (this node)") : null),
+            h("td", { class: "num" }, format(n.connections)),
+            h("td", { class: "num hide-narrow" }, Object.values(n.apps).filter((c) => c > 0).length),
+            h("td", { class: "hide-narrow" }, new Date(n.started_ms).toLocaleString()),
+            h("td", { class: "num hide-narrow" }, n.this_node ? "—" : `${(n.last_seen_ms_ago / 1000).toFixed(1)} s ago`),
+          ),
+        ),
+      );
       rows.replaceChildren(
         ...(frame.apps.length
           ? frame.apps.map((a) =>

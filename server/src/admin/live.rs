@@ -31,6 +31,8 @@ pub struct LiveFrame {
     pub totals: LiveStats,
     /// Every app on the node, by slug.
     pub apps: Vec<AppLive>,
+    /// The nodes of the cluster and the broker's health.
+    pub cluster: super::nodes::ClusterView,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -137,6 +139,7 @@ pub async fn run_sampler(state: Weak<ServerState>, node: String) {
         ticker.tick().await;
         let Some(state) = state.upgrade() else { return };
         let (totals, apps) = sampler.sample(&state.tenants.all());
+        let cluster = super::nodes::ClusterView::of(&state);
         state.live.publish(LiveFrame {
             at_ms: SystemTime::now()
                 .duration_since(SystemTime::UNIX_EPOCH)
@@ -146,6 +149,7 @@ pub async fn run_sampler(state: Weak<ServerState>, node: String) {
             uptime_s: started.elapsed().as_secs(),
             totals,
             apps,
+            cluster,
         });
     }
 }
@@ -361,6 +365,18 @@ mod tests {
                 uptime_s: 0,
                 totals: LiveStats::default(),
                 apps: vec![],
+                cluster: super::super::nodes::ClusterView {
+                    broker: super::super::nodes::BrokerView {
+                        kind: "local",
+                        up: true,
+                        published: 0,
+                        received: 0,
+                        dropped: 0,
+                        reconnects: 0,
+                        last_error: None,
+                    },
+                    nodes: vec![],
+                },
             });
         }
         let history = live.history();

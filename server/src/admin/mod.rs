@@ -7,6 +7,7 @@ mod apps;
 mod deployments;
 pub mod error;
 pub mod live;
+pub mod nodes;
 mod observe;
 mod openapi;
 mod sockets;
@@ -72,6 +73,7 @@ pub fn router(state: Arc<ServerState>) -> Router<Arc<ServerState>> {
         .route("/apps/{slug}/sockets", get(sockets::list))
         .route("/apps/{slug}/sockets/{id}", delete(sockets::disconnect))
         .route("/stream", get(stream::live))
+        .route("/cluster", get(nodes::cluster))
         .route("/audit", get(observe::audit))
         .route("/tokens", post(observe::create_token))
         .layer(axum::middleware::from_fn_with_state(state, require_token));

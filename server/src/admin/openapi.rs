@@ -13,7 +13,7 @@ use utoipa::{Modify, OpenApi};
         super::deployments::list, super::deployments::upload, super::deployments::activate, super::deployments::rollback,
         super::observe::stats, super::observe::kv, super::observe::audit, super::observe::create_token,
         super::stream::live, super::stream::logs, super::stream::log_tail,
-        super::sockets::list, super::sockets::disconnect,
+        super::sockets::list, super::sockets::disconnect, super::nodes::cluster,
     ),
     modifiers(&BearerAuth),
     tags(

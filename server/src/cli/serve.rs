@@ -23,6 +23,15 @@ pub struct ServeArgs {
     /// Registry URL: sqlite://PATH or postgres://… [default: SQLite in the data directory].
     #[arg(long = "database", value_name = "URL")]
     database_url: Option<String>,
+    /// How nodes reach each other: local, redis://… or nats://… [default: local].
+    #[arg(long = "broker", value_name = "URL")]
+    broker_url: Option<String>,
+    /// Prefix of the cluster's broker topics [default: eddy].
+    #[arg(long)]
+    broker_prefix: Option<String>,
+    /// This node's name in the admin UI [default: the listen address].
+    #[arg(long)]
+    node_name: Option<String>,
     /// Tracing filter [default: info].
     #[arg(long)]
     log: Option<String>,
@@ -53,6 +62,9 @@ impl ServeArgs {
             ("listen", &self.listen),
             ("data_dir", &self.data_dir),
             ("database_url", &self.database_url),
+            ("broker_url", &self.broker_url),
+            ("broker_prefix", &self.broker_prefix),
+            ("node_name", &self.node_name),
             ("log", &self.log),
             ("ping_interval_ms", &self.ping_interval_ms),
             ("ping_timeout_ms", &self.ping_timeout_ms),
@@ -97,6 +109,11 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let address = listener.local_addr()?;
+        // The address actually bound (port 0 picks one): the node's default name.
+        let config = crate::config::Config {
+            listen: address,
+            ..config
+        };
         let state = crate::http::ServerState::start(config).await.map_err(anyhow::Error::msg)?;
         for app in state.tenants.all() {
             tracing::info!(app = %app.slug, handler = %app.handler().describe(), "serving app at /apps/{}/socket.io/", app.slug);

@@ -7,6 +7,7 @@ use std::time::Duration;
 use eddy_store::{AppLimits, NewApp, Store};
 
 use super::Control;
+use crate::cluster::ClusterLink;
 use crate::config::Config;
 use crate::deploy::Deployer;
 use crate::session::EngineSettings;
@@ -22,6 +23,7 @@ pub async fn bootstrap(
     config: &Config,
     settings: Arc<EngineSettings>,
     tenants: Arc<Tenants>,
+    cluster: Arc<ClusterLink>,
 ) -> Result<Arc<Control>, String> {
     let url = config
         .database_url
@@ -37,6 +39,7 @@ pub async fn bootstrap(
         tenants: tenants.clone(),
         settings: settings.clone(),
         max_component_bytes: config.max_component_bytes,
+        cluster,
     });
 
     admin_token(config, &store).await?;
@@ -54,7 +57,12 @@ pub async fn bootstrap(
             ));
         }
         let handler = crate::dispatch::builtin(&app.handler).expect("validated by Config");
-        tenants.insert(App::builtin(&app.slug, handler, &settings));
+        tenants.insert(App::builtin_on(
+            &app.slug,
+            handler,
+            &settings,
+            control.cluster.clone(),
+        ));
     }
     tokio::spawn(sweep_kv(store));
     Ok(control)
@@ -93,10 +101,12 @@ async fn seed_demo(control: &Control) -> Result<(), String> {
         name: "Demo (echo)".into(),
         limits: AppLimits::default(),
     };
-    control
-        .create_app(&new, "system")
-        .await
-        .map_err(|e| format!("seeding the demo app: {e}"))?;
+    match control.create_app(&new, "system").await {
+        Ok(_) => {}
+        // Another node of the cluster, starting at the same time, seeded it.
+        Err(super::ControlError::Conflict(_)) => return Ok(()),
+        Err(e) => return Err(format!("seeding the demo app: {e}")),
+    }
     control
         .deploy(
             "demo",

@@ -17,6 +17,7 @@ use serde::Serialize;
 pub use bootstrap::bootstrap;
 pub use error::ControlError;
 
+use crate::cluster::ClusterLink;
 use crate::deploy::Deployer;
 use crate::dispatch::{Handler, UnavailableHandler};
 use crate::session::{CloseReason, EngineSettings};
@@ -29,6 +30,8 @@ pub struct Control {
     pub tenants: Arc<Tenants>,
     settings: Arc<EngineSettings>,
     max_component_bytes: usize,
+    /// Other nodes hear of every registry change through it.
+    pub cluster: Arc<ClusterLink>,
 }
 
 /// How a deploy went, step by step.
@@ -77,6 +80,7 @@ impl Control {
             record.limits,
             &self.settings,
             kv,
+            self.cluster.clone(),
         )
     }
 
@@ -111,6 +115,7 @@ impl Control {
         }
         let (record, credentials) = self.store.create_app(new, actor).await?;
         self.tenants.insert(self.live_app(&record).await);
+        self.cluster.cluster.app_changed(&record.slug);
         tracing::info!(app = %record.slug, actor, "app created");
         Ok((record, credentials))
     }
@@ -138,6 +143,7 @@ impl Control {
                 app.set_handler(handler, Some(version));
             }
         }
+        self.cluster.cluster.app_changed(slug);
         Ok(record)
     }
 
@@ -148,6 +154,7 @@ impl Control {
         if let Some(app) = self.tenants.remove(slug) {
             app.sessions.close_all(CloseReason::ForcedServerClose);
         }
+        self.cluster.cluster.app_changed(slug);
         tracing::info!(app = %slug, actor, "app deleted");
         Ok(())
     }
@@ -224,6 +231,9 @@ impl Control {
                 &format!("version {} is live ({})", deployment.version, &hash[..12]),
             );
         }
+        if activate {
+            self.cluster.cluster.app_changed(slug);
+        }
         done("activate");
         tracing::info!(app = %slug, version = deployment.version, activate, actor, "deployed");
         Ok(DeployReport {
@@ -251,6 +261,7 @@ impl Control {
                 &format!("version {version} is live"),
             );
         }
+        self.cluster.cluster.app_changed(slug);
         tracing::info!(app = %slug, version, actor, "activated");
         Ok(deployment)
     }
@@ -271,6 +282,69 @@ impl Control {
                 ControlError::Invalid("there is no earlier version to roll back to".into())
             })?;
         self.activate(slug, previous.version, actor).await
+    }
+
+    /// Brings this node's copy of an app in line with the registry (another
+    /// node changed it): created, deleted, new limits, another version live.
+    pub async fn sync_app(&self, slug: &str) -> Result<(), ControlError> {
+        let record = match self.store.app(slug).await {
+            Ok(record) => record,
+            Err(eddy_store::StoreError::NotFound(_)) => {
+                if let Some(app) = self.tenants.get(slug).filter(|a| a.id != 0)
+                    && let Some(app) = self.tenants.remove(&app.slug)
+                {
+                    app.sessions.close_all(CloseReason::ForcedServerClose);
+                    tracing::info!(app = %slug, "app deleted on another node");
+                }
+                return Ok(());
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let Some(app) = self.tenants.get(slug).filter(|a| a.id == record.id) else {
+            // New here (or deleted and created again elsewhere).
+            if let Some(old) = self.tenants.get(slug) {
+                old.sessions.close_all(CloseReason::ForcedServerClose);
+            }
+            self.tenants.insert(self.live_app(&record).await);
+            tracing::info!(app = %slug, "app created on another node");
+            return Ok(());
+        };
+        let before = *app.limits();
+        if before != record.limits {
+            app.set_limits(record.limits, &self.settings);
+        }
+        let handler_limits_changed = before.handler_deadline_ms
+            != record.limits.handler_deadline_ms
+            || before.handler_memory_mb != record.limits.handler_memory_mb
+            || before.max_payload != record.limits.max_payload;
+        if app.active_version() != record.active_version || handler_limits_changed {
+            let handler: Arc<dyn Handler> = match record.active_version {
+                Some(version) => self.handler_for(slug, version, &record.limits).await?,
+                None => Arc::new(UnavailableHandler::no_deployment()),
+            };
+            app.set_handler(handler, record.active_version);
+            if let Some(version) = record.active_version {
+                tracing::info!(app = %slug, version, "version activated on another node");
+            }
+        }
+        Ok(())
+    }
+
+    /// [`Self::sync_app`] for every app: after a broker outage (whose
+    /// notices may be lost) and now and then as a safety net.
+    pub async fn sync_all(&self) -> Result<(), ControlError> {
+        let records = self.store.apps().await?;
+        for record in &records {
+            if let Err(error) = self.sync_app(&record.slug).await {
+                tracing::warn!(app = %record.slug, %error, "cannot bring the app up to date");
+            }
+        }
+        for app in self.tenants.all() {
+            if app.id != 0 && !records.iter().any(|r| r.slug == *app.slug) {
+                self.sync_app(&app.slug).await?;
+            }
+        }
+        Ok(())
     }
 
     /// Records an upload the transport cut off at the size limit, so it is

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
+use eddy_cluster::SocketOp;
 
 use crate::socket::{DisconnectReason, Socket, encode_event};
 
@@ -68,38 +69,53 @@ impl SocketContext {
             debug_assert!(false, "emit args must be a JSON array: {args}");
             return 0;
         };
-        let delivered = match to {
-            Target::Socket(id) if id == self.socket.id() => {
-                usize::from(self.socket.send(head, attachments))
-            }
-            Target::Socket(id) => nsp
-                .socket(id)
-                .map_or(0, |s| usize::from(s.send(head, attachments))),
-            Target::Rooms { rooms, except } => {
-                nsp.deliver(Some(rooms), except, Some(&self.socket), &head, attachments)
-            }
-            Target::Namespace { except } => {
-                nsp.deliver(None, except, Some(&self.socket), &head, attachments)
-            }
-        };
-        self.socket.app().metrics.emits.add(delivered as u64);
-        delivered
+        super::fanout::emit(
+            self.socket.app(),
+            nsp.name(),
+            Some(nsp),
+            to,
+            Some(&self.socket),
+            head,
+            attachments,
+        )
     }
 
     /// Adds a socket (usually the caller's own) to a room. False when no such socket.
     pub fn join(&self, socket_id: &str, room: &str) -> bool {
-        self.resolve(socket_id).is_some_and(|s| {
-            s.join(room);
-            true
-        })
+        match self.resolve(socket_id) {
+            Some(s) => {
+                s.join(room);
+                true
+            }
+            None => self.remote(socket_id, SocketOp::Join { room: room.into() }),
+        }
     }
 
     /// Removes a socket from a room. False when no such socket.
     pub fn leave(&self, socket_id: &str, room: &str) -> bool {
-        self.resolve(socket_id).is_some_and(|s| {
-            s.leave(room);
-            true
-        })
+        match self.resolve(socket_id) {
+            Some(s) => {
+                s.leave(room);
+                true
+            }
+            None => self.remote(socket_id, SocketOp::Leave { room: room.into() }),
+        }
+    }
+
+    /// Asks the node that has `socket_id` to apply `op`; false when no live
+    /// node has such a socket.
+    fn remote(&self, socket_id: &str, op: SocketOp) -> bool {
+        let link = &self.socket.app().cluster;
+        if !link.has_peers() || !link.cluster.knows_socket(socket_id) {
+            return false;
+        }
+        link.cluster.command(eddy_cluster::Command {
+            app: self.app().to_owned(),
+            namespace: self.namespace().to_owned(),
+            socket: socket_id.to_owned(),
+            op,
+        });
+        true
     }
 
     /// Disconnects a socket from the namespace (the client receives
@@ -110,20 +126,22 @@ impl SocketContext {
             return true;
         }
         let Some(other) = self.socket.namespace().socket(socket_id) else {
-            return false;
+            return self.remote(socket_id, SocketOp::Disconnect);
         };
-        if other.detach() {
-            other.send_disconnect();
-            tokio::spawn(async move {
-                super::disconnect(&other, DisconnectReason::ServerNamespaceDisconnect).await;
-            });
-        }
+        super::disconnect_by_server(other);
         true
     }
 
-    /// Number of sockets in a room of this namespace (on this node).
+    /// Number of sockets in a room of this namespace, on every node (other
+    /// nodes' counts are a moment old).
     pub fn room_size(&self, room: &str) -> usize {
-        self.socket.namespace().room_size(room)
+        let nsp = self.socket.namespace();
+        nsp.room_size(room)
+            + self
+                .socket
+                .app()
+                .cluster
+                .remote_room_size(self.app(), nsp.name(), room)
     }
 
     /// Ids of the sockets in a room of this namespace (on this node).

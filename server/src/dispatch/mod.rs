@@ -9,6 +9,7 @@
 mod context;
 mod echo;
 mod events;
+pub mod fanout;
 mod unavailable;
 mod wasm;
 

@@ -144,8 +144,9 @@ impl SioLayer {
     }
 
     async fn connect(&self, session: &Arc<Session>, nsp_name: &str, auth: &str) {
+        // Counted across the cluster (other nodes' counts are up to a second old).
         let max = self.app.limits().max_connections;
-        if self.app.socket_count() as u64 >= max {
+        if self.app.cluster_socket_count() as u64 >= max {
             self.app.metrics.breach_connections.inc();
             self.refuse(
                 session,

@@ -58,7 +58,12 @@ pub struct Socket {
 impl Socket {
     pub fn new(app: Arc<App>, nsp: Arc<Namespace>, session: &Arc<Session>) -> Arc<Self> {
         Arc::new(Self {
-            id: crate::session::random_id(),
+            id: format!(
+                "{}{}",
+                app.cluster.socket_id_prefix(),
+                crate::session::random_id()
+            )
+            .into(),
             key: NEXT_KEY.fetch_add(1, Ordering::Relaxed),
             app,
             nsp,
@@ -156,6 +161,9 @@ impl Socket {
             self.join(room);
         }
         self.nsp.insert(self.clone());
+        self.app
+            .cluster
+            .namespace_changed(&self.app.slug, self.nsp.name_arc());
         let mut connect = String::with_capacity(40);
         connect.push('4');
         eddy_proto::socketio::write_connect(&mut connect, self.nsp.name(), &self.id);
@@ -166,6 +174,9 @@ impl Socket {
         if self.state.load(Ordering::Acquire) != CONNECTING {
             drop(held);
             self.nsp.remove(self);
+            self.app
+                .cluster
+                .namespace_changed(&self.app.slug, self.nsp.name_arc());
             self.leave_all_rooms();
             return false;
         }
@@ -196,6 +207,9 @@ impl Socket {
         }
         let room: Arc<str> = room.into();
         self.nsp.add_to_room(&room, self);
+        self.app
+            .cluster
+            .room_changed(&self.app.slug, self.nsp.name_arc(), &room);
         rooms.push(room);
     }
 
@@ -204,6 +218,9 @@ impl Socket {
         if let Some(i) = rooms.iter().position(|r| &**r == room) {
             let room = rooms.swap_remove(i);
             self.nsp.remove_from_room(&room, self.key);
+            self.app
+                .cluster
+                .room_changed(&self.app.slug, self.nsp.name_arc(), &room);
         }
     }
 
@@ -215,6 +232,9 @@ impl Socket {
         let rooms = std::mem::take(&mut *self.rooms.lock());
         for room in rooms {
             self.nsp.remove_from_room(&room, self.key);
+            self.app
+                .cluster
+                .room_changed(&self.app.slug, self.nsp.name_arc(), &room);
         }
     }
 
@@ -226,6 +246,9 @@ impl Socket {
             return false;
         }
         self.nsp.remove(self);
+        self.app
+            .cluster
+            .namespace_changed(&self.app.slug, self.nsp.name_arc());
         self.leave_all_rooms();
         // Waiters see their sender dropped: `AckError::Disconnected`.
         self.acks.lock().take();

@@ -34,6 +34,24 @@ impl Namespace {
         &self.name
     }
 
+    pub fn name_arc(&self) -> &Arc<str> {
+        &self.name
+    }
+
+    /// Members of a named room (socket ids are not counted as rooms here).
+    pub fn members(&self, room: &str) -> usize {
+        self.rooms.read().get(room).map_or(0, HashMap::len)
+    }
+
+    /// Every named room with its member count.
+    pub fn room_counts(&self) -> Vec<(String, u32)> {
+        self.rooms
+            .read()
+            .iter()
+            .map(|(room, members)| (room.to_string(), members.len() as u32))
+            .collect()
+    }
+
     pub fn socket(&self, id: &str) -> Option<Arc<Socket>> {
         self.sockets.read().get(id).cloned()
     }

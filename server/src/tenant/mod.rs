@@ -16,6 +16,7 @@ use parking_lot::RwLock;
 pub use eddy_store::validate_slug;
 pub use rate::RateLimiter;
 
+use crate::cluster::ClusterLink;
 use crate::dispatch::Handler;
 use crate::metrics::AppMetrics;
 use crate::session::{EngineSettings, SessionTable};
@@ -36,6 +37,8 @@ pub struct App {
     pub metrics: AppMetrics,
     pub kv: kv::KvBackend,
     pub log: log::AppLog,
+    /// The node's link to the cluster (shared by every app).
+    pub cluster: Arc<ClusterLink>,
 }
 
 /// The handler and the deployed version it runs, swapped together.
@@ -52,6 +55,7 @@ impl App {
         limits: AppLimits,
         base: &EngineSettings,
         kv: kv::KvBackend,
+        cluster: Arc<ClusterLink>,
     ) -> Arc<Self> {
         Arc::new(Self {
             slug: slug.into(),
@@ -65,11 +69,22 @@ impl App {
             metrics: AppMetrics::default(),
             kv,
             log: log::AppLog::new(slug),
+            cluster,
         })
     }
 
-    /// A built-in app (native handler, default limits, in-memory key-value).
+    /// A built-in app on a single node (benchmarks, tests).
     pub fn builtin(slug: &str, handler: Arc<dyn Handler>, base: &EngineSettings) -> Arc<Self> {
+        Self::builtin_on(slug, handler, base, ClusterLink::local())
+    }
+
+    /// A built-in app (native handler, default limits, in-memory key-value).
+    pub fn builtin_on(
+        slug: &str,
+        handler: Arc<dyn Handler>,
+        base: &EngineSettings,
+        cluster: Arc<ClusterLink>,
+    ) -> Arc<Self> {
         let limits = AppLimits {
             max_payload: base.max_payload as u64,
             ..AppLimits::default()
@@ -78,7 +93,7 @@ impl App {
             max_bytes: limits.kv_quota_bytes as usize,
             max_keys: 100_000,
         }));
-        Self::new(slug, 0, (handler, None), limits, base, kv)
+        Self::new(slug, 0, (handler, None), limits, base, kv, cluster)
     }
 
     /// The handler for the next event. Swapping it never touches a socket.
@@ -152,6 +167,12 @@ impl App {
     /// Sockets connected to any namespace of the app, on this node.
     pub fn socket_count(&self) -> usize {
         self.sockets.load(Ordering::Relaxed)
+    }
+
+    /// Sockets connected to the app on every node (others' counts are up
+    /// to a second old).
+    pub fn cluster_socket_count(&self) -> usize {
+        self.socket_count() + self.cluster.remote_connections(&self.slug)
     }
 
     pub(crate) fn socket_joined(&self) {
