@@ -5,25 +5,29 @@
 // API, restart the server and find everything still there.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { io } from "socket.io-client";
 import { ADMIN_TOKEN, admin, next, plugin, startServer } from "./server.mjs";
 
 const database = process.env.EDDY_STORY_DATABASE;
 
-function cli(server, ...args) {
-  return execFileSync(process.env.EDDY_BIN, args, {
+// Asynchronous, so the connected clients keep answering heartbeats while
+// the CLI runs (a deploy compiles for a while on a busy machine).
+async function cli(server, ...args) {
+  const { stdout } = await promisify(execFile)(process.env.EDDY_BIN, args, {
     env: { ...process.env, EDDY_SERVER: server.url, EDDY_ADMIN_TOKEN: ADMIN_TOKEN },
     encoding: "utf8",
   });
+  return stdout;
 }
 
 test(`the control-plane story (${database ? "postgres" : "sqlite"})`, async () => {
   const args = ["--no-demo", ...(database ? ["--database", database] : [])];
   let server = await startServer({ args, keepData: true });
-  const created = cli(server, "app", "create", "story", "--max-events-per-second", "1000");
+  const created = await cli(server, "app", "create", "story", "--max-events-per-second", "1000");
   const secret = created.match(/secret:\s+(sk_\S+)/)[1];
-  assert.match(cli(server, "deploy", "--app", "story", plugin("echo")), /version 1 of story is live/);
+  assert.match(await cli(server, "deploy", "--app", "story", plugin("echo")), /version 1 of story is live/);
 
   const clients = ["websocket", "polling", "websocket"].map((t) =>
     io(server.url, {
@@ -41,7 +45,7 @@ test(`the control-plane story (${database ? "postgres" : "sqlite"})`, async () =
 
   // Version 2 (the chat handler) goes live while everyone stays connected;
   // their rooms are the server's, so they carry over.
-  assert.match(cli(server, "deploy", "--app", "story", plugin("chat"), "--notes", "chat"), /version 2 of story is live/);
+  assert.match(await cli(server, "deploy", "--app", "story", plugin("chat"), "--notes", "chat"), /version 2 of story is live/);
   assert.equal(await clients[0].timeout(3000).emitWithAck("members", "lobby"), 3);
   const said = next(clients[1], "message");
   assert.equal(await clients[0].timeout(3000).emitWithAck("say", "lobby", "v2 here"), 2);
@@ -49,9 +53,9 @@ test(`the control-plane story (${database ? "postgres" : "sqlite"})`, async () =
   assert.equal(drops, 0);
 
   // Roll back to version 1: echo answers again, same connections.
-  assert.match(cli(server, "rollback", "--app", "story"), /version 1 of story is live again/);
+  assert.match(await cli(server, "rollback", "--app", "story"), /version 1 of story is live again/);
   assert.equal(await clients[2].timeout(3000).emitWithAck("message-with-ack", "v1"), "v1");
-  const listing = cli(server, "deployments", "--app", "story");
+  const listing = await cli(server, "deployments", "--app", "story");
   assert.match(listing, /\s1\s+active/);
   assert.match(listing, /\s2\s+retired/);
 
@@ -76,7 +80,7 @@ test(`the control-plane story (${database ? "postgres" : "sqlite"})`, async () =
   server = await startServer({ args, port, dataDir });
   await reconnected;
   assert.equal(await clients[0].timeout(3000).emitWithAck("message-with-ack", "after restart"), "after restart");
-  const again = cli(server, "deployments", "--app", "story");
+  const again = await cli(server, "deployments", "--app", "story");
   assert.match(again, /\s1\s+active/);
   assert.match(again, /\s2\s+retired\s.*chat/);
   clients.forEach((c) => c.disconnect());

@@ -162,6 +162,10 @@ async fn apply(
         let event = tokio::select! {
             _ = &mut shutdown => return,
             _ = reconcile.tick() => {
+                if !cluster.is_clustered() {
+                    // One node: every change is made here; nothing to catch up on.
+                    continue;
+                }
                 let control = control.clone();
                 tokio::spawn(async move {
                     if let Err(error) = control.sync_all().await {

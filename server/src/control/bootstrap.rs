@@ -40,6 +40,7 @@ pub async fn bootstrap(
         settings: settings.clone(),
         max_component_bytes: config.max_component_bytes,
         cluster,
+        app_locks: Default::default(),
     });
 
     admin_token(config, &store).await?;

@@ -7,6 +7,7 @@
 mod bootstrap;
 mod error;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -32,6 +33,21 @@ pub struct Control {
     max_component_bytes: usize,
     /// Other nodes hear of every registry change through it.
     pub cluster: Arc<ClusterLink>,
+    /// Per app: held from a registry write (or read, when syncing) until the
+    /// live app reflects it, so a sync that read the registry before a local
+    /// deploy cannot put the older version back after it.
+    app_locks: AppLocks,
+}
+
+/// One async lock per app slug.
+#[derive(Default)]
+struct AppLocks(parking_lot::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>);
+
+impl AppLocks {
+    async fn lock(&self, slug: &str) -> tokio::sync::OwnedMutexGuard<()> {
+        let lock = self.0.lock().entry(slug.to_owned()).or_default().clone();
+        lock.lock_owned().await
+    }
 }
 
 /// How a deploy went, step by step.
@@ -113,6 +129,7 @@ impl Control {
                 new.slug
             )));
         }
+        let _guard = self.app_locks.lock(&new.slug).await;
         let (record, credentials) = self.store.create_app(new, actor).await?;
         self.tenants.insert(self.live_app(&record).await);
         self.cluster.cluster.app_changed(&record.slug);
@@ -130,6 +147,7 @@ impl Control {
         limits: Option<&AppLimits>,
         actor: &str,
     ) -> Result<eddy_store::App, ControlError> {
+        let _guard = self.app_locks.lock(slug).await;
         let before = self.store.app(slug).await?;
         let record = self.store.update_app(slug, name, limits, actor).await?;
         if let Some(app) = self.tenants.get(slug) {
@@ -150,6 +168,7 @@ impl Control {
     /// Deletes an app and its data; its clients are disconnected.
     #[tracing::instrument(name = "delete_app", skip_all, fields(app = slug, actor))]
     pub async fn delete_app(&self, slug: &str, actor: &str) -> Result<(), ControlError> {
+        let _guard = self.app_locks.lock(slug).await;
         self.store.delete_app(slug, actor).await?;
         if let Some(app) = self.tenants.remove(slug) {
             app.sessions.close_all(CloseReason::ForcedServerClose);
@@ -219,6 +238,7 @@ impl Control {
         };
         done("instantiate");
         let hash = handler.pool().content_hash().to_owned();
+        let _guard = self.app_locks.lock(slug).await;
         let deployment = self
             .store
             .add_deployment(slug, &component, &hash, notes, actor, activate)
@@ -253,6 +273,7 @@ impl Control {
     ) -> Result<Deployment, ControlError> {
         let record = self.store.app(slug).await?;
         let handler = self.handler_for(slug, version, &record.limits).await?;
+        let _guard = self.app_locks.lock(slug).await;
         let deployment = self.store.activate(slug, version, actor).await?;
         if let Some(app) = self.tenants.get(slug) {
             app.set_handler(handler, Some(version));
@@ -287,6 +308,7 @@ impl Control {
     /// Brings this node's copy of an app in line with the registry (another
     /// node changed it): created, deleted, new limits, another version live.
     pub async fn sync_app(&self, slug: &str) -> Result<(), ControlError> {
+        let _guard = self.app_locks.lock(slug).await;
         let record = match self.store.app(slug).await {
             Ok(record) => record,
             Err(eddy_store::StoreError::NotFound(_)) => {
