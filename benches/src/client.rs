@@ -133,7 +133,10 @@ impl Client {
     }
 }
 
-/// Loopback source addresses to spread clients over: 127.0.0.1, .2, …
+/// Loopback source addresses to spread clients over: 127.0.0.x, 127.0.0.x+1, …
+/// The first one depends on the process, so back-to-back runs do not share
+/// one address's ephemeral ports (closed connections linger in TIME_WAIT).
 pub fn source_address(index: usize) -> IpAddr {
-    IpAddr::from([127, 0, 0, 1 + (index % 250) as u8])
+    let base = std::process::id() as usize;
+    IpAddr::from([127, 0, 0, 1 + ((base + index) % 250) as u8])
 }

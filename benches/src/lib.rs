@@ -3,6 +3,7 @@
 //! eddy and the Node reference peer identically.
 
 pub mod client;
+pub mod compare;
 pub mod procfs;
 pub mod report;
 pub mod scenario;

@@ -4,6 +4,7 @@
 //! ```text
 //! loadgen echo   --addr 127.0.0.1:8080 --path /apps/demo/socket.io/ --clients 50 --duration 10
 //! loadgen fanout --clients 1000 --rate 200 --duration 10
+//! loadgen cluster --addr 127.0.0.1:8080 --node 127.0.0.1:8081 --clients 1000 --rate 200
 //! loadgen idle   --clients 15000 --hold 20 --server-pid 1234 --procs 2
 //! loadgen storm  --clients 10000 --concurrency 512 --procs 2
 //! ```
@@ -28,6 +29,8 @@ use serde_json::json;
 enum Scenario {
     Echo,
     Fanout,
+    /// `fanout` with subscribers spread over `--addr` and every `--node`.
+    Cluster,
     Idle,
     Storm,
 }
@@ -39,6 +42,9 @@ struct Args {
     /// Server address.
     #[arg(long, default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
+    /// Other nodes of the cluster under test (cluster; repeatable).
+    #[arg(long = "node")]
+    nodes: Vec<SocketAddr>,
     /// Engine.IO path on the server.
     #[arg(long, default_value = "/apps/demo/socket.io/")]
     path: String,
@@ -88,6 +94,9 @@ fn main() -> anyhow::Result<()> {
     {
         bail!("durations must be between 0 and {MAX_SECONDS} seconds");
     }
+    if args.procs > 1 && matches!(args.scenario, Scenario::Fanout | Scenario::Cluster) {
+        bail!("fanout and cluster run in one process (--procs 1)");
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -118,14 +127,25 @@ async fn single(a: &Args, target: &Target) -> anyhow::Result<serde_json::Value> 
         Scenario::Echo => {
             serde_json::to_value(echo::run(target, &echo_params(a, a.clients), 0).await)?
         }
-        Scenario::Fanout => {
+        Scenario::Fanout | Scenario::Cluster => {
+            let mut nodes = vec![target.clone()];
+            if a.scenario == Scenario::Cluster {
+                if a.nodes.is_empty() {
+                    bail!("cluster needs at least one --node besides --addr");
+                }
+                nodes.extend(a.nodes.iter().map(|&addr| Target {
+                    addr,
+                    path: target.path.clone(),
+                }));
+            }
             let p = fanout::Params {
                 clients: a.clients,
+                nodes,
                 duration: Duration::from_secs_f64(a.duration),
                 rate: a.rate,
                 payload_bytes: a.payload,
             };
-            serde_json::to_value(fanout::run(target, &p).await?)?
+            serde_json::to_value(fanout::run(&p).await?)?
         }
         Scenario::Storm => {
             serde_json::to_value(storm::run(target, a.clients, a.concurrency, 0).await)?
@@ -139,8 +159,10 @@ async fn single(a: &Args, target: &Target) -> anyhow::Result<serde_json::Value> 
             tokio::time::sleep(Duration::from_secs(1)).await;
             let rss = procfs::rss_bytes(pid)?;
             let cpu = procfs::cpu_seconds(pid)?;
-            let survived = idle::hold(clients, Duration::from_secs_f64(a.hold)).await;
+            let held = idle::hold(clients, Duration::from_secs_f64(a.hold)).await;
             let cpu_used = procfs::cpu_seconds(pid)? - cpu;
+            let survived = held.len();
+            idle::close(held).await;
             serde_json::to_value(idle_outcome(
                 connected, failures, survived, rss_before, rss, a.hold, cpu_used,
             ))?
@@ -196,10 +218,16 @@ async fn child(a: &Args, target: &Target, index: usize) -> anyhow::Result<serde_
             std::io::stdout().flush()?;
             let mut line = String::new();
             tokio::task::spawn_blocking(move || std::io::stdin().read_line(&mut line)).await??;
-            let survived = idle::hold(clients, Duration::from_secs_f64(a.hold)).await;
-            json!({ "survived": survived })
+            let held = idle::hold(clients, Duration::from_secs_f64(a.hold)).await;
+            println!("{}", json!({ "survived": held.len() }));
+            std::io::stdout().flush()?;
+            // Close only once the parent has read the server's CPU time.
+            let mut line = String::new();
+            tokio::task::spawn_blocking(move || std::io::stdin().read_line(&mut line)).await??;
+            idle::close(held).await;
+            json!({ "closed": true })
         }
-        Scenario::Fanout => bail!("fanout runs in one process"),
+        Scenario::Fanout | Scenario::Cluster => bail!("fanout runs in one process"),
     })
 }
 
@@ -244,14 +272,19 @@ fn parent(a: &Args) -> anyhow::Result<serde_json::Value> {
             writeln!(child.stdin.as_mut().expect("piped"), "hold")?;
         }
         let mut survived = 0;
-        for (child, mut reader) in children.iter_mut().zip(readers) {
+        for reader in &mut readers {
             let mut line = String::new();
             reader.read_line(&mut line)?;
             let v: serde_json::Value = serde_json::from_str(&line).context("child result")?;
             survived += v["survived"].as_u64().unwrap_or(0) as usize;
-            child.wait()?;
         }
         let cpu_used = procfs::cpu_seconds(pid)? - cpu;
+        for child in &mut children {
+            writeln!(child.stdin.as_mut().expect("piped"), "close")?;
+        }
+        for child in &mut children {
+            child.wait()?;
+        }
         let outcome = idle_outcome(
             connected, failures, survived, rss_before, rss, a.hold, cpu_used,
         );

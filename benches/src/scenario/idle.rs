@@ -31,16 +31,20 @@ pub async fn connect(
     connect_all(target, clients, 256, source_offset).await
 }
 
-/// Keeps every client answering pings for `hold`; returns how many survived.
-pub async fn hold(clients: Vec<Client>, hold: Duration) -> usize {
+/// Keeps every client answering pings for `hold`; returns the clients
+/// still open. The caller measures the server before closing them with
+/// [`close`], so teardown is not billed to the idle hold.
+pub async fn hold(clients: Vec<Client>, hold: Duration) -> Vec<Client> {
     let until = tokio::time::Instant::now() + hold;
     per_client(clients, move |_, mut c| async move {
-        let ok = c.idle(until).await.is_ok();
-        c.close().await;
-        ok
+        c.idle(until).await.is_ok().then_some(c)
     })
     .await
     .into_iter()
-    .filter(|ok| *ok)
-    .count()
+    .flatten()
+    .collect()
+}
+
+pub async fn close(clients: Vec<Client>) {
+    per_client(clients, |_, c| c.close()).await;
 }

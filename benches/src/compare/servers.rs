@@ -1,0 +1,248 @@
+//! The servers under comparison, started one at a time: Eddy (its `demo`
+//! app, the `echo` WebAssembly component) and the Node Socket.IO peer
+//! (`benches/peers/node`), alone or as a two-process cluster over Redis.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+
+/// The Engine.IO path both servers serve, so every loadgen line is the same.
+pub const PATH: &str = "/apps/demo/socket.io/";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Eddy,
+    Node,
+}
+
+impl Kind {
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::Eddy => "Eddy",
+            Kind::Node => "Node Socket.IO",
+        }
+    }
+}
+
+/// Where the programs are.
+#[derive(Debug, Clone)]
+pub struct Programs {
+    pub eddy: PathBuf,
+    pub node: PathBuf,
+    pub peer_dir: PathBuf,
+}
+
+/// One running server process; killed on drop.
+pub struct Server {
+    child: Child,
+    pub addr: SocketAddr,
+    pub command: String,
+    data_dir: Option<PathBuf>,
+}
+
+impl Server {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Stops the server with SIGTERM, then SIGKILL if it lingers.
+    pub fn stop(mut self) {
+        self.terminate();
+    }
+
+    fn terminate(&mut self) {
+        if let Ok(Some(_)) = self.child.try_wait() {
+            self.remove_data();
+            return;
+        }
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.remove_data();
+    }
+
+    fn remove_data(&mut self) {
+        if let Some(dir) = self.data_dir.take() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.terminate();
+    }
+}
+
+/// How a server joins others: a Redis URL and a key prefix.
+#[derive(Debug, Clone)]
+pub struct Cluster<'a> {
+    pub redis: &'a str,
+    pub prefix: &'a str,
+    /// The registry Eddy's nodes share (`sqlite://…` or `postgres://…`).
+    pub database: &'a str,
+}
+
+pub fn start(
+    kind: Kind,
+    programs: &Programs,
+    cluster: Option<&Cluster<'_>>,
+) -> anyhow::Result<Server> {
+    let addr = free_port()?;
+    let (mut command, data_dir) = match kind {
+        Kind::Eddy => {
+            let dir = std::env::temp_dir().join(format!(
+                "eddy-compare-{}-{}",
+                std::process::id(),
+                addr.port()
+            ));
+            let mut c = Command::new(&programs.eddy);
+            c.args(["serve", "--listen", &addr.to_string(), "--log", "warn"])
+                .arg("--data-dir")
+                .arg(&dir)
+                // Set, so the first start does not print a generated one.
+                .env("EDDY_ADMIN_TOKEN", ADMIN_TOKEN);
+            if let Some(cl) = cluster {
+                c.args(["--broker", cl.redis, "--broker-prefix", cl.prefix])
+                    .args(["--database", cl.database]);
+            }
+            (c, Some(dir))
+        }
+        Kind::Node => {
+            let mut c = Command::new(&programs.node);
+            c.arg(programs.peer_dir.join("server.js")).args([
+                "--port",
+                &addr.port().to_string(),
+                "--path",
+                PATH,
+            ]);
+            if let Some(cl) = cluster {
+                c.args(["--redis", cl.redis]);
+            }
+            (c, None)
+        }
+    };
+    let printed = render_command(&command);
+    let child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .with_context(|| format!("start {printed}"))?;
+    let mut server = Server {
+        child,
+        addr,
+        command: printed,
+        data_dir,
+    };
+    wait_ready(&mut server)?;
+    if kind == Kind::Eddy {
+        lift_limits(&server)?;
+    }
+    Ok(server)
+}
+
+/// The admin token Eddy is started with.
+const ADMIN_TOKEN: &str = "compare-admin-token";
+
+/// The `demo` app's default limits protect a shared host (100 events/s per
+/// socket, 10,000 connections); a benchmark measures the server, so it
+/// raises them as an operator would for a busy app. The Node peer has no
+/// such limits.
+fn lift_limits(server: &Server) -> anyhow::Result<()> {
+    let body = r#"{"limits":{"max_events_per_second":100000,"max_connections":1000000}}"#;
+    let request = format!(
+        "PATCH /admin/api/v1/apps/demo HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {ADMIN_TOKEN}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        server.addr,
+        body.len()
+    );
+    let reply = http_exchange(server.addr, &request).context("raise the demo app's limits")?;
+    if !reply.starts_with("HTTP/1.1 200") {
+        bail!(
+            "raising the demo app's limits failed: {}",
+            reply.lines().next().unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
+/// A port nobody listens on right now.
+fn free_port() -> anyhow::Result<SocketAddr> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    Ok(listener.local_addr()?)
+}
+
+/// Ready means the app answers an Engine.IO handshake.
+fn wait_ready(server: &mut Server) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let request = format!(
+        "GET {PATH}?EIO=4&transport=polling HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        server.addr
+    );
+    while Instant::now() < deadline {
+        if let Some(status) = server.child.try_wait()? {
+            bail!("{} exited with {status}", server.command);
+        }
+        if let Ok(reply) = http_exchange(server.addr, &request)
+            && reply.starts_with("HTTP/1.1 200")
+        {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    bail!("{} was not ready within 60 s", server.command)
+}
+
+fn http_exchange(addr: SocketAddr, request: &str) -> std::io::Result<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1))?;
+    stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+    stream.write_all(request.as_bytes())?;
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply)?;
+    Ok(reply)
+}
+
+/// A command line as it could be typed again (env assignments first).
+pub fn render_command(command: &Command) -> String {
+    let mut parts: Vec<String> = command
+        .get_envs()
+        .filter_map(|(k, v)| Some(format!("{}={}", k.to_str()?, v?.to_str()?)))
+        .collect();
+    parts.push(command.get_program().to_string_lossy().into_owned());
+    parts.extend(command.get_args().map(|a| a.to_string_lossy().into_owned()));
+    parts.join(" ")
+}
+
+/// True when something accepts TCP connections at the Redis URL's address.
+pub fn redis_reachable(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("redis://") else {
+        return false;
+    };
+    let host = rest.split(['/', '?']).next().unwrap_or_default();
+    let host = host.rsplit('@').next().unwrap_or_default();
+    let host = if host.contains(':') {
+        host.to_owned()
+    } else {
+        format!("{host}:6379")
+    };
+    use std::net::ToSocketAddrs;
+    host.to_socket_addrs()
+        .ok()
+        .and_then(|mut a| a.next())
+        .is_some_and(|a| std::net::TcpStream::connect_timeout(&a, Duration::from_secs(1)).is_ok())
+}
