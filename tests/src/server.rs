@@ -124,6 +124,18 @@ impl TestServer {
         RawWs::connect(&format!("ws://{}{}", self.addr, path_and_query)).await
     }
 
+    /// A raw websocket client of an app that has asked to join `/`, and the
+    /// server's answer (a CONNECT `40{…}` or a CONNECT_ERROR `44{…}`).
+    pub async fn join_app(&self, app: &str) -> anyhow::Result<(RawWs, String)> {
+        let mut ws = self
+            .ws(&format!("/apps/{app}/socket.io/?EIO=4&transport=websocket"))
+            .await?;
+        ws.text().await?;
+        ws.send("40").await?;
+        let reply = ws.text().await?;
+        Ok((ws, reply))
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id().expect("running")
     }

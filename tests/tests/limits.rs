@@ -9,14 +9,7 @@ use serde_json::json;
 const BIN: &str = env!("CARGO_BIN_EXE_eddy-test-server");
 
 async fn socket(server: &TestServer, app: &str) -> (RawWs, String) {
-    let mut ws = server
-        .ws(&format!("/apps/{app}/socket.io/?EIO=4&transport=websocket"))
-        .await
-        .unwrap();
-    ws.text().await.unwrap();
-    ws.send("40").await.unwrap();
-    let reply = ws.text().await.unwrap();
-    (ws, reply)
+    server.join_app(app).await.unwrap()
 }
 
 async fn breaches(server: &TestServer, app: &str, limit: &str) -> u64 {

@@ -10,13 +10,7 @@ use serde_json::json;
 const BIN: &str = env!("CARGO_BIN_EXE_eddy-test-server");
 
 async fn connect(server: &TestServer, app: &str) -> (RawWs, String) {
-    let mut ws = server
-        .ws(&format!("/apps/{app}/socket.io/?EIO=4&transport=websocket"))
-        .await
-        .unwrap();
-    ws.text().await.unwrap();
-    ws.send("40").await.unwrap();
-    let connect = ws.text().await.unwrap();
+    let (ws, connect) = server.join_app(app).await.unwrap();
     let sid: serde_json::Value = serde_json::from_str(
         connect
             .strip_prefix("40")
