@@ -269,15 +269,20 @@ async function renderDeployments(table, slug, result) {
   );
 }
 
-async function limitsTab(body, slug) {
-  const status = h("div", { "aria-live": "polite" });
-  let app;
+// The app as the registry has it, or null with the error shown in `body`.
+async function appOrError(body, slug) {
   try {
-    app = await api("GET", `/apps/${slug}`);
+    return await api("GET", `/apps/${slug}`);
   } catch (error) {
     body.append(errorBox(error));
-    return;
+    return null;
   }
+}
+
+async function limitsTab(body, slug) {
+  const status = h("div", { "aria-live": "polite" });
+  const app = await appOrError(body, slug);
+  if (!app) return;
   const inputs = {};
   const fields = LIMITS.map(([key, label, hint, min, max]) => {
     const input = h("input", { id: `limit-${key}`, name: key, inputmode: "numeric", value: String(app.limits[key]) });
@@ -334,13 +339,8 @@ async function limitsTab(body, slug) {
 
 async function keysTab(body, slug) {
   const out = h("div", { "aria-live": "polite" });
-  let app;
-  try {
-    app = await api("GET", `/apps/${slug}`);
-  } catch (error) {
-    body.append(errorBox(error));
-    return;
-  }
+  const app = await appOrError(body, slug);
+  if (!app) return;
   body.append(
     h(
       "div",
