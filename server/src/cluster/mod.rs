@@ -60,6 +60,9 @@ impl ClusterLink {
 
     /// A socket joined or left `room`.
     pub fn room_changed(&self, app: &Arc<str>, namespace: &Arc<str>, room: &Arc<str>) {
+        if !self.is_clustered() {
+            return;
+        }
         self.mark(Changed {
             app: app.clone(),
             namespace: namespace.clone(),
@@ -69,6 +72,9 @@ impl ClusterLink {
 
     /// A socket joined or left the namespace.
     pub fn namespace_changed(&self, app: &Arc<str>, namespace: &Arc<str>) {
+        if !self.is_clustered() {
+            return;
+        }
         self.mark(Changed {
             app: app.clone(),
             namespace: namespace.clone(),
@@ -76,10 +82,9 @@ impl ClusterLink {
         });
     }
 
+    /// Called only when clustered: a single node builds no change record
+    /// (and clones no names) on every join and leave.
     fn mark(&self, changed: Changed) {
-        if !self.is_clustered() {
-            return;
-        }
         self.changed.lock().insert(changed);
         self.wake.notify_one();
     }
