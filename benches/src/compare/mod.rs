@@ -202,7 +202,7 @@ fn start_servers(
         .redis
         .as_deref()
         .context("the cluster scenario needs Redis")?;
-    let prefix = format!("cmp{:08x}", rand_u32());
+    let prefix = format!("cmp{:08x}", rand::random::<u32>());
     let shared =
         std::env::temp_dir().join(format!("eddy-compare-{}-{prefix}.db", std::process::id()));
     let database = setup
@@ -221,13 +221,6 @@ fn start_servers(
     std::thread::sleep(std::time::Duration::from_millis(1500));
     let temporary = setup.database.is_none().then_some(shared);
     Ok((vec![first, second], temporary))
-}
-
-fn rand_u32() -> u32 {
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    t.subsec_nanos() ^ std::process::id().rotate_left(16)
 }
 
 fn versions(programs: &Programs) -> BTreeMap<String, String> {
