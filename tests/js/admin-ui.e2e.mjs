@@ -4,7 +4,7 @@
 // Screenshots of every page go to EDDY_SCREENSHOTS (a test artefact) and,
 // with EDDY_DOCS_SCREENSHOTS=1, to docs/admin/ for the admin guide.
 //
-// Run by tests/tests/admin_ui.rs (which sets EDDY_BIN and EDDY_PLUGINS_DIR).
+// Run by tests/tests/all/admin_ui.rs (which sets EDDY_BIN and EDDY_PLUGINS_DIR).
 import { test as nodeTest, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";

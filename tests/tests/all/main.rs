@@ -1,0 +1,17 @@
+//! Every integration test in one binary (as wasmtime's `tests/all`): each
+//! test binary links eddy, wasmtime and sqlx, so one binary instead of one
+//! per file saves most of a cold build's link time on a 2-core machine.
+
+mod admin_api;
+mod admin_ui;
+mod cli;
+mod cluster;
+mod engine_io;
+mod host;
+mod limits;
+mod observe;
+mod peers;
+mod sdk_walkthrough;
+mod socket_io;
+mod story;
+mod tenant_api;
