@@ -25,7 +25,11 @@ fn socket(app: &Arc<App>) -> (Arc<Session>, Arc<SocketContext>) {
         settings,
         &app.sessions,
     );
-    let socket = Socket::new(app.clone(), app.namespace("/"), &session);
+    let socket = Socket::new(
+        app.clone(),
+        app.namespace("/").expect("a namespace"),
+        &session,
+    );
     assert!(socket.accept(ConnectReply::default()));
     (session, Arc::new(SocketContext::new(socket)))
 }

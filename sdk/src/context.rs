@@ -55,9 +55,11 @@ impl Context {
         }
     }
 
-    /// Adds the calling socket to `room`.
-    pub fn join(&self, room: &str) {
-        host::join(&self.socket, room);
+    /// Adds the calling socket to `room`. False when the app's limits
+    /// refuse it (`max_rooms_per_socket`, `max_room_name_bytes`; the reason
+    /// is in the app's log).
+    pub fn join(&self, room: &str) -> bool {
+        host::join(&self.socket, room)
     }
 
     /// Removes the calling socket from `room`.
@@ -65,7 +67,8 @@ impl Context {
         host::leave(&self.socket, room);
     }
 
-    /// Adds another socket of this namespace to `room`; false if it is gone.
+    /// Adds another socket of this namespace to `room`; false if it is gone
+    /// or the app's limits refuse the join.
     pub fn join_socket(&self, socket_id: &str, room: &str) -> bool {
         host::join(socket_id, room)
     }

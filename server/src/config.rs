@@ -59,8 +59,20 @@ pub struct Config {
     pub ws_read_buffer: usize,
     /// Most binary attachments one Socket.IO packet may announce. Default 64.
     pub max_attachments: usize,
-    /// Most simultaneous client connections (TCP) the server accepts. Default 100000.
+    /// Most simultaneous client connections (TCP) the server accepts. Default
+    /// 100000, lowered at start to what the open-files limit allows.
     pub max_connections: usize,
+    /// Most connections one client address may hold open (0 = no limit).
+    /// Trusted proxies are not limited. Default 1000.
+    pub max_connections_per_address: u32,
+    /// New Engine.IO sessions per second one client address may open (bursts
+    /// of twice that; 0 = no limit). Over it a handshake gets 429. Default 20.
+    pub sessions_per_second_per_address: u32,
+    /// Proxies whose `X-Forwarded-For` names the client (addresses or
+    /// ranges, `10.0.0.0/8`); anyone else's is ignored. Default none.
+    pub trusted_proxies: Vec<String>,
+    /// Time a client has to send a request body (a polling POST, an upload). Default 30000 ms.
+    pub request_body_timeout_ms: u64,
     /// On SIGINT/SIGTERM, time given to sockets and in-flight requests to finish. Default 5000 ms.
     pub shutdown_grace_ms: u64,
     /// Most WebAssembly handler instances alive at once, all apps together. Default 1000.
@@ -143,6 +155,10 @@ impl Default for Config {
             ws_read_buffer: 2048,
             max_attachments: 64,
             max_connections: 100_000,
+            max_connections_per_address: 1000,
+            sessions_per_second_per_address: 20,
+            trusted_proxies: Vec::new(),
+            request_body_timeout_ms: 30_000,
             shutdown_grace_ms: 5_000,
             wasm_max_instances: 1000,
             wasm_max_memory_mb: 512,
@@ -175,6 +191,10 @@ pub const SCALAR_KEYS: &[&str] = &[
     "ws_read_buffer",
     "max_attachments",
     "max_connections",
+    "max_connections_per_address",
+    "sessions_per_second_per_address",
+    "trusted_proxies",
+    "request_body_timeout_ms",
     "shutdown_grace_ms",
     "wasm_max_instances",
     "wasm_max_memory_mb",
@@ -288,6 +308,23 @@ impl Config {
             "ws_read_buffer" => self.ws_read_buffer = value.parse().map_err(|_| err(BYTES))?,
             "max_attachments" => self.max_attachments = value.parse().map_err(|_| err(COUNT))?,
             "max_connections" => self.max_connections = value.parse().map_err(|_| err(COUNT))?,
+            "max_connections_per_address" => {
+                self.max_connections_per_address = value.parse().map_err(|_| err(COUNT))?
+            }
+            "sessions_per_second_per_address" => {
+                self.sessions_per_second_per_address = value.parse().map_err(|_| err(COUNT))?
+            }
+            "trusted_proxies" => {
+                self.trusted_proxies = value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|v| !v.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            }
+            "request_body_timeout_ms" => {
+                self.request_body_timeout_ms = value.parse().map_err(|_| err(MS))?
+            }
             "shutdown_grace_ms" => self.shutdown_grace_ms = value.parse().map_err(|_| err(MS))?,
             "wasm_max_instances" => {
                 self.wasm_max_instances = value.parse().map_err(|_| err(COUNT))?
@@ -314,6 +351,7 @@ impl Config {
             ("outbox_max_frames", self.outbox_max_frames as u64),
             ("outbox_max_bytes", self.outbox_max_bytes as u64),
             ("max_connections", self.max_connections as u64),
+            ("request_body_timeout_ms", self.request_body_timeout_ms),
             ("wasm_max_instances", u64::from(self.wasm_max_instances)),
             ("wasm_max_memory_mb", self.wasm_max_memory_mb),
         ];
@@ -323,6 +361,15 @@ impl Config {
                     "{key} must be greater than 0"
                 )));
             }
+        }
+        if let Some(bad) = self
+            .trusted_proxies
+            .iter()
+            .find(|p| crate::transport::IpRange::parse(p).is_none())
+        {
+            return Err(ConfigError::Invalid(format!(
+                "trusted_proxies: {bad:?} is not an address or a range like 10.0.0.0/8"
+            )));
         }
         eddy_cluster::BrokerUrl::parse(&self.broker_url)
             .map_err(|e| ConfigError::Invalid(format!("broker_url: {e}")))?;
@@ -356,9 +403,48 @@ impl Config {
     }
 
     /// The effective configuration as TOML, for `eddy config check`.
+    /// The effective configuration as TOML, with every secret redacted: the
+    /// admin token, and the password of the registry and broker URLs.
     pub fn to_toml(&self) -> String {
-        toml::to_string_pretty(self).expect("config always serializes")
+        let shown = Self {
+            database_url: self.database_url.as_deref().map(redact_password),
+            broker_url: redact_password(&self.broker_url),
+            ..self.clone()
+        };
+        toml::to_string_pretty(&shown).expect("config always serializes")
     }
+}
+
+/// `scheme://user:secret@host/…` → `scheme://user:<redacted>@host/…`; a URL
+/// with no password is unchanged. Query parameters named `password` are
+/// redacted too.
+fn redact_password(url: &str) -> String {
+    let mut out = url.to_owned();
+    if let Some(scheme_end) = out.find("://") {
+        let rest = scheme_end + 3;
+        let authority_end = out[rest..]
+            .find(['/', '?', '#'])
+            .map_or(out.len(), |i| rest + i);
+        if let Some(at) = out[rest..authority_end].rfind('@') {
+            let userinfo = &out[rest..rest + at];
+            if let Some(colon) = userinfo.find(':') {
+                out.replace_range(rest + colon + 1..rest + at, "<redacted>");
+            }
+        }
+    }
+    if let Some(q) = out.find('?') {
+        let (base, query) = out.split_at(q + 1);
+        let query = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=<redacted>"),
+                _ => pair.to_owned(),
+            })
+            .collect::<Vec<_>>()
+            .join("&");
+        out = format!("{base}{query}");
+    }
+    out
 }
 
 fn parse_bool(value: &str) -> Option<bool> {
@@ -375,6 +461,28 @@ mod tests {
 
     fn no_env(_: &str) -> Option<String> {
         None
+    }
+
+    #[test]
+    fn config_check_prints_no_passwords() {
+        let flags = [
+            (
+                "database_url",
+                "postgres://eddy:hunter2@db:5432/eddy?sslmode=require&password=x".to_owned(),
+            ),
+            ("broker_url", "redis://:s3cret@cache:6379/0".to_owned()),
+            ("admin_token", "tok-en".to_owned()),
+        ];
+        let text = Config::load(None, no_env, &flags).unwrap().to_toml();
+        for secret in ["hunter2", "s3cret", "tok-en", "password=x"] {
+            assert!(!text.contains(secret), "{secret} printed:\n{text}");
+        }
+        assert!(text.contains(
+            "postgres://eddy:<redacted>@db:5432/eddy?sslmode=require&password=<redacted>"
+        ));
+        assert!(text.contains("redis://:<redacted>@cache:6379/0"));
+        assert_eq!(redact_password("nats://host:4222"), "nats://host:4222");
+        assert_eq!(redact_password("local"), "local");
     }
 
     #[test]
@@ -505,6 +613,12 @@ mod tests {
             };
             let text = match value {
                 toml::Value::String(s) => s.clone(),
+                // Lists are comma-separated in variables and flags.
+                toml::Value::Array(items) => items
+                    .iter()
+                    .filter_map(toml::Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(","),
                 other => other.to_string(),
             };
             let mut c = Config::default();

@@ -17,7 +17,7 @@ use crate::control::Control;
 use crate::metrics::{self, ServerMetrics};
 use crate::session::{CloseReason, EngineSettings, SessionTable};
 use crate::tenant::Tenants;
-use crate::transport::{self, Endpoint, TransportError};
+use crate::transport::{self, AddressGuard, AddressLimits, Endpoint, IpRange, TransportError};
 
 /// Everything the request handlers share.
 pub struct ServerState {
@@ -33,6 +33,13 @@ pub struct ServerState {
     pub metrics: ServerMetrics,
     /// One permit per open client connection (`max_connections`).
     pub connection_permits: Arc<Semaphore>,
+    /// The connection cap in force: `max_connections`, lowered to what the
+    /// open-files limit allows.
+    pub max_connections: usize,
+    /// Connections served over the cap, for probes and the admin API.
+    pub overflow_permits: Arc<Semaphore>,
+    /// Per-client-address connection and session limits.
+    pub addresses: Arc<AddressGuard>,
     /// The dashboard's once-a-second frames.
     pub live: Live,
     /// Flips to true once, when shutdown begins (long-lived admin streams end).
@@ -60,6 +67,16 @@ impl ServerState {
         let control =
             crate::control::bootstrap(&config, settings.clone(), tenants.clone(), cluster.clone())
                 .await?;
+        let max_connections = crate::open_files::connection_cap(config.max_connections);
+        let addresses = AddressGuard::new(AddressLimits {
+            max_connections: config.max_connections_per_address,
+            sessions_per_second: config.sessions_per_second_per_address,
+            trusted_proxies: config
+                .trusted_proxies
+                .iter()
+                .filter_map(|p| IpRange::parse(p))
+                .collect(),
+        });
         let state = Arc::new(Self {
             settings,
             tenants: tenants.clone(),
@@ -67,7 +84,10 @@ impl ServerState {
             cluster: cluster.clone(),
             echo: config.engine_io_echo.then(Default::default),
             metrics: ServerMetrics::default(),
-            connection_permits: Arc::new(Semaphore::new(config.max_connections)),
+            connection_permits: Arc::new(Semaphore::new(max_connections)),
+            max_connections,
+            overflow_permits: Arc::new(Semaphore::new(crate::server::OVERFLOW_CONNECTIONS)),
+            addresses,
             live: Live::default(),
             shutting_down: watch::Sender::new(false),
             config: Arc::new(config),
@@ -87,7 +107,7 @@ impl ServerState {
     }
 
     pub fn open_connections(&self) -> usize {
-        self.config.max_connections - self.connection_permits.available_permits()
+        self.max_connections - self.connection_permits.available_permits()
     }
 
     /// Stops new sessions and closes every open one with `server shutting down`.
@@ -127,12 +147,16 @@ impl ServerState {
 }
 
 pub fn router(state: Arc<ServerState>) -> Router {
+    let api_guard = axum::middleware::from_fn(guard_api);
     let mut router = Router::new()
-        .nest("/admin/api/v1", crate::admin::router(state.clone()))
+        .nest(
+            "/admin/api/v1",
+            crate::admin::router(state.clone()).layer(api_guard.clone()),
+        )
         .route("/admin", get(crate::admin::ui::redirect))
         .route("/admin/", get(crate::admin::ui::index))
         .route("/admin/{*path}", get(crate::admin::ui::asset))
-        .merge(crate::tenant_api::router(state.clone()))
+        .merge(crate::tenant_api::router(state.clone()).layer(api_guard))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(prometheus))
@@ -143,7 +167,77 @@ pub fn router(state: Arc<ServerState>) -> Router {
             .route("/engine.io", any(echo_engine))
             .route("/engine.io/", any(echo_engine));
     }
-    router.fallback(not_found).with_state(state)
+    router
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn(require_host))
+        .with_state(state)
+}
+
+/// The token of an `Authorization: Bearer <token>` header (the scheme is
+/// case-insensitive, as HTTP says).
+pub fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+/// HTTP/1.1 requires a Host header; a request without one is malformed (and
+/// a favourite of request-smuggling probes).
+async fn require_host(request: Request<Body>, next: axum::middleware::Next) -> Response {
+    if request.version() == axum::http::Version::HTTP_11
+        && !request.headers().contains_key(header::HOST)
+    {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "an HTTP/1.1 request must carry a Host header".into(),
+        );
+    }
+    next.run(request).await
+}
+
+/// Around the admin and tenant APIs: an address that keeps failing to
+/// authenticate gets 429 for a while (no token is even looked at), and no
+/// response is cached (some carry secrets).
+async fn guard_api(request: Request<Body>, next: axum::middleware::Next) -> Response {
+    let client = request
+        .extensions()
+        .get::<Arc<AddressGuard>>()
+        .cloned()
+        .zip(
+            request
+                .extensions()
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0),
+        )
+        .map(|(guard, peer)| (guard.client_address(peer, request.headers()), guard));
+    if let Some((ip, guard)) = &client
+        && let Err(wait) = guard.auth_allowed(*ip)
+    {
+        let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+        let mut response = problem(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("too many failed authentications from this address; retry after {secs} s"),
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+        return response;
+    }
+    let mut response = next.run(request).await;
+    if response.status() == StatusCode::UNAUTHORIZED
+        && let Some((ip, guard)) = &client
+    {
+        guard.auth_failed(*ip);
+    }
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    response
 }
 
 async fn readyz(State(state): State<Arc<ServerState>>) -> Response {
@@ -179,6 +273,7 @@ async fn readyz(State(state): State<Arc<ServerState>>) -> Response {
 async fn prometheus(State(state): State<Arc<ServerState>>) -> Response {
     let body = metrics::render(
         &state.metrics,
+        &state.addresses.refusals,
         state.open_connections(),
         &state.tenants.all(),
         &state.cluster.cluster,

@@ -9,6 +9,7 @@ pub mod deploy;
 pub mod dispatch;
 pub mod http;
 pub mod metrics;
+pub mod open_files;
 pub mod server;
 pub mod session;
 pub mod socket;

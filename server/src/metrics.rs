@@ -45,6 +45,8 @@ pub struct AppMetrics {
     pub breach_event_rate: Counter,
     pub breach_payload: Counter,
     pub breach_kv_quota: Counter,
+    pub breach_rooms: Counter,
+    pub breach_namespaces: Counter,
     /// Handler call durations.
     pub handler_latency: LatencyHistogram,
     /// Wall time spent in event handlers, in nanoseconds (CPU time for a
@@ -84,6 +86,8 @@ impl AppMetrics {
             + self.breach_event_rate.get()
             + self.breach_payload.get()
             + self.breach_kv_quota.get()
+            + self.breach_rooms.get()
+            + self.breach_namespaces.get()
     }
 }
 
@@ -172,9 +176,19 @@ pub struct ServerMetrics {
     pub connections_refused: Counter,
 }
 
+/// What the per-address limits refused.
+#[derive(Debug, Default)]
+pub struct AddressRefusals {
+    /// Connections from an address holding `max_connections_per_address`.
+    pub connections: Counter,
+    /// Handshakes over `sessions_per_second_per_address` (429).
+    pub sessions: Counter,
+}
+
 /// Renders the Prometheus text exposition format.
 pub fn render(
     server: &ServerMetrics,
+    refusals: &AddressRefusals,
     open_connections: usize,
     apps: &[std::sync::Arc<App>],
     cluster: &eddy_cluster::Cluster,
@@ -208,6 +222,17 @@ pub fn render(
         "counter",
         "Client TCP connections refused at max_connections.",
         &mut std::iter::once((String::new(), server.connections_refused.get())),
+    );
+    family(
+        "eddy_address_refusals_total",
+        "counter",
+        "Refused by a per-address limit: connections (max_connections_per_address) and sessions (sessions_per_second_per_address).",
+        &mut [
+            ("connections", refusals.connections.get()),
+            ("sessions", refusals.sessions.get()),
+        ]
+        .into_iter()
+        .map(|(limit, v)| (format!("limit=\"{limit}\""), v)),
     );
     let broker = cluster.status();
     let kind = format!("broker=\"{}\"", broker.broker);
@@ -347,6 +372,8 @@ pub fn render(
                 ("event_rate", m.breach_event_rate.get()),
                 ("payload", m.breach_payload.get()),
                 ("kv_quota", m.breach_kv_quota.get()),
+                ("rooms", m.breach_rooms.get()),
+                ("namespaces", m.breach_namespaces.get()),
             ]
             .map(|(limit, v)| (format!("app=\"{}\",limit=\"{limit}\"", a.slug), v))
         }),

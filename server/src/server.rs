@@ -2,7 +2,11 @@
 //!
 //! `run` takes a bound listener and a shutdown future (as in mini-redis),
 //! so tests bind port 0 and stop the server when they like. A semaphore caps
-//! open connections; upgraded websockets keep their permit for their life.
+//! open connections (never above what the open-files limit allows), one
+//! client address may hold only so many, and upgraded websockets keep their
+//! permit for their life. When the cap is reached a few overflow
+//! connections are still served, for probes and the admin API only: a full
+//! server still answers `/healthz`.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -18,14 +22,56 @@ use tokio::sync::OwnedSemaphorePermit;
 use tower::ServiceExt;
 
 use crate::http::{self, ServerState};
+use crate::transport::{AddressSlot, DeadlineBody};
 
 /// Held by a client connection for as long as it is open (including after a
-/// websocket upgrade, which outlives the HTTP connection).
+/// websocket upgrade, which outlives the HTTP connection): its place under
+/// the server's cap and under its address's.
 #[derive(Clone)]
-pub struct ConnectionPermit(#[allow(dead_code)] Arc<OwnedSemaphorePermit>);
+pub struct ConnectionPermit(#[allow(dead_code)] Arc<(OwnedSemaphorePermit, Option<AddressSlot>)>);
+
+/// Marks a connection accepted over the cap: it may reach probes, metrics
+/// and the admin API, not open or serve sessions.
+#[derive(Clone, Copy)]
+pub struct OverflowConnection;
 
 /// Time a client has to send its request headers.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Connections served over the cap, for probes and operators.
+pub const OVERFLOW_CONNECTIONS: usize = 16;
+
+/// Says "connections refused" at most this often (with how many since).
+const REFUSAL_WARNING_EVERY: Duration = Duration::from_secs(10);
+
+/// One warning per period for a flood of the same event, with a count.
+struct QuietWarning {
+    last: Option<tokio::time::Instant>,
+    suppressed: u64,
+}
+
+impl QuietWarning {
+    fn new() -> Self {
+        Self {
+            last: None,
+            suppressed: 0,
+        }
+    }
+
+    /// Some(count of events since the last warning) when one is due now.
+    fn due(&mut self) -> Option<u64> {
+        let now = tokio::time::Instant::now();
+        if self
+            .last
+            .is_some_and(|last| now.duration_since(last) < REFUSAL_WARNING_EVERY)
+        {
+            self.suppressed += 1;
+            return None;
+        }
+        self.last = Some(now);
+        Some(std::mem::take(&mut self.suppressed) + 1)
+    }
+}
 
 pub async fn run(
     listener: TcpListener,
@@ -45,7 +91,10 @@ pub async fn run(
     // On shutdown the server keeps accepting while sessions close, so a
     // polling client can still fetch its close packet; new sessions get 503.
     let grace = Duration::from_millis(state.config.shutdown_grace_ms);
+    let body_timeout = Duration::from_millis(state.config.request_body_timeout_ms);
     let mut drain_deadline: Option<tokio::time::Instant> = None;
+    let mut accept_failed = QuietWarning::new();
+    let mut at_capacity = QuietWarning::new();
     loop {
         let (stream, remote) = tokio::select! {
             _ = &mut shutdown, if drain_deadline.is_none() => {
@@ -63,28 +112,55 @@ pub async fn run(
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(error) => {
-                    // Usually out of file descriptors: back off instead of spinning.
-                    tracing::warn!(%error, "accept failed");
+                    // Out of file descriptors despite the cap (other files,
+                    // the registry): back off instead of spinning, and say so
+                    // once in a while, not for every try.
+                    if let Some(times) = accept_failed.due() {
+                        tracing::warn!(%error, times, "accept failed");
+                    }
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
             },
         };
-        let Ok(permit) = state.connection_permits.clone().try_acquire_owned() else {
-            state.metrics.connections_refused.inc();
+        let (permit, overflow) = match state.connection_permits.clone().try_acquire_owned() {
+            Ok(permit) => (permit, false),
+            Err(_) => match state.overflow_permits.clone().try_acquire_owned() {
+                Ok(permit) => (permit, true),
+                Err(_) => {
+                    state.metrics.connections_refused.inc();
+                    if let Some(times) = at_capacity.due() {
+                        tracing::warn!(
+                            times,
+                            max_connections = state.max_connections,
+                            "connections refused: the server is at max_connections"
+                        );
+                    }
+                    drop(stream);
+                    continue;
+                }
+            },
+        };
+        let Ok(slot) = state.addresses.connect(remote.ip()) else {
             drop(stream);
             continue;
         };
         state.metrics.connections_accepted.inc();
         let _ = stream.set_nodelay(true);
-        let permit = ConnectionPermit(Arc::new(permit));
+        let permit = ConnectionPermit(Arc::new((permit, slot)));
         let router = router.clone();
+        let addresses = state.addresses.clone();
         let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
-            request
-                .extensions_mut()
-                .insert(ConnectInfo::<SocketAddr>(remote));
-            request.extensions_mut().insert(permit.clone());
-            router.clone().oneshot(request.map(Body::new))
+            let extensions = request.extensions_mut();
+            extensions.insert(ConnectInfo::<SocketAddr>(remote));
+            extensions.insert(permit.clone());
+            extensions.insert(addresses.clone());
+            if overflow {
+                extensions.insert(OverflowConnection);
+            }
+            router
+                .clone()
+                .oneshot(request.map(|body| Body::new(DeadlineBody::new(body, body_timeout))))
         });
         let connection = http1
             .serve_connection(TokioIo::new(stream), service)

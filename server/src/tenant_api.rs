@@ -49,8 +49,7 @@ async fn require_secret(
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
+        .and_then(crate::http::bearer_token)
         .ok_or_else(|| {
             ApiError::unauthorized("send the app secret as `Authorization: Bearer <secret>`")
         })?;

@@ -85,7 +85,14 @@ export function next(emitter, event, ms = 5000) {
 export const ADMIN_TOKEN = "eddy-test-admin-token-0123456789";
 
 function withoutEddyConfig(env) {
-  const clean = { ...env, EDDY_ADMIN_TOKEN: ADMIN_TOKEN };
+  // Every test client comes from 127.0.0.1: no per-address limits here
+  // (their own tests set them).
+  const clean = {
+    EDDY_MAX_CONNECTIONS_PER_ADDRESS: "0",
+    EDDY_SESSIONS_PER_SECOND_PER_ADDRESS: "0",
+    ...env,
+    EDDY_ADMIN_TOKEN: ADMIN_TOKEN,
+  };
   delete clean.EDDY_CONFIG;
   return clean;
 }

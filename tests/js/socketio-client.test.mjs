@@ -3,6 +3,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { io } from "socket.io-client";
+import WebSocket from "ws";
 import { admin, next, startServer } from "./server.mjs";
 
 const PATH = "/apps/demo/socket.io/";
@@ -108,6 +109,32 @@ test("rooms: a broadcast reaches members, not the sender or outsiders", async ()
   assert.equal(aliceEcho, false);
   assert.deepEqual(await bob.timeout(3000).emitWithAck("leave", "lobby"), 1);
   [alice, bob, carol].forEach((s) => s.disconnect());
+});
+
+test("a binary event with a placeholder past its attachments drops its sender, not the room", async () => {
+  const bob = connect();
+  await next(bob, "connect");
+  assert.deepEqual(await bob.timeout(3000).emitWithAck("join", "hall"), 1);
+  let bobLeft = null;
+  bob.on("disconnect", (reason) => (bobLeft = reason));
+  // A raw client joins the room and sends what no official client would.
+  const raw = new WebSocket(`${server.url.replace("http", "ws")}${PATH}?EIO=4&transport=websocket`);
+  const frames = [];
+  raw.on("message", (data) => frames.push(data.toString()));
+  await next(raw, "open");
+  raw.send("40");
+  const joined = new Promise((resolve) => raw.on("message", (d) => String(d).startsWith("431") && resolve()));
+  raw.send('421["join","hall"]');
+  await joined;
+  raw.send('451-["to-room","hall",{"_placeholder":true,"num":1}]');
+  raw.send(Buffer.from([1, 2, 3]));
+  const [code] = await next(raw, "close");
+  assert.equal(code, 1002);
+  // Bob got nothing illegal and is still connected and answered.
+  assert.deepEqual(await bob.timeout(3000).emitWithAck("message-with-ack", "ok"), "ok");
+  assert.equal(bobLeft, null);
+  assert.ok(bob.connected);
+  bob.disconnect();
 });
 
 test("namespaces: /custom is accepted, others are refused", async () => {

@@ -54,16 +54,25 @@ impl TestServer {
         std::fs::write(&file, toml)?;
         let mut all = vec!["--config", file.to_str().expect("utf-8 path")];
         all.extend_from_slice(args);
-        Self::launch(bin, "127.0.0.1:0", &all, data_dir).await
+        Self::launch(bin, "127.0.0.1:0", &all, data_dir, &[]).await
     }
 
     pub async fn start_on(bin: &str, listen: &str, args: &[&str]) -> anyhow::Result<Self> {
-        Self::launch(bin, listen, args, fresh_dir("server")).await
+        Self::launch(bin, listen, args, fresh_dir("server"), &[]).await
+    }
+
+    /// Starts with extra environment variables (`EDDY_*` settings).
+    pub async fn start_with_env(
+        bin: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Self> {
+        Self::launch(bin, "127.0.0.1:0", args, fresh_dir("server"), env).await
     }
 
     /// Starts on an existing data directory (a restart keeps the registry).
     pub async fn start_in(bin: &str, data_dir: PathBuf, args: &[&str]) -> anyhow::Result<Self> {
-        Self::launch(bin, "127.0.0.1:0", args, data_dir).await
+        Self::launch(bin, "127.0.0.1:0", args, data_dir, &[]).await
     }
 
     async fn launch(
@@ -71,6 +80,7 @@ impl TestServer {
         listen: &str,
         args: &[&str],
         data_dir: PathBuf,
+        env: &[(&str, &str)],
     ) -> anyhow::Result<Self> {
         let mut command = Command::new(Path::new(bin));
         command
@@ -83,6 +93,11 @@ impl TestServer {
             .args(args)
             .env_remove("EDDY_CONFIG")
             .env("EDDY_ADMIN_TOKEN", crate::ADMIN_TOKEN)
+            // Every test client comes from 127.0.0.1: no per-address limits
+            // unless a test sets them (`start_with_env`).
+            .env("EDDY_MAX_CONNECTIONS_PER_ADDRESS", "0")
+            .env("EDDY_SESSIONS_PER_SECOND_PER_ADDRESS", "0")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true);

@@ -12,6 +12,9 @@ const LIMITS = [
   ["handler_deadline_ms", "Handler deadline", "milliseconds per call", 1, 10_000],
   ["handler_memory_mb", "Handler memory", "MiB per instance", 1, 4096],
   ["kv_quota_bytes", "Key-value quota", "bytes (keys + values)", 0, 10_000_000_000],
+  ["max_rooms_per_socket", "Rooms per socket", "rooms one socket may be in", 1, 10_000],
+  ["max_room_name_bytes", "Room name length", "bytes per room name", 1, 4096],
+  ["max_namespaces", "Namespaces", "at once, per node (empty ones are dropped)", 1, 10_000],
 ];
 
 export async function appPage({ main, signal }, slug) {
@@ -290,6 +293,18 @@ async function limitsTab(body, slug) {
     inputs[key] = { input, err, min, max, label };
     return h("label", { for: `limit-${key}` }, label, input, h("span", { class: "hint" }, `${hint} (${min}–${format(max)})`), err);
   });
+  const origins = h("textarea", { id: "limit-allowed_origins", name: "allowed_origins", rows: "3", spellcheck: "false" }, app.limits.allowed_origins.join("\n"));
+  const originsErr = h("span", { class: "field-error", id: "limit-allowed_origins-error" });
+  fields.push(
+    h(
+      "label",
+      { for: "limit-allowed_origins" },
+      "Allowed origins",
+      origins,
+      h("span", { class: "hint" }, "one per line, e.g. https://example.com; empty: any origin, without credentials"),
+      originsErr,
+    ),
+  );
   const form = h(
     "form",
     {
@@ -317,6 +332,13 @@ async function limitsTab(body, slug) {
             continue;
           }
           limits[key] = n;
+        }
+        limits.allowed_origins = origins.value.split("\n").map((o) => o.trim()).filter(Boolean);
+        originsErr.textContent = "";
+        const badOrigin = limits.allowed_origins.find((o) => !/^https?:\/\/[A-Za-z0-9.\-:[\]]+$/.test(o));
+        if (badOrigin) {
+          originsErr.textContent = `${badOrigin} is not an origin: write scheme://host[:port], with no path`;
+          valid = false;
         }
         if (!valid) {
           status.replaceChildren(h("div", { class: "alert error", role: "alert" }, "Nothing was saved: fix the highlighted limits."));

@@ -114,7 +114,11 @@ pub fn start(
                 .arg("--data-dir")
                 .arg(&dir)
                 // Set, so the first start does not print a generated one.
-                .env("EDDY_ADMIN_TOKEN", ADMIN_TOKEN);
+                .env("EDDY_ADMIN_TOKEN", ADMIN_TOKEN)
+                // Every load-generator client comes from 127.0.0.1: the
+                // per-address limits would measure themselves, not the server.
+                .env("EDDY_MAX_CONNECTIONS_PER_ADDRESS", "0")
+                .env("EDDY_SESSIONS_PER_SECOND_PER_ADDRESS", "0");
             if let Some(cl) = cluster {
                 c.args(["--broker", cl.redis, "--broker-prefix", cl.prefix])
                     .args(["--database", cl.database]);

@@ -22,11 +22,22 @@ pub struct LimitsPatch {
     pub handler_deadline_ms: Option<u64>,
     pub handler_memory_mb: Option<u64>,
     pub kv_quota_bytes: Option<u64>,
+    pub max_rooms_per_socket: Option<u64>,
+    pub max_room_name_bytes: Option<u64>,
+    pub max_namespaces: Option<u64>,
+    /// Browser origins allowed to connect (`https://example.com`); empty: any.
+    pub allowed_origins: Option<Vec<String>>,
 }
 
 impl LimitsPatch {
     fn apply(&self, base: AppLimits) -> AppLimits {
         AppLimits {
+            max_rooms_per_socket: self
+                .max_rooms_per_socket
+                .unwrap_or(base.max_rooms_per_socket),
+            max_room_name_bytes: self.max_room_name_bytes.unwrap_or(base.max_room_name_bytes),
+            max_namespaces: self.max_namespaces.unwrap_or(base.max_namespaces),
+            allowed_origins: self.allowed_origins.clone().unwrap_or(base.allowed_origins),
             max_connections: self.max_connections.unwrap_or(base.max_connections),
             max_events_per_second: self
                 .max_events_per_second
@@ -144,7 +155,7 @@ pub async fn update(
     let limits = body
         .limits
         .as_ref()
-        .map(|patch| patch.apply(current.limits));
+        .map(|patch| patch.apply(current.limits.clone()));
     let app = state
         .control
         .update_app(&slug, body.name.as_deref(), limits.as_ref(), &actor.0)

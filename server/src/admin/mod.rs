@@ -100,8 +100,7 @@ async fn require_token(
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
+        .and_then(crate::http::bearer_token)
         .ok_or_else(|| {
             ApiError::unauthorized("send the admin token as `Authorization: Bearer <token>`")
         })?;

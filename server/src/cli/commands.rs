@@ -50,6 +50,10 @@ fn app(command: AppCommand) -> anyhow::Result<()> {
             handler_deadline_ms,
             handler_memory_mb,
             kv_quota_bytes,
+            max_rooms_per_socket,
+            max_room_name_bytes,
+            max_namespaces,
+            allowed_origins,
         } => {
             let mut limits = serde_json::Map::new();
             for (key, value) in [
@@ -59,10 +63,16 @@ fn app(command: AppCommand) -> anyhow::Result<()> {
                 ("handler_deadline_ms", handler_deadline_ms),
                 ("handler_memory_mb", handler_memory_mb),
                 ("kv_quota_bytes", kv_quota_bytes),
+                ("max_rooms_per_socket", max_rooms_per_socket),
+                ("max_room_name_bytes", max_room_name_bytes),
+                ("max_namespaces", max_namespaces),
             ] {
                 if let Some(value) = value {
                     limits.insert(key.into(), value.into());
                 }
+            }
+            if !allowed_origins.is_empty() {
+                limits.insert("allowed_origins".into(), allowed_origins.into());
             }
             let body = json!({ "slug": slug, "name": name, "limits": limits });
             let created = client(&remote)?.post_json("/apps", &body)?;

@@ -112,6 +112,15 @@ enum AppCommand {
         handler_memory_mb: Option<u64>,
         #[arg(long)]
         kv_quota_bytes: Option<u64>,
+        #[arg(long)]
+        max_rooms_per_socket: Option<u64>,
+        #[arg(long)]
+        max_room_name_bytes: Option<u64>,
+        #[arg(long)]
+        max_namespaces: Option<u64>,
+        /// A browser origin allowed to connect (repeat for several); none: any origin.
+        #[arg(long = "allowed-origin")]
+        allowed_origins: Vec<String>,
     },
     /// List apps.
     List {

@@ -100,6 +100,14 @@ pub fn config_check(args: ServeArgs) -> anyhow::Result<()> {
 pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let config = args.load()?;
     init_tracing(&config.log)?;
+    let open_files = crate::open_files::raise_soft_limit();
+    tracing::debug!(?open_files, "open-files limit");
+    crate::open_files::make_private(&config.data_dir).with_context(|| {
+        format!(
+            "cannot create the data directory {}",
+            config.data_dir.display()
+        )
+    })?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

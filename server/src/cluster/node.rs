@@ -235,7 +235,11 @@ fn command_socket(tenants: &Tenants, c: Command) {
                 app.metrics.emits.inc();
             }
         }
-        SocketOp::Join { room } => socket.join(&room),
+        SocketOp::Join { room } => {
+            if let Err(refused) = socket.join(&room) {
+                app.refused_join(&room, refused);
+            }
+        }
         SocketOp::Leave { room } => socket.leave(&room),
         SocketOp::Disconnect => crate::dispatch::disconnect_by_server(socket),
     }

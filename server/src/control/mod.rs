@@ -93,7 +93,7 @@ impl Control {
             &record.slug,
             record.id,
             (handler, record.active_version),
-            record.limits,
+            record.limits.clone(),
             &self.settings,
             kv,
             self.cluster.clone(),
@@ -151,7 +151,7 @@ impl Control {
         let before = self.store.app(slug).await?;
         let record = self.store.update_app(slug, name, limits, actor).await?;
         if let Some(app) = self.tenants.get(slug) {
-            app.set_limits(record.limits, &self.settings);
+            app.set_limits(record.limits.clone(), &self.settings);
             let handler_limits_changed = before.limits.handler_deadline_ms
                 != record.limits.handler_deadline_ms
                 || before.limits.handler_memory_mb != record.limits.handler_memory_mb
@@ -331,9 +331,9 @@ impl Control {
             tracing::info!(app = %slug, "app created on another node");
             return Ok(());
         };
-        let before = *app.limits();
-        if before != record.limits {
-            app.set_limits(record.limits, &self.settings);
+        let before = app.limits();
+        if *before != record.limits {
+            app.set_limits(record.limits.clone(), &self.settings);
         }
         let handler_limits_changed = before.handler_deadline_ms
             != record.limits.handler_deadline_ms

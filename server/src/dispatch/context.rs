@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use bytes::Bytes;
 use eddy_cluster::SocketOp;
 
-use crate::socket::{DisconnectReason, Socket, encode_event};
+use crate::socket::{DisconnectReason, JoinError, Socket, encode_event};
 
 /// Who receives an emit.
 #[derive(Debug, Clone, Copy)]
@@ -80,13 +80,24 @@ impl SocketContext {
         )
     }
 
-    /// Adds a socket (usually the caller's own) to a room. False when no such socket.
+    /// Adds a socket (usually the caller's own) to a room. False when no
+    /// such socket, or when the app's limits refuse the join (the reason goes
+    /// to the app's log).
     pub fn join(&self, socket_id: &str, room: &str) -> bool {
+        let app = self.socket.app();
+        let max_name = app.limits().max_room_name_bytes;
+        if room.len() as u64 > max_name {
+            app.refused_join(room, JoinError::NameTooLong { max: max_name });
+            return false;
+        }
         match self.resolve(socket_id) {
-            Some(s) => {
-                s.join(room);
-                true
-            }
+            Some(s) => match s.join(room) {
+                Ok(()) => true,
+                Err(refused) => {
+                    app.refused_join(room, refused);
+                    false
+                }
+            },
             None => self.remote(socket_id, SocketOp::Join { room: room.into() }),
         }
     }

@@ -69,7 +69,12 @@ impl Handler for EchoHandler {
                 "join" | "leave" => {
                     let room = first_string(event.args)?;
                     if event.name == "join" {
-                        cx.join(me, &room);
+                        if !cx.join(me, &room) {
+                            return Err(EventError {
+                                code: "room_limit".into(),
+                                message: "the app's room limits refused the join (max_rooms_per_socket, max_room_name_bytes)".into(),
+                            });
+                        }
                     } else {
                         cx.leave(me, &room);
                     }

@@ -12,6 +12,7 @@ use std::sync::atomic::Ordering;
 use bytes::Bytes;
 use eddy_host::types as wit;
 use eddy_host::{CallError, Capabilities, HandlerPool, KvFuture};
+use eddy_proto::socketio::{args_valid, is_json, placeholders_valid};
 
 use super::{
     Ack, ConnectEvent, ConnectReject, ConnectReply, EventError, Handler, HandlerFuture,
@@ -70,14 +71,6 @@ fn socket_info(cx: &SocketContext) -> wit::SocketInfo {
         socket: cx.socket_id().to_owned(),
         data: cx.socket_data().map(|d| d.to_string()),
     }
-}
-
-fn is_json(text: &str) -> bool {
-    serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok()
-}
-
-fn is_json_array(text: &str) -> bool {
-    text.trim_start().starts_with('[') && is_json(text)
 }
 
 fn invalid(what: &str) -> EventError {
@@ -166,12 +159,16 @@ impl Handler for WasmHandler {
             let caps: Arc<dyn Capabilities> = cx.clone();
             match self.pool.on_event(caps, &socket_info(cx), &call).await {
                 Ok(Ok(None)) => Ok(None),
-                Ok(Ok(Some(ack))) if is_json_array(&ack.args) => Ok(Some(Ack {
-                    args: ack.args,
-                    attachments: ack.attachments.into_iter().map(Bytes::from).collect(),
-                })),
+                Ok(Ok(Some(ack))) if args_valid(&ack.args, ack.attachments.len()) => {
+                    Ok(Some(Ack {
+                        args: ack.args,
+                        attachments: ack.attachments.into_iter().map(Bytes::from).collect(),
+                    }))
+                }
                 Ok(Ok(Some(_))) => {
-                    let e = invalid("ack arguments that are not a JSON array");
+                    let e = invalid(
+                        "ack arguments that are not a JSON array, or a placeholder past its attachments",
+                    );
                     cx.app_log(wit::Level::Error, &e.message);
                     Err(e)
                 }
@@ -211,7 +208,7 @@ fn wit_reason(reason: DisconnectReason) -> wit::DisconnectReason {
             CloseReason::TransportClose => W::TransportClose,
             CloseReason::TransportError => W::TransportError,
             CloseReason::PingTimeout => W::PingTimeout,
-            CloseReason::ParseError => W::ParseError,
+            CloseReason::ParseError | CloseReason::InvalidUtf8 => W::ParseError,
             CloseReason::MessageTooLarge => W::MessageTooLarge,
             CloseReason::SlowConsumer => W::SlowConsumer,
             CloseReason::ConnectTimeout => W::ConnectTimeout,
@@ -230,6 +227,11 @@ impl Capabilities for SocketContext {
         args: &str,
         attachments: &[Vec<u8>],
     ) -> Result<u32, wit::EmitError> {
+        // The host checked that `args` is a JSON array; a placeholder past the
+        // attachments would make every receiving client disconnect.
+        if !placeholders_valid(args, attachments.len()) {
+            return Err(wit::EmitError::InvalidArgs);
+        }
         let attachments: Vec<Bytes> = attachments
             .iter()
             .map(|a| Bytes::copy_from_slice(a))

@@ -24,6 +24,9 @@ pub async fn drive_polling(session: Arc<Session>) {
             break;
         }
         let now = Instant::now();
+        if session.take_ping_delivered() {
+            heartbeat.ping_delivered(now);
+        }
         if session.take_pong() {
             heartbeat.on_pong(now);
         }
@@ -38,6 +41,7 @@ pub async fn drive_polling(session: Arc<Session>) {
                 break;
             }
         }
+        session.set_expiry(heartbeat.expires());
     }
     // Wait for an in-flight POST so disconnect hooks run after its events.
     let _inbound = session.inbound.lock().await;

@@ -42,17 +42,11 @@ pub async fn on_packet(
             session.on_pong();
             Ok(())
         }
-        // Engine.IO v4 servers ping, not clients; answering costs nothing and
-        // keeps older tooling working.
-        PacketType::Ping => {
-            let pong = if packet.data.is_empty() {
-                OutFrame::PONG
-            } else {
-                OutFrame::text(format!("3{}", packet.data))
-            };
-            session.outbox.push_control(pong);
-            Ok(())
-        }
+        // In Engine.IO v4 the server pings and the client answers. A client
+        // ping is a protocol violation (the reference closes the session as
+        // "invalid heartbeat direction"); answering it would queue a pong per
+        // ping outside the outbox bound, for a client that need never read.
+        PacketType::Ping => Err(CloseReason::ParseError),
         PacketType::Close => Err(CloseReason::TransportClose),
         // An upgrade or noop outside an upgrade, or an open from a client: harmless.
         PacketType::Upgrade | PacketType::Noop | PacketType::Open => Ok(()),

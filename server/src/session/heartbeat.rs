@@ -47,6 +47,14 @@ impl Heartbeat {
         }
     }
 
+    /// When the client is gone unless a pong arrives first: the current
+    /// ping's deadline, or the next one's. Requests check it on arrival, so a
+    /// late driver on a busy machine never keeps a dead session answering.
+    pub fn expires(&self) -> Instant {
+        self.pong_deadline
+            .unwrap_or(self.next_ping + self.settings.ping_timeout)
+    }
+
     /// The next instant at which [`Heartbeat::poll`] has something to say.
     pub fn deadline(&self) -> Instant {
         let beat = self.pong_deadline.unwrap_or(self.next_ping);
@@ -63,6 +71,15 @@ impl Heartbeat {
         }
     }
 
+    /// The pending ping reached the client at `now` (a long-poll collected
+    /// it, or it was written to the websocket): the client has a whole
+    /// `ping_timeout` from then to answer.
+    pub fn ping_delivered(&mut self, now: Instant) {
+        if let Some(deadline) = &mut self.pong_deadline {
+            *deadline = (*deadline).max(now + self.settings.ping_timeout);
+        }
+    }
+
     /// The session joined a namespace: the connect timeout no longer applies.
     pub fn on_joined(&mut self) {
         self.connect_deadline = None;
@@ -75,8 +92,12 @@ impl Heartbeat {
         match self.pong_deadline {
             Some(d) if now >= d => Beat::Close(CloseReason::PingTimeout),
             Some(_) => Beat::Wait,
+            // The deadline counts from when the ping was due, not from when a
+            // busy driver got round to it, so a client that is not there is
+            // gone on time; a client that receives the ping late gets its
+            // full timeout from then (`ping_delivered`).
             None if now >= self.next_ping => {
-                self.pong_deadline = Some(now + self.settings.ping_timeout);
+                self.pong_deadline = Some(self.next_ping + self.settings.ping_timeout);
                 Beat::Ping
             }
             None => Beat::Wait,
@@ -107,6 +128,26 @@ mod tests {
         assert_eq!(hb.poll(t0 + 300 * MS), Beat::Ping);
         assert_eq!(hb.deadline(), t0 + 500 * MS);
         assert_eq!(hb.poll(t0 + 499 * MS), Beat::Wait);
+        assert_eq!(
+            hb.poll(t0 + 500 * MS),
+            Beat::Close(CloseReason::PingTimeout)
+        );
+        // Delivered late, the ping gives the client its whole timeout.
+        let mut late = Heartbeat::start(settings(None), t0);
+        assert_eq!(late.poll(t0 + 450 * MS), Beat::Ping);
+        late.ping_delivered(t0 + 460 * MS);
+        assert_eq!(late.expires(), t0 + 660 * MS);
+        assert_eq!(late.poll(t0 + 659 * MS), Beat::Wait);
+    }
+
+    #[test]
+    fn a_late_ping_keeps_the_scheduled_deadline() {
+        let t0 = Instant::now();
+        let mut hb = Heartbeat::start(settings(None), t0);
+        assert_eq!(hb.expires(), t0 + 500 * MS);
+        // The driver wakes 150 ms late: the client still has until t0 + 500 ms.
+        assert_eq!(hb.poll(t0 + 450 * MS), Beat::Ping);
+        assert_eq!(hb.expires(), t0 + 500 * MS);
         assert_eq!(
             hb.poll(t0 + 500 * MS),
             Beat::Close(CloseReason::PingTimeout)

@@ -14,12 +14,13 @@ pub mod outbox;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
 use parking_lot::RwLock;
 use tokio::sync::Notify;
+use tokio::time::Instant;
 
 use crate::config::Config;
 use crate::metrics::Traffic;
@@ -87,6 +88,8 @@ pub enum CloseReason {
     PingTimeout,
     /// The client sent something that is not Engine.IO / Socket.IO.
     ParseError,
+    /// The client sent a websocket text message that is not UTF-8.
+    InvalidUtf8,
     /// The client sent a message larger than `max_payload`.
     MessageTooLarge,
     /// The client did not read its messages fast enough and its outbox overflowed.
@@ -100,11 +103,12 @@ pub enum CloseReason {
 }
 
 impl CloseReason {
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::TransportClose,
         Self::TransportError,
         Self::PingTimeout,
         Self::ParseError,
+        Self::InvalidUtf8,
         Self::MessageTooLarge,
         Self::SlowConsumer,
         Self::ConnectTimeout,
@@ -118,6 +122,7 @@ impl CloseReason {
             Self::TransportError => "transport error",
             Self::PingTimeout => "ping timeout",
             Self::ParseError => "parse error",
+            Self::InvalidUtf8 => "invalid utf-8",
             Self::MessageTooLarge => "message too large",
             Self::SlowConsumer => "slow consumer",
             Self::ConnectTimeout => "connect timeout",
@@ -130,12 +135,22 @@ impl CloseReason {
     pub fn ws_close_code(self) -> u16 {
         match self {
             Self::ParseError => 1002,
+            // RFC 6455: 1007 is "inconsistent data", such as non-UTF-8 text.
+            Self::InvalidUtf8 => 1007,
             Self::MessageTooLarge => 1009,
             Self::SlowConsumer => 1008,
             Self::ServerShuttingDown => 1001,
             Self::TransportError => 1011,
             _ => 1000,
         }
+    }
+
+    /// The client is gone (missed its pong, dropped or broke its
+    /// connection): the session is forgotten at once, as the reference
+    /// server does, and its next request gets "unknown sid". Any other close
+    /// keeps it a moment so the client can collect its farewell.
+    pub fn client_gone(self) -> bool {
+        matches!(self, Self::PingTimeout | Self::TransportError)
     }
 
     /// What a pending polling GET receives when the session closes: the
@@ -147,7 +162,10 @@ impl CloseReason {
     fn polling_farewell(self) -> Option<OutFrame> {
         match self {
             Self::TransportClose => Some(OutFrame::NOOP),
-            Self::ParseError | Self::MessageTooLarge | Self::ServerShuttingDown => None,
+            Self::ParseError
+            | Self::InvalidUtf8
+            | Self::MessageTooLarge
+            | Self::ServerShuttingDown => None,
             _ => Some(OutFrame::CLOSE),
         }
     }
@@ -230,6 +248,14 @@ pub struct Session {
     wake: Notify,
     pong: AtomicBool,
     joined: AtomicBool,
+    /// A long-poll collected the pending ping (for the driver's heartbeat).
+    ping_delivered: AtomicBool,
+    /// Releases a pending polling GET with a noop (an upgrade is under way).
+    release_poll: Notify,
+    created: Instant,
+    /// When the heartbeat gives up on the client, in ms after `created`
+    /// (see [`Session::ping_overdue`]).
+    expires_ms: AtomicU64,
     /// The inbound token. An async mutex on purpose: its holder awaits
     /// handlers while holding it, and it is never contended on the hot path
     /// (a second holder is an overlapping request, which is refused).
@@ -252,6 +278,7 @@ impl Session {
             )),
             Layer::Echo => Inbound::Echo,
         };
+        let expires_ms = (settings.ping_interval + settings.ping_timeout).as_millis() as u64;
         let session = Arc::new(Self {
             sid: random_id(),
             layer,
@@ -267,6 +294,10 @@ impl Session {
             wake: Notify::new(),
             pong: AtomicBool::new(false),
             joined: AtomicBool::new(false),
+            ping_delivered: AtomicBool::new(false),
+            release_poll: Notify::new(),
+            created: Instant::now(),
+            expires_ms: AtomicU64::new(expires_ms),
             inbound: tokio::sync::Mutex::new(inbound),
             consumer: tokio::sync::Mutex::new(()),
         });
@@ -318,6 +349,11 @@ impl Session {
                 .is_ok()
     }
 
+    /// True while a websocket is probing to take this polling session over.
+    pub fn is_upgrading(&self) -> bool {
+        self.upgrading.load(Ordering::Acquire)
+    }
+
     pub fn abort_upgrade(&self) {
         self.upgrading.store(false, Ordering::Release);
     }
@@ -328,13 +364,61 @@ impl Session {
         self.transport
             .store(Transport::WebSocket as u8, Ordering::Release);
         self.upgrading.store(false, Ordering::Release);
-        self.outbox.push_control(OutFrame::NOOP);
+        self.release_poll();
         self.wake.notify_one();
     }
 
+    /// Answers a pending polling GET with a noop, as the reference server
+    /// does during an upgrade. The noop goes to that GET only, never into the
+    /// outbox: on the new transport nothing but real packets may follow.
+    pub fn release_poll(&self) {
+        self.release_poll.notify_waiters();
+    }
+
+    /// Resolves when [`Session::release_poll`] is called after this started.
+    pub(crate) async fn poll_released(&self) {
+        self.release_poll.notified().await;
+    }
+
+    /// Records when the heartbeat will give up on the client.
+    /// (It only moves forward: a pong or a delivered ping may have moved it
+    /// further already.)
+    pub(crate) fn set_expiry(&self, at: Instant) {
+        let ms = at.saturating_duration_since(self.created).as_millis() as u64;
+        self.expires_ms.fetch_max(ms, Ordering::AcqRel);
+    }
+
+    /// True when the client missed its pong deadline, even if the driver
+    /// (late on a busy machine) has not closed the session yet. Requests
+    /// check this on arrival: a session past its deadline no longer exists.
+    pub fn ping_overdue(&self, now: Instant) -> bool {
+        let expires = self.created + Duration::from_millis(self.expires_ms.load(Ordering::Acquire));
+        now >= expires && !self.pong.load(Ordering::Acquire)
+    }
+
     pub fn on_pong(&self) {
+        // The deadline moves before the flag is seen, so no request finds
+        // the old deadline with the pong already taken.
+        self.set_expiry(Instant::now() + self.settings.ping_interval + self.settings.ping_timeout);
         self.pong.store(true, Ordering::Release);
         self.wake.notify_one();
+    }
+
+    /// A long-poll handed the client its ping: it has a whole ping timeout
+    /// from now to answer, however late the ping was sent.
+    pub fn on_ping_delivered(&self) {
+        let answer_by = Instant::now() + self.settings.ping_timeout;
+        let ms = answer_by
+            .saturating_duration_since(self.created)
+            .as_millis() as u64;
+        self.expires_ms.fetch_max(ms, Ordering::AcqRel);
+        self.ping_delivered.store(true, Ordering::Release);
+        self.wake.notify_one();
+    }
+
+    /// True once since the last call if a long-poll delivered the ping.
+    pub fn take_ping_delivered(&self) -> bool {
+        self.ping_delivered.swap(false, Ordering::AcqRel)
     }
 
     /// True once since the last call if a pong arrived.
@@ -401,11 +485,10 @@ impl Session {
         }
         // A polling client learns of the close from its next GET: keep the
         // session findable until that GET has taken the farewell, briefly.
-        if self.transport() == Transport::Polling {
-            let deadline = tokio::time::Instant::now() + POLLING_FAREWELL_WAIT;
-            while !self.outbox.is_empty() && tokio::time::Instant::now() < deadline {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
+        // Not when the client is gone: the reference server forgets such a
+        // session at once (its next request gets 400).
+        if self.transport() == Transport::Polling && !reason.client_gone() {
+            let _ = tokio::time::timeout(POLLING_FAREWELL_WAIT, self.outbox.emptied()).await;
         }
         if let Some(table) = self.table.upgrade() {
             table.remove(&self.sid);

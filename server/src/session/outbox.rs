@@ -63,6 +63,8 @@ pub struct OutboxLimits {
 pub struct Outbox {
     state: Mutex<State>,
     ready: Notify,
+    /// Woken when a drain leaves the queue empty (a polling farewell was collected).
+    emptied: Notify,
     limits: OutboxLimits,
 }
 
@@ -82,6 +84,7 @@ impl Outbox {
         Self {
             state: Mutex::new(State::default()),
             ready: Notify::new(),
+            emptied: Notify::new(),
             limits,
         }
     }
@@ -162,7 +165,24 @@ impl Outbox {
         if state.queue.is_empty() && state.queue.capacity() > RETAINED_CAPACITY {
             state.queue.shrink_to(RETAINED_CAPACITY);
         }
-        state.closed && state.queue.is_empty()
+        let empty = state.queue.is_empty();
+        let closed_and_empty = state.closed && empty;
+        drop(state);
+        if empty && taken > 0 {
+            self.emptied.notify_waiters();
+        }
+        closed_and_empty
+    }
+
+    /// Resolves once the queue is empty (immediately if it is).
+    pub async fn emptied(&self) {
+        let notified = self.emptied.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if self.is_empty() {
+            return;
+        }
+        notified.await;
     }
 
     pub fn is_empty(&self) -> bool {

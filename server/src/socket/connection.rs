@@ -167,7 +167,20 @@ impl SioLayer {
             );
             return;
         }
-        let nsp = self.app.namespace(nsp_name);
+        let Some(nsp) = self.app.namespace(nsp_name) else {
+            let max = self.app.limits().max_namespaces;
+            self.app.metrics.breach_namespaces.inc();
+            self.app.metrics.connects_refused.inc();
+            self.refuse(
+                session,
+                nsp_name,
+                "namespace limit reached",
+                Some(&format!(
+                    "{{\"code\":\"namespace_limit\",\"max_namespaces\":{max}}}"
+                )),
+            );
+            return;
+        };
         let socket = Socket::new(self.app.clone(), nsp, session);
         self.sockets.lock().push(socket.clone());
         match dispatch::connect(&socket, auth).await {
@@ -175,6 +188,8 @@ impl SioLayer {
             Ok(()) => self.forget(&socket),
             Err(reject) => {
                 self.forget(&socket);
+                // The socket holds its namespace: let go first, or it stays.
+                drop(socket);
                 self.app.prune_namespace(nsp_name);
                 self.app.metrics.connects_refused.inc();
                 self.refuse(session, nsp_name, &reject.message, reject.data.as_deref());
@@ -199,6 +214,9 @@ impl SioLayer {
             if socket.detach() {
                 dispatch::disconnect(&socket, DisconnectReason::Session(reason)).await;
             }
+            let nsp = socket.namespace().name_arc().clone();
+            drop(socket);
+            self.app.prune_namespace(&nsp);
         }
     }
 }

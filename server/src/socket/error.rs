@@ -38,3 +38,12 @@ pub enum AckError {
     #[error("the socket disconnected before acknowledging")]
     Disconnected,
 }
+
+/// Why a socket could not join a room: one of the app's limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum JoinError {
+    #[error("the room name is longer than the app's max_room_name_bytes ({max} bytes)")]
+    NameTooLong { max: u64 },
+    #[error("the socket is already in the app's max_rooms_per_socket ({max} rooms)")]
+    TooManyRooms { max: u64 },
+}

@@ -19,7 +19,7 @@ use bytes::Bytes;
 use parking_lot::Mutex;
 
 pub use connection::SioLayer;
-pub use error::{AckError, DisconnectReason};
+pub use error::{AckError, DisconnectReason, JoinError};
 pub use namespace::Namespace;
 
 use crate::dispatch::{Ack, ConnectReply};
@@ -158,7 +158,9 @@ impl Socket {
             *self.data.lock() = Some(data.into());
         }
         for room in &reply.rooms {
-            self.join(room);
+            if let Err(refused) = self.join(room) {
+                self.app.refused_join(room, refused);
+            }
         }
         self.nsp.insert(self.clone());
         self.app
@@ -197,13 +199,26 @@ impl Socket {
         self.leave_all_rooms();
     }
 
-    pub fn join(self: &Arc<Self>, room: &str) {
+    /// Joins a room, within the app's limits on rooms per socket and on
+    /// room names (a socket could otherwise hold unbounded server memory).
+    pub fn join(self: &Arc<Self>, room: &str) -> Result<(), JoinError> {
         if room == &*self.id {
-            return;
+            return Ok(());
+        }
+        let limits = self.app.limits();
+        if room.len() as u64 > limits.max_room_name_bytes {
+            return Err(JoinError::NameTooLong {
+                max: limits.max_room_name_bytes,
+            });
         }
         let mut rooms = self.rooms.lock();
         if self.state.load(Ordering::Acquire) == GONE || rooms.iter().any(|r| &**r == room) {
-            return;
+            return Ok(());
+        }
+        if rooms.len() as u64 >= limits.max_rooms_per_socket {
+            return Err(JoinError::TooManyRooms {
+                max: limits.max_rooms_per_socket,
+            });
         }
         let room: Arc<str> = room.into();
         self.nsp.add_to_room(&room, self);
@@ -211,6 +226,7 @@ impl Socket {
             .cluster
             .room_changed(&self.app.slug, self.nsp.name_arc(), &room);
         rooms.push(room);
+        Ok(())
     }
 
     pub fn leave(&self, room: &str) {

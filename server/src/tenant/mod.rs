@@ -125,15 +125,45 @@ impl App {
         self.settings.load_full()
     }
 
-    pub fn namespace(&self, name: &str) -> Arc<Namespace> {
+    /// The namespace `name`, created if the app is under its
+    /// `max_namespaces`; `None` when it is at the limit. Empty namespaces
+    /// nobody holds are dropped first, so only live ones count.
+    pub fn namespace(&self, name: &str) -> Option<Arc<Namespace>> {
         if let Some(nsp) = self.namespaces.read().get(name) {
-            return nsp.clone();
+            return Some(nsp.clone());
         }
-        self.namespaces
-            .write()
-            .entry(name.into())
-            .or_insert_with(|| Arc::new(Namespace::new(name)))
-            .clone()
+        let max = usize::try_from(self.limits().max_namespaces).unwrap_or(usize::MAX);
+        let mut namespaces = self.namespaces.write();
+        if let Some(nsp) = namespaces.get(name) {
+            return Some(nsp.clone());
+        }
+        if namespaces.len() >= max {
+            namespaces.retain(|_, n| !Self::unused(n));
+            if namespaces.len() >= max {
+                return None;
+            }
+        }
+        let nsp = Arc::new(Namespace::new(name));
+        namespaces.insert(name.into(), nsp.clone());
+        Some(nsp)
+    }
+
+    /// Nobody is in it and nobody but the app's table holds it (a socket
+    /// waiting for its connect hook holds its namespace).
+    fn unused(nsp: &Arc<Namespace>) -> bool {
+        nsp.is_empty() && Arc::strong_count(nsp) == 1
+    }
+
+    /// A join the app's limits refused: counted, and said in the app's log
+    /// (the handler's `join` returns false).
+    pub fn refused_join(&self, room: &str, why: crate::socket::JoinError) {
+        self.metrics.breach_rooms.inc();
+        let shown: String = room.chars().take(64).collect();
+        let more = if shown.len() < room.len() { "…" } else { "" };
+        self.log.write(
+            eddy_host::types::Level::Warn,
+            &format!("join of room {shown:?}{more} refused: {why}"),
+        );
     }
 
     /// Its namespaces now, by name.
@@ -153,13 +183,11 @@ impl App {
         self.namespaces.read().get(name).cloned()
     }
 
-    /// Drops a namespace nobody is in, so refused namespace names do not accumulate.
+    /// Drops a namespace nobody is in, so names do not accumulate: refused
+    /// ones, and ones whose last socket left.
     pub fn prune_namespace(&self, name: &str) {
         let mut namespaces = self.namespaces.write();
-        if namespaces
-            .get(name)
-            .is_some_and(|n| n.is_empty() && Arc::strong_count(n) == 1)
-        {
+        if namespaces.get(name).is_some_and(Self::unused) {
             namespaces.remove(name);
         }
     }
@@ -243,13 +271,44 @@ mod tests {
             crate::dispatch::builtin("echo").unwrap(),
             &settings(),
         );
-        let nsp = app.namespace("/x");
-        assert!(Arc::ptr_eq(&nsp, &app.namespace("/x")));
+        let nsp = app.namespace("/x").unwrap();
+        assert!(Arc::ptr_eq(&nsp, &app.namespace("/x").unwrap()));
         app.prune_namespace("/x");
         assert_eq!(app.namespaces.read().len(), 1, "still referenced");
         drop(nsp);
         app.prune_namespace("/x");
         assert!(app.namespaces.read().is_empty());
+    }
+
+    #[test]
+    fn namespaces_are_capped_and_unused_ones_make_room() {
+        let app = App::builtin(
+            "demo",
+            crate::dispatch::builtin("echo").unwrap(),
+            &settings(),
+        );
+        let limits = AppLimits {
+            max_namespaces: 2,
+            ..AppLimits::default()
+        };
+        app.set_limits(limits, &settings());
+        let a = app.namespace("/a").unwrap();
+        let b = app.namespace("/b").unwrap();
+        assert!(
+            app.namespace("/c").is_none(),
+            "two held namespaces fill the limit"
+        );
+        assert!(
+            app.namespace("/a").is_some(),
+            "an existing one is still found"
+        );
+        drop(b);
+        assert!(
+            app.namespace("/c").is_some(),
+            "an unused one was dropped for it"
+        );
+        assert_eq!(app.namespaces().len(), 2);
+        drop(a);
     }
 
     #[test]

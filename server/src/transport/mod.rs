@@ -2,6 +2,8 @@
 //! diagnostics echo at `/engine.io/`. It validates the query, then hands
 //! the request to the polling or the websocket transport.
 
+mod address;
+mod body;
 mod error;
 mod polling;
 mod websocket;
@@ -17,11 +19,14 @@ use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use eddy_proto::engine::ErrorCode;
 
+pub use address::{AddressGuard, AddressLimits, AddressSlot, IpRange};
+pub use body::{DeadlineBody, is_body_timeout};
 pub use error::TransportError;
 
-use crate::server::ConnectionPermit;
+use crate::server::{ConnectionPermit, OverflowConnection};
 use crate::session::{
-    EngineSettings, HANDSHAKE_HEADERS, HandshakeInfo, Layer, Session, SessionTable, Transport,
+    CloseReason, EngineSettings, HANDSHAKE_HEADERS, HandshakeInfo, Layer, Session, SessionTable,
+    Transport,
 };
 use crate::socket::SioLayer;
 use crate::tenant::App;
@@ -75,11 +80,50 @@ impl Endpoint {
         )
     }
 
-    fn session(&self, sid: &str) -> Result<Arc<Session>, TransportError> {
-        self.sessions
-            .get(sid)
-            .ok_or(TransportError::Engine(ErrorCode::UnknownSid))
+    /// What the app's `allowed_origins` says of a browser at `origin`.
+    fn origin_policy(&self, origin: &HeaderValue) -> OriginPolicy {
+        let EndpointKind::App(app) = &self.kind else {
+            return OriginPolicy::Any;
+        };
+        let limits = app.limits();
+        if limits.allowed_origins.is_empty() {
+            OriginPolicy::Any
+        } else if limits
+            .allowed_origins
+            .iter()
+            .any(|o| o.as_bytes() == origin.as_bytes())
+        {
+            OriginPolicy::Listed
+        } else {
+            OriginPolicy::Refused
+        }
     }
+
+    /// The live session `sid`. A session past its ping deadline is gone even
+    /// if its driver has not run yet, and one whose client is gone is
+    /// forgotten at once: both answer "unknown sid", as the reference does.
+    fn session(&self, sid: &str) -> Result<Arc<Session>, TransportError> {
+        let session = self
+            .sessions
+            .get(sid)
+            .ok_or(TransportError::Engine(ErrorCode::UnknownSid))?;
+        if session.ping_overdue(tokio::time::Instant::now()) {
+            session.close(CloseReason::PingTimeout);
+        }
+        if session.close_reason().is_some_and(CloseReason::client_gone) {
+            return Err(ErrorCode::UnknownSid.into());
+        }
+        Ok(session)
+    }
+}
+
+enum OriginPolicy {
+    /// The app lists no origins: any may connect, without credentials.
+    Any,
+    /// On the app's list: reflected, with credentials.
+    Listed,
+    /// The app lists origins, and this is not one of them.
+    Refused,
 }
 
 /// The query parameters Engine.IO cares about, plus all of them for the handshake.
@@ -109,6 +153,16 @@ impl EngineQuery {
 /// Serves one Engine.IO request.
 pub async fn serve(endpoint: Endpoint, request: Request<Body>) -> Response {
     let origin = request.headers().get(header::ORIGIN).cloned();
+    // Browsers send Origin on every websocket and cross-origin request;
+    // clients outside a browser send none and are not concerned. A websocket
+    // is not protected by CORS: an origin off the app's list is refused here.
+    let listed = match origin.as_ref().map(|o| endpoint.origin_policy(o)) {
+        Some(OriginPolicy::Refused) => {
+            return TransportError::Engine(ErrorCode::Forbidden).into_response();
+        }
+        Some(OriginPolicy::Listed) => true,
+        Some(OriginPolicy::Any) | None => false,
+    };
     let mut response = if request.method() == Method::OPTIONS {
         preflight(request.headers())
     } else {
@@ -116,15 +170,25 @@ pub async fn serve(endpoint: Endpoint, request: Request<Body>) -> Response {
             .await
             .unwrap_or_else(IntoResponse::into_response)
     };
-    // Browsers on the tenant's own origin poll cross-origin: allow it. Eddy
-    // authenticates with the app's own mechanism, never with cookies.
+    // Browsers on a tenant's pages poll cross-origin. An origin is reflected
+    // with credentials only when the app lists it; otherwise any origin may
+    // read the response, without cookies (Eddy authenticates with the app's
+    // own mechanism, never with cookies).
     if let Some(origin) = origin {
         let headers = response.headers_mut();
-        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-        headers.insert(
-            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
-            HeaderValue::from_static("true"),
-        );
+        if listed {
+            headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+            headers.insert(
+                header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                HeaderValue::from_static("true"),
+            );
+            headers.insert(header::VARY, HeaderValue::from_static("Origin"));
+        } else {
+            headers.insert(
+                header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                HeaderValue::from_static("*"),
+            );
+        }
     }
     response
 }
@@ -148,9 +212,16 @@ fn preflight(headers: &HeaderMap) -> Response {
 
 async fn route(endpoint: Endpoint, request: Request<Body>) -> Result<Response, TransportError> {
     let (mut parts, body) = request.into_parts();
+    if parts.extensions.get::<OverflowConnection>().is_some() {
+        // Accepted over the connection cap so probes still answer: no sessions.
+        return Err(TransportError::AtCapacity);
+    }
     let query = EngineQuery::parse(parts.uri.query());
     if query.eio.as_deref() != Some("4") {
         return Err(ErrorCode::UnsupportedProtocolVersion.into());
+    }
+    if query.sid.is_none() {
+        admit_new_session(&parts)?;
     }
     match query.transport.as_deref() {
         Some("polling") => match (&parts.method, query.sid.as_deref()) {
@@ -159,7 +230,13 @@ async fn route(endpoint: Endpoint, request: Request<Body>) -> Result<Response, T
                 handshake_info(&parts, query.all),
             )),
             (&Method::GET, Some(sid)) => polling::poll(endpoint.session(sid)?).await,
-            (&Method::POST, Some(sid)) => polling::post(endpoint.session(sid)?, body).await,
+            (&Method::POST, Some(sid)) => {
+                let announced = parts
+                    .headers
+                    .get(header::CONTENT_LENGTH)
+                    .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+                polling::post(endpoint.session(sid)?, body, announced).await
+            }
             (_, None) => Err(ErrorCode::BadHandshakeMethod.into()),
             (_, Some(_)) => Err(ErrorCode::BadRequest.into()),
         },
@@ -186,6 +263,22 @@ async fn route(endpoint: Endpoint, request: Request<Body>) -> Result<Response, T
     }
 }
 
+/// A handshake from a client address over its new-session rate gets 429.
+fn admit_new_session(parts: &axum::http::request::Parts) -> Result<(), TransportError> {
+    let Some(guard) = parts.extensions.get::<Arc<AddressGuard>>() else {
+        return Ok(());
+    };
+    let Some(ConnectInfo(peer)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() else {
+        return Ok(());
+    };
+    let client = guard.client_address(*peer, &parts.headers);
+    guard
+        .open_session(client)
+        .map_err(|wait| TransportError::TooManySessions {
+            retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
+        })
+}
+
 fn handshake_info(
     parts: &axum::http::request::Parts,
     query: Vec<(String, String)>,
@@ -197,11 +290,25 @@ fn handshake_info(
             Some(((*name).to_owned(), value.to_owned()))
         })
         .collect();
+    // Behind a trusted proxy, handlers see the client's address, not the proxy's.
+    let remote = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(
+            |ConnectInfo(peer)| match parts.extensions.get::<Arc<AddressGuard>>() {
+                Some(guard) => {
+                    let client = guard.client_address(*peer, &parts.headers);
+                    if client == peer.ip() {
+                        *peer
+                    } else {
+                        SocketAddr::new(client, 0)
+                    }
+                }
+                None => *peer,
+            },
+        );
     HandshakeInfo {
-        remote: parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0),
+        remote,
         query,
         headers,
         issued_ms: crate::session::unix_millis(),

@@ -10,7 +10,7 @@ use eddy_proto::engine::ErrorCode;
 use eddy_proto::payload::{self, Record};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
-use super::{Endpoint, TransportError};
+use super::{Endpoint, TransportError, is_body_timeout};
 use crate::session::{self, CloseReason, OutFrame, Session, Transport};
 
 fn payload_response(body: String) -> Response {
@@ -44,11 +44,29 @@ pub async fn poll(session: Arc<Session>) -> Result<Response, TransportError> {
         session.close(CloseReason::TransportError);
         return Err(ErrorCode::BadRequest.into());
     };
-    session.outbox.ready().await;
+    // A GET whose client goes away while it waits (hyper drops this future)
+    // ends the session, as the reference server does: the client is gone,
+    // or it will open a new session.
+    let cancelled = CloseOnDrop(Some(&session));
+    // During an upgrade a GET is answered at once (the reference server
+    // releases pending GETs with a noop every 100 ms until the switch).
+    let released = session.is_upgrading()
+        || tokio::select! {
+            () = session.outbox.ready() => false,
+            () = session.poll_released() => true,
+        };
+    cancelled.disarm();
     let mut frames = Vec::new();
     session
         .outbox
         .drain(&mut frames, session.settings.max_payload);
+    if frames.contains(&OutFrame::PING) {
+        session.on_ping_delivered();
+    }
+    if frames.is_empty() && released && !session.is_closed() {
+        // An upgrade released this GET: the client pauses polling.
+        frames.push(OutFrame::NOOP);
+    }
     if frames.is_empty() {
         // Closed with nothing left to say.
         return Err(match session.close_reason() {
@@ -70,18 +88,54 @@ pub async fn poll(session: Arc<Session>) -> Result<Response, TransportError> {
     Ok(payload_response(body))
 }
 
+/// Closes the session if dropped while armed.
+struct CloseOnDrop<'a>(Option<&'a Session>);
+
+impl CloseOnDrop<'_> {
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for CloseOnDrop<'_> {
+    fn drop(&mut self) {
+        if let Some(session) = self.0 {
+            session.close(CloseReason::TransportError);
+        }
+    }
+}
+
 /// Client packets. Processed in order while holding the session's inbound
 /// token; a second concurrent POST is refused and closes the session.
-pub async fn post(session: Arc<Session>, body: Body) -> Result<Response, TransportError> {
+pub async fn post(
+    session: Arc<Session>,
+    body: Body,
+    announced: Option<u64>,
+) -> Result<Response, TransportError> {
     if session.transport() != Transport::Polling {
         return Err(ErrorCode::BadRequest.into());
     }
     let max_payload = session.settings.max_payload;
-    let bytes = match Limited::new(body, max_payload).collect().await {
+    // A body announced over the limit is refused before it is read.
+    if announced.is_some_and(|n| n > max_payload as u64) {
+        session.close(CloseReason::MessageTooLarge);
+        return Err(TransportError::PayloadTooLarge { max_payload });
+    }
+    // The body has `request_body_timeout_ms` to arrive (the server wraps
+    // every body), and no longer than its session lives.
+    let read = tokio::select! {
+        read = Limited::new(body, max_payload).collect() => read,
+        () = session.closed() => return Err(ErrorCode::BadRequest.into()),
+    };
+    let bytes = match read {
         Ok(collected) => collected.to_bytes(),
         Err(error) if error.is::<LengthLimitError>() => {
             session.close(CloseReason::MessageTooLarge);
             return Err(TransportError::PayloadTooLarge { max_payload });
+        }
+        Err(error) if is_body_timeout(error.as_ref()) => {
+            session.close(CloseReason::TransportError);
+            return Err(TransportError::BodyTimeout);
         }
         Err(_) => {
             session.close(CloseReason::TransportError);

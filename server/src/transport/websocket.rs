@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
-use eddy_proto::engine::{ErrorCode, PONG_PROBE};
+use eddy_proto::engine::PONG_PROBE;
 use futures_util::{FutureExt, SinkExt};
 use tokio::time::Instant;
 
@@ -60,10 +60,17 @@ pub fn upgrade(
     upgrade: WebSocketUpgrade,
     permit: Option<ConnectionPermit>,
 ) -> Result<Response, TransportError> {
-    if !session.begin_upgrade() {
-        return Err(ErrorCode::BadRequest.into());
-    }
     let settings = session.settings.clone();
+    if !session.begin_upgrade() {
+        // Already upgraded, or another upgrade is under way. The reference
+        // server completes this handshake and closes the new websocket,
+        // leaving the session on its current transport untouched.
+        return Ok(
+            configure(upgrade, &settings).on_upgrade(|mut socket| async move {
+                let _ = socket.send(Message::Close(None)).await;
+            }),
+        );
+    }
     Ok(configure(upgrade, &settings).on_upgrade(move |mut socket| async move {
         let probed = tokio::select! {
             probed = tokio::time::timeout(settings.upgrade_timeout, probe(&mut socket, &session)) => {
@@ -94,7 +101,7 @@ async fn probe(socket: &mut WebSocket, session: &Session) -> bool {
                     return false;
                 }
                 // Release a pending GET so the client can pause polling.
-                session.outbox.push_control(OutFrame::NOOP);
+                session.release_poll();
             }
             Some(Ok(Message::Text(text))) if text.as_str() == "5" => return true,
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
@@ -171,7 +178,12 @@ async fn serve(
             _ = &mut timer => {
                 match heartbeat.poll(Instant::now()) {
                     Beat::Wait => {}
-                    Beat::Ping => session.outbox.push_control(OutFrame::PING),
+                    Beat::Ping => {
+                        // Written on the next turn of this loop: the client
+                        // has its whole timeout from now.
+                        session.outbox.push_control(OutFrame::PING);
+                        heartbeat.ping_delivered(Instant::now());
+                    }
                     Beat::Close(reason) => return reason,
                 }
             }
@@ -207,9 +219,8 @@ fn classify(error: axum::Error) -> CloseReason {
     let inner = error.into_inner();
     match inner.downcast_ref::<tungstenite::Error>() {
         Some(tungstenite::Error::Capacity(_)) => CloseReason::MessageTooLarge,
-        Some(tungstenite::Error::Protocol(_) | tungstenite::Error::Utf8(_)) => {
-            CloseReason::ParseError
-        }
+        Some(tungstenite::Error::Utf8(_)) => CloseReason::InvalidUtf8,
+        Some(tungstenite::Error::Protocol(_)) => CloseReason::ParseError,
         Some(tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed) => {
             CloseReason::TransportClose
         }

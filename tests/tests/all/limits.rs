@@ -202,3 +202,183 @@ async fn kv_quota_is_enforced_per_app() {
     assert!(error.contains("quota"), "{error}");
     assert_eq!(breaches(&server, "cramped", "kv_quota").await, 1);
 }
+
+/// The server's resident memory, in KiB (from /proc).
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS in /proc/PID/status")
+}
+
+/// Hardening: a handler that joins rooms in a loop with huge names held
+/// ~680 MB through one socket. Rooms per socket and room-name length are
+/// per-app limits now; the handler's `join` returns false past them, the
+/// app's log says why, and memory stays flat.
+#[tokio::test]
+async fn rooms_per_socket_and_room_names_are_bounded() {
+    let server = TestServer::start(BIN, &["--no-demo"]).await.unwrap();
+    let admin = server.admin();
+    admin
+        .app_with("hoard", "hostile-hoard", json!({}))
+        .await
+        .unwrap();
+    let (mut ws, reply) = socket(&server, "hoard").await;
+    assert!(reply.starts_with("40{"), "{reply}");
+    let before = rss_kib(server.pid());
+    // Names of 64 KiB: every join is refused (max_room_name_bytes = 256).
+    ws.send(r#"421["hoard",100,65536]"#).await.unwrap();
+    assert_eq!(ws.text().await.unwrap(), "431[0]");
+    // Short names: the first 128 are joined (max_rooms_per_socket = 128).
+    ws.send(r#"422["hoard",5000,200]"#).await.unwrap();
+    assert_eq!(ws.text().await.unwrap(), "432[128]");
+    let grown = rss_kib(server.pid()).saturating_sub(before);
+    assert!(grown < 32 * 1024, "the server grew by {grown} KiB");
+    assert!(breaches(&server, "hoard", "rooms").await >= 100 + 5000 - 128);
+    let log = admin.call("GET", "/apps/hoard/logs", None).await.unwrap();
+    assert!(
+        log.body.contains("max_rooms_per_socket") && log.body.contains("max_room_name_bytes"),
+        "{}",
+        log.body
+    );
+    // Limits are data: lowered, they apply to the next join.
+    admin
+        .call(
+            "PATCH",
+            "/apps/hoard",
+            Some(json!({"limits":{"max_rooms_per_socket":2,"max_room_name_bytes":8}})),
+        )
+        .await
+        .unwrap();
+    let (mut fresh, _) = socket(&server, "hoard").await;
+    fresh.send(r#"423["hoard",10,8]"#).await.unwrap();
+    assert_eq!(fresh.text().await.unwrap(), "433[2]");
+}
+
+/// Hardening: with a handler that accepts any namespace, every name a
+/// client tried stayed in memory. Namespaces are capped per app, and empty
+/// ones are dropped, so churning through names costs nothing lasting.
+#[tokio::test]
+async fn namespaces_are_capped_and_pruned() {
+    let server = TestServer::start(BIN, &["--no-demo"]).await.unwrap();
+    let admin = server.admin();
+    admin
+        .app_with("spaces", "hostile-hoard", json!({ "max_namespaces": 4 }))
+        .await
+        .unwrap();
+    let mut ws = server
+        .ws("/apps/spaces/socket.io/?EIO=4&transport=websocket")
+        .await
+        .unwrap();
+    ws.text().await.unwrap();
+    for n in 0..4 {
+        ws.send(&format!("40/n{n},")).await.unwrap();
+        assert!(ws.text().await.unwrap().starts_with(&format!("40/n{n},{{")));
+    }
+    ws.send("40/n4,").await.unwrap();
+    assert_eq!(
+        ws.text().await.unwrap(),
+        "44/n4,{\"message\":\"namespace limit reached\",\"data\":{\"code\":\"namespace_limit\",\"max_namespaces\":4}}"
+    );
+    assert_eq!(breaches(&server, "spaces", "namespaces").await, 1);
+    drop(ws);
+    // 300 names, one after another: each is dropped when its client leaves.
+    let started = Instant::now();
+    for n in 0..300 {
+        let mut ws = server
+            .ws("/apps/spaces/socket.io/?EIO=4&transport=websocket")
+            .await
+            .unwrap();
+        ws.text().await.unwrap();
+        ws.send(&format!("40/churn-{n},")).await.unwrap();
+        let reply = ws.text().await.unwrap();
+        assert!(
+            reply.starts_with(&format!("40/churn-{n},{{")),
+            "{n}: {reply}"
+        );
+        ws.send("1").await.unwrap();
+        let _ = ws.closed().await;
+    }
+    assert!(started.elapsed().as_secs() < 60);
+}
+
+/// Hardening: the Engine.IO endpoint reflected any Origin with credentials.
+/// An app may list the browser origins allowed to connect; without a list
+/// any origin is answered with `*` and no credentials.
+#[tokio::test]
+async fn browser_origins_follow_the_apps_list() {
+    let server = TestServer::start(BIN, &["--no-demo"]).await.unwrap();
+    let admin = server.admin();
+    admin.app_with("open", "chat", json!({})).await.unwrap();
+    admin
+        .app_with(
+            "closed",
+            "chat",
+            json!({ "allowed_origins": ["https://good.example"] }),
+        )
+        .await
+        .unwrap();
+    let http = server.http();
+    let handshake = |app: &str| format!("/apps/{app}/socket.io/?EIO=4&transport=polling");
+    let with_origin = |origin: &'static str| vec![("origin", origin)];
+
+    let open = http
+        .request(
+            "GET",
+            &handshake("open"),
+            Default::default(),
+            &with_origin("https://any.example"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(open.status, 200);
+    assert_eq!(open.headers["access-control-allow-origin"], "*");
+    assert!(
+        !open
+            .headers
+            .contains_key("access-control-allow-credentials")
+    );
+
+    let good = http
+        .request(
+            "GET",
+            &handshake("closed"),
+            Default::default(),
+            &with_origin("https://good.example"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(good.status, 200);
+    assert_eq!(
+        good.headers["access-control-allow-origin"],
+        "https://good.example"
+    );
+    assert_eq!(good.headers["access-control-allow-credentials"], "true");
+
+    let bad = http
+        .request(
+            "GET",
+            &handshake("closed"),
+            Default::default(),
+            &with_origin("https://evil.example"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(bad.status, 403);
+    assert_eq!(bad.json()["code"], 4);
+    // Clients outside a browser send no Origin and are not concerned.
+    assert_eq!(http.get(&handshake("closed")).await.unwrap().status, 200);
+    // An invalid entry is refused with the reason.
+    let refused = admin
+        .call(
+            "PATCH",
+            "/apps/closed",
+            Some(json!({"limits":{"allowed_origins":["https://x.example/path"]}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(refused.body.contains("no path"), "{}", refused.body);
+}

@@ -6,6 +6,8 @@ mod admin_api;
 mod admin_ui;
 mod cli;
 mod cluster;
+mod conformance;
+mod edge;
 mod engine_io;
 mod host;
 mod limits;

@@ -361,3 +361,46 @@ async fn an_unknown_app_is_a_json_404() {
         (404, Some("not_found"))
     );
 }
+
+/// Hardening: a binary event whose placeholder points past its attachments
+/// would make every receiving official client disconnect ("illegal
+/// attachments"). The server refuses it and drops the sender, as the
+/// reference does; nothing is echoed, and others carry on.
+#[tokio::test]
+async fn a_placeholder_past_the_attachments_drops_the_sender() {
+    let server = server().await;
+    let mut bystander = connected(&server).await;
+    for header in [
+        r#"51-["message",{"_placeholder":true,"num":1}]"#,
+        r#"51-["message",{"_placeholder":true,"num":-1}]"#,
+        r#"51-["message",{"_placeholder":true}]"#,
+        r#"51-["message",[{"deep":{"_placeholder":true,"num":7}}]]"#,
+    ] {
+        let mut ws = connected(&server).await;
+        ws.send(header).await.unwrap();
+        ws.send_binary(&[1, 2, 3]).await.unwrap();
+        assert_eq!(
+            ws.closed().await.unwrap(),
+            Some((1002, "parse error".into())),
+            "{header}"
+        );
+    }
+    // Over polling the POST gets a 400 and the session is gone.
+    let http = server.http();
+    let sid = open_sid(&http.get(POLL).await.unwrap().body);
+    let with_sid = format!("{POLL}&sid={sid}");
+    assert_eq!(http.post(&with_sid, "40").await.unwrap().status, 200);
+    assert!(http.get(&with_sid).await.unwrap().body.starts_with("40"));
+    let bad = "451-[\"message\",{\"_placeholder\":true,\"num\":2}]\x1ebAQID";
+    assert_eq!(http.post(&with_sid, bad).await.unwrap().status, 400);
+    assert_eq!(http.get(&with_sid).await.unwrap().status, 400);
+
+    bystander
+        .send(r#"42["message","still here"]"#)
+        .await
+        .unwrap();
+    assert_eq!(
+        bystander.text().await.unwrap(),
+        r#"42["message-back","still here"]"#
+    );
+}

@@ -19,6 +19,8 @@ pub enum Error {
     InvalidAttachmentCount,
     #[error("too many attachments ({count}, at most {max})")]
     TooManyAttachments { count: usize, max: usize },
+    #[error("a placeholder names an attachment the packet does not carry")]
+    IllegalAttachments,
     #[error("invalid ack id")]
     InvalidAckId,
     #[error("invalid namespace")]

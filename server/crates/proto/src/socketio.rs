@@ -13,6 +13,14 @@ use bytes::Bytes;
 use crate::Error;
 use crate::json;
 
+mod placeholders;
+
+pub use placeholders::placeholders_valid;
+
+/// The largest ack id a JavaScript client can represent exactly
+/// (`Number.MAX_SAFE_INTEGER`); larger ids are refused, not echoed rounded.
+pub const MAX_ACK_ID: u64 = (1 << 53) - 1;
+
 /// The seven Socket.IO packet types, by their wire digit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PacketKind {
@@ -194,7 +202,9 @@ fn decode(frame: &str, max_attachments: usize) -> Result<(Packet<'_>, usize), Er
     let id = if digits > 0 {
         let id = frame[i..i + digits]
             .parse::<u64>()
-            .map_err(|_| Error::InvalidAckId)?;
+            .ok()
+            .filter(|id| *id <= MAX_ACK_ID)
+            .ok_or(Error::InvalidAckId)?;
         i += digits;
         Some(id)
     } else {
@@ -204,6 +214,9 @@ fn decode(frame: &str, max_attachments: usize) -> Result<(Packet<'_>, usize), Er
     let data = if i < frame.len() {
         let data = &frame[i..];
         validate_payload(kind, data)?;
+        if kind.is_binary() && !placeholders::placeholders_valid(data, expected) {
+            return Err(Error::IllegalAttachments);
+        }
         Some(data)
     } else {
         validate_missing_payload(kind)?;
@@ -255,6 +268,21 @@ fn validate_payload(kind: PacketKind, data: &str) -> Result<(), Error> {
         },
         PacketKind::Event | PacketKind::BinaryEvent => split_event(data).map(|_| ()),
     }
+}
+
+/// True when `args` is a JSON array whose placeholders all name one of
+/// `attachments` binary attachments: what the server may send as the
+/// arguments of an event or ack. A handler's reply is checked with this
+/// before any client sees it.
+pub fn args_valid(args: &str, attachments: usize) -> bool {
+    args.trim_start().starts_with('[')
+        && json::is_valid(args)
+        && placeholders::placeholders_valid(args, attachments)
+}
+
+/// True when `text` is one syntactically valid JSON document.
+pub fn is_json(text: &str) -> bool {
+    json::is_valid(text)
 }
 
 /// An event payload split into its name and its arguments.

@@ -10,7 +10,7 @@ use crate::secret::{Secret, same_hash};
 use crate::{Store, StoreError, now_ms};
 
 /// Per-app limits: data in the registry, enforced on every node.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AppLimits {
@@ -26,7 +26,40 @@ pub struct AppLimits {
     pub handler_memory_mb: u64,
     /// Bytes of key-value data (keys plus values).
     pub kv_quota_bytes: u64,
+    /// Rooms one socket may be in at once (its own id not counted).
+    #[serde(default = "defaults::max_rooms_per_socket")]
+    pub max_rooms_per_socket: u64,
+    /// Bytes in a room name.
+    #[serde(default = "defaults::max_room_name_bytes")]
+    pub max_room_name_bytes: u64,
+    /// Namespaces the app may have at once on a node (empty ones are dropped).
+    #[serde(default = "defaults::max_namespaces")]
+    pub max_namespaces: u64,
+    /// Browser origins allowed to connect (`https://example.com`). Empty:
+    /// any origin may connect, and cross-origin polling is answered with
+    /// `Access-Control-Allow-Origin: *` and no credentials; an origin is
+    /// reflected with credentials only when it is on the list.
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
 }
+
+/// Defaults of the limits added after the first release (older registry
+/// rows and API clients do not name them).
+mod defaults {
+    pub(super) fn max_rooms_per_socket() -> u64 {
+        128
+    }
+    pub(super) fn max_room_name_bytes() -> u64 {
+        256
+    }
+    pub(super) fn max_namespaces() -> u64 {
+        64
+    }
+}
+
+/// Most entries in `allowed_origins`, and the longest entry.
+pub const MAX_ORIGINS: usize = 32;
+const MAX_ORIGIN_LEN: usize = 256;
 
 impl Default for AppLimits {
     fn default() -> Self {
@@ -37,19 +70,27 @@ impl Default for AppLimits {
             handler_deadline_ms: 100,
             handler_memory_mb: 64,
             kv_quota_bytes: 10 << 20,
+            max_rooms_per_socket: defaults::max_rooms_per_socket(),
+            max_room_name_bytes: defaults::max_room_name_bytes(),
+            max_namespaces: defaults::max_namespaces(),
+            allowed_origins: Vec::new(),
         }
     }
 }
 
 impl AppLimits {
     /// The allowed range of each limit, for validation and documentation.
-    pub const RANGES: [(&'static str, u64, u64); 6] = [
+    pub const RANGES: [(&'static str, u64, u64); 9] = [
         ("max_connections", 1, 1_000_000),
         ("max_events_per_second", 1, 100_000),
         ("max_payload", 64, 100_000_000),
         ("handler_deadline_ms", 1, 10_000),
         ("handler_memory_mb", 1, 4096),
         ("kv_quota_bytes", 0, 10_000_000_000),
+        ("max_rooms_per_socket", 1, 10_000),
+        // Room names travel between nodes, whose wire format caps names at 4 KiB.
+        ("max_room_name_bytes", 1, 4096),
+        ("max_namespaces", 1, 10_000),
     ];
 
     pub fn validate(&self) -> Result<(), StoreError> {
@@ -60,6 +101,9 @@ impl AppLimits {
             self.handler_deadline_ms,
             self.handler_memory_mb,
             self.kv_quota_bytes,
+            self.max_rooms_per_socket,
+            self.max_room_name_bytes,
+            self.max_namespaces,
         ];
         for ((name, min, max), value) in Self::RANGES.iter().zip(values) {
             if !(*min..=*max).contains(&value) {
@@ -68,8 +112,42 @@ impl AppLimits {
                 )));
             }
         }
+        if self.allowed_origins.len() > MAX_ORIGINS {
+            return Err(StoreError::Invalid(format!(
+                "allowed_origins has at most {MAX_ORIGINS} entries"
+            )));
+        }
+        for origin in &self.allowed_origins {
+            validate_origin(origin).map_err(StoreError::Invalid)?;
+        }
         Ok(())
     }
+
+    /// True when a browser at `origin` may connect.
+    pub fn origin_allowed(&self, origin: &str) -> bool {
+        self.allowed_origins.is_empty() || self.allowed_origins.iter().any(|o| o == origin)
+    }
+}
+
+/// An origin as browsers send it: `http` or `https`, a host, an optional
+/// port, nothing after (no path, no trailing slash).
+fn validate_origin(origin: &str) -> Result<(), String> {
+    let invalid = || {
+        format!(
+            "invalid origin {origin:?} in allowed_origins: write scheme://host[:port], \
+             e.g. https://example.com, with no path"
+        )
+    };
+    let rest = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+        .ok_or_else(invalid)?;
+    let ok = origin.len() <= MAX_ORIGIN_LEN
+        && !rest.is_empty()
+        && rest
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
+    if ok { Ok(()) } else { Err(invalid()) }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -118,7 +196,13 @@ pub fn validate_slug(slug: &str) -> Result<(), String> {
 }
 
 const APP_COLUMNS: &str = "a.id, a.slug, a.name, a.created_at, a.max_connections, a.max_events_per_second, \
-     a.max_payload, a.handler_deadline_ms, a.handler_memory_mb, a.kv_quota_bytes, a.active_version, k.public_key";
+     a.max_payload, a.handler_deadline_ms, a.handler_memory_mb, a.kv_quota_bytes, a.max_rooms_per_socket, \
+     a.max_room_name_bytes, a.max_namespaces, a.allowed_origins, a.active_version, k.public_key";
+
+/// `allowed_origins` is stored as one text column, one origin per line.
+fn origins_column(origins: &[String]) -> String {
+    origins.join("\n")
+}
 
 fn app(row: &AnyRow) -> Result<App, StoreError> {
     let n = |c: &str| row.try_get::<i64, _>(c).map(|v| v.max(0) as u64);
@@ -134,6 +218,14 @@ fn app(row: &AnyRow) -> Result<App, StoreError> {
             handler_deadline_ms: n("handler_deadline_ms")?,
             handler_memory_mb: n("handler_memory_mb")?,
             kv_quota_bytes: n("kv_quota_bytes")?,
+            max_rooms_per_socket: n("max_rooms_per_socket")?,
+            max_room_name_bytes: n("max_room_name_bytes")?,
+            max_namespaces: n("max_namespaces")?,
+            allowed_origins: row
+                .try_get::<String, _>("allowed_origins")?
+                .lines()
+                .map(str::to_owned)
+                .collect(),
         },
         public_key: row.try_get("public_key")?,
         active_version: row.try_get("active_version")?,
@@ -170,8 +262,9 @@ impl Store {
         let mut tx = self.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO apps (slug, name, created_at, max_connections, max_events_per_second, max_payload, \
-             handler_deadline_ms, handler_memory_mb, kv_quota_bytes) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+             handler_deadline_ms, handler_memory_mb, kv_quota_bytes, max_rooms_per_socket, max_room_name_bytes, \
+             max_namespaces, allowed_origins) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
         )
         .bind(&new.slug)
         .bind(new.name.trim())
@@ -182,6 +275,10 @@ impl Store {
         .bind(l.handler_deadline_ms as i64)
         .bind(l.handler_memory_mb as i64)
         .bind(l.kv_quota_bytes as i64)
+        .bind(l.max_rooms_per_socket as i64)
+        .bind(l.max_room_name_bytes as i64)
+        .bind(l.max_namespaces as i64)
+        .bind(origins_column(&l.allowed_origins))
         .fetch_one(&mut *tx)
         .await;
         let id: i64 = match inserted {
@@ -249,11 +346,12 @@ impl Store {
         }
         let before = self.app(slug).await?;
         let name = name.map(str::trim).unwrap_or(&before.name).to_owned();
-        let l = limits.copied().unwrap_or(before.limits);
+        let l = limits.cloned().unwrap_or_else(|| before.limits.clone());
         let mut tx = self.begin().await?;
         let changed = sqlx::query(
             "UPDATE apps SET name = $2, max_connections = $3, max_events_per_second = $4, max_payload = $5, \
-             handler_deadline_ms = $6, handler_memory_mb = $7, kv_quota_bytes = $8 WHERE slug = $1",
+             handler_deadline_ms = $6, handler_memory_mb = $7, kv_quota_bytes = $8, max_rooms_per_socket = $9, \
+             max_room_name_bytes = $10, max_namespaces = $11, allowed_origins = $12 WHERE slug = $1",
         )
         .bind(slug)
         .bind(&name)
@@ -263,6 +361,10 @@ impl Store {
         .bind(l.handler_deadline_ms as i64)
         .bind(l.handler_memory_mb as i64)
         .bind(l.kv_quota_bytes as i64)
+        .bind(l.max_rooms_per_socket as i64)
+        .bind(l.max_room_name_bytes as i64)
+        .bind(l.max_namespaces as i64)
+        .bind(origins_column(&l.allowed_origins))
         .execute(&mut *tx)
         .await?
         .rows_affected();

@@ -120,6 +120,12 @@ fn rejects_invalid_packets() {
             Error::InvalidAttachmentCount,
         ),
         ("299999999999999999999999[\"x\"]", Error::InvalidAckId),
+        // Above 2^53 - 1 a JavaScript client cannot represent the id.
+        ("29007199254740992[\"x\"]", Error::InvalidAckId),
+        (
+            "51-[\"x\",{\"_placeholder\":true,\"num\":1}]",
+            Error::IllegalAttachments,
+        ),
         ("2[\"x\"\u{0}]", Error::InvalidJson),
     ];
     for (frame, err) in table {
@@ -129,6 +135,15 @@ fn rejects_invalid_packets() {
             "{frame:?}"
         );
     }
+}
+
+#[test]
+fn the_largest_safe_ack_id_is_accepted() {
+    let frame = "29007199254740991[\"x\"]";
+    let Ok(Progress::Complete(p)) = Assembler::new(16).text(frame) else {
+        panic!("{frame} is a valid packet");
+    };
+    assert_eq!(p.id, Some(super::MAX_ACK_ID));
 }
 
 #[test]
@@ -262,7 +277,7 @@ proptest! {
     #[test]
     fn events_round_trip(
         nsp in prop_oneof![Just("/".to_string()), "/[a-z0-9_-]{1,12}"],
-        id in proptest::option::of(any::<u64>()),
+        id in proptest::option::of(0..=MAX_ACK_ID),
         name in ".*".prop_filter("reserved", |n| !RESERVED_EVENTS.contains(&n.as_str())),
         args in prop::collection::vec(json_value(), 0..4),
         attachments in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..8), 0..3),
@@ -289,7 +304,7 @@ proptest! {
     }
 
     #[test]
-    fn acks_round_trip(id in any::<u64>(), args in prop::collection::vec(json_value(), 0..4)) {
+    fn acks_round_trip(id in 0..=MAX_ACK_ID, args in prop::collection::vec(json_value(), 0..4)) {
         let inner = args.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(",");
         let mut frame = String::new();
         write_ack(&mut frame, "/", id, &inner, 0);
