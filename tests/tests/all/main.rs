@@ -7,6 +7,7 @@ mod admin_ui;
 mod cli;
 mod cluster;
 mod engine_io;
+mod guest_bounds;
 mod host;
 mod limits;
 mod observe;
