@@ -74,6 +74,26 @@ async fn deploying_a_start_up_that_never_returns_is_refused_promptly() {
 }
 
 #[tokio::test]
+async fn a_compilation_past_its_timeout_is_refused_at_the_validate_step() {
+    // 1 ms: no component compiles that fast, and this server's cache is empty.
+    let server =
+        TestServer::start_with_config(BIN, "wasm_compile_timeout_ms = 1\n", &["--no-demo"])
+            .await
+            .unwrap();
+    let admin = server.admin();
+    admin.create_app("big", json!({})).await.unwrap();
+    let reply = admin
+        .upload("big", &std::fs::read(plugin("echo")).unwrap(), "")
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 422, "{}", reply.body);
+    let problem = reply.json();
+    assert_eq!(problem["step"], "validate", "{problem}");
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(detail.contains("did not finish within 1 ms"), "{detail}");
+}
+
+#[tokio::test]
 async fn a_start_up_that_spins_sometimes_faults_its_app_and_the_cpu_returns_to_idle() {
     let server = server().await;
     let admin = server.admin();
