@@ -31,10 +31,27 @@ pub enum Incoming {
     Event(String),
 }
 
+/// Longest one client may take to connect and join (generous: a load run
+/// opens thousands at once on a busy machine).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
 impl Client {
     /// Connects from `source` (a loopback address, so many clients do not
     /// exhaust one address's ephemeral ports) and joins the main namespace.
+    /// Gives up after [`CONNECT_TIMEOUT`]: a server that accepts and never
+    /// answers must not hang a load run.
     pub async fn connect(target: &Target, source: Option<IpAddr>) -> anyhow::Result<Self> {
+        tokio::time::timeout(CONNECT_TIMEOUT, Self::connect_unbounded(target, source))
+            .await
+            .with_context(|| {
+                format!(
+                    "no Socket.IO connection to {} within {CONNECT_TIMEOUT:?}",
+                    target.addr
+                )
+            })?
+    }
+
+    async fn connect_unbounded(target: &Target, source: Option<IpAddr>) -> anyhow::Result<Self> {
         let socket = match target.addr {
             SocketAddr::V4(_) => TcpSocket::new_v4()?,
             SocketAddr::V6(_) => TcpSocket::new_v6()?,

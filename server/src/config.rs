@@ -79,6 +79,11 @@ pub struct Config {
     pub wasm_max_instances: u32,
     /// Upper bound for any app's handler memory, in MiB. Default 512.
     pub wasm_max_memory_mb: u64,
+    /// Longest a handler instance's start-up (instantiation) may take, at a
+    /// deploy's trial and at runtime. Default 1000 ms.
+    pub wasm_start_timeout_ms: u64,
+    /// Longest a deploy waits for an upload to compile. Default 60000 ms.
+    pub wasm_compile_timeout_ms: u64,
     /// Apps served by this node, until the registry holds them.
     pub apps: Vec<AppConfig>,
 }
@@ -162,6 +167,8 @@ impl Default for Config {
             shutdown_grace_ms: 5_000,
             wasm_max_instances: 1000,
             wasm_max_memory_mb: 512,
+            wasm_start_timeout_ms: 1_000,
+            wasm_compile_timeout_ms: 60_000,
             apps: Vec::new(),
         }
     }
@@ -198,6 +205,8 @@ pub const SCALAR_KEYS: &[&str] = &[
     "shutdown_grace_ms",
     "wasm_max_instances",
     "wasm_max_memory_mb",
+    "wasm_start_timeout_ms",
+    "wasm_compile_timeout_ms",
 ];
 
 #[derive(Debug, Error)]
@@ -332,6 +341,12 @@ impl Config {
             "wasm_max_memory_mb" => {
                 self.wasm_max_memory_mb = value.parse().map_err(|_| err(COUNT))?
             }
+            "wasm_start_timeout_ms" => {
+                self.wasm_start_timeout_ms = value.parse().map_err(|_| err(MS))?
+            }
+            "wasm_compile_timeout_ms" => {
+                self.wasm_compile_timeout_ms = value.parse().map_err(|_| err(MS))?
+            }
             _ => {
                 return Err(ConfigError::Invalid(format!(
                     "{origin}: unknown setting {key:?}"
@@ -354,6 +369,8 @@ impl Config {
             ("request_body_timeout_ms", self.request_body_timeout_ms),
             ("wasm_max_instances", u64::from(self.wasm_max_instances)),
             ("wasm_max_memory_mb", self.wasm_max_memory_mb),
+            ("wasm_start_timeout_ms", self.wasm_start_timeout_ms),
+            ("wasm_compile_timeout_ms", self.wasm_compile_timeout_ms),
         ];
         for (key, value) in positive {
             if value == 0 {

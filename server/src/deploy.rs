@@ -16,6 +16,8 @@ use crate::dispatch::WasmHandler;
 pub struct Deployer {
     engine: HostEngine,
     max_payload: usize,
+    start_deadline: Duration,
+    compile_timeout: Duration,
 }
 
 impl Deployer {
@@ -29,6 +31,8 @@ impl Deployer {
         Ok(Self {
             engine,
             max_payload: usize::try_from(config.max_payload).unwrap_or(usize::MAX),
+            start_deadline: Duration::from_millis(config.wasm_start_timeout_ms),
+            compile_timeout: Duration::from_millis(config.wasm_compile_timeout_ms),
         })
     }
 
@@ -40,6 +44,7 @@ impl Deployer {
     pub fn limits(&self, app: &eddy_store::AppLimits) -> Limits {
         Limits {
             deadline: Duration::from_millis(app.handler_deadline_ms),
+            start_deadline: self.start_deadline,
             memory_bytes: (app.handler_memory_mb as usize) << 20,
             max_payload: usize::try_from(app.max_payload)
                 .unwrap_or(usize::MAX)
@@ -48,12 +53,25 @@ impl Deployer {
         }
     }
 
-    /// Checks and compiles a component (or finds its cached compilation).
+    /// Checks and compiles a component (or finds its cached compilation),
+    /// waiting at most the compile timeout.
+    ///
+    /// Cranelift cannot be interrupted: past the timeout the deploy fails,
+    /// but the blocking thread compiles on to the end. What bounds that cost
+    /// is the upload size limit (`max_component_bytes`, default 32 MiB):
+    /// Cranelift's work grows with the code it is given, so a bounded upload
+    /// is a bounded compilation. Only an authenticated deployer can start one.
     pub async fn compile(&self, wasm: Vec<u8>) -> Result<LoadedComponent, LoadError> {
         let engine = self.engine.clone();
-        tokio::task::spawn_blocking(move || engine.load(&wasm))
-            .await
-            .map_err(|e| LoadError::Compile(format!("the compiler task failed: {e}")))?
+        let compiling = tokio::task::spawn_blocking(move || engine.load(&wasm));
+        match tokio::time::timeout(self.compile_timeout, compiling).await {
+            Ok(joined) => {
+                joined.map_err(|e| LoadError::Compile(format!("the compiler task failed: {e}")))?
+            }
+            Err(_elapsed) => Err(LoadError::CompileTimeout {
+                timeout_ms: self.compile_timeout.as_millis() as u64,
+            }),
+        }
     }
 
     /// Instantiates a compiled component once under `limits` (the trial)

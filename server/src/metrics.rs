@@ -41,6 +41,8 @@ pub struct AppMetrics {
     pub handler_memory_faults: Counter,
     pub handler_traps: Counter,
     pub handler_host_faults: Counter,
+    /// New handler instances whose start-up ran past the start deadline.
+    pub handler_start_faults: Counter,
     pub breach_connections: Counter,
     pub breach_event_rate: Counter,
     pub breach_payload: Counter,
@@ -78,6 +80,7 @@ impl AppMetrics {
             + self.handler_memory_faults.get()
             + self.handler_traps.get()
             + self.handler_host_faults.get()
+            + self.handler_start_faults.get()
     }
 
     /// Requests refused by any of the app's limits.
@@ -291,7 +294,7 @@ pub fn render(
         &mut apps.iter().map(|a| (app(a), a.socket_count() as u64)),
     );
     type Field = fn(&AppMetrics) -> &Counter;
-    let counters: [(&str, &str, Field); 12] = [
+    let counters: [(&str, &str, Field); 13] = [
         (
             "eddy_sessions_opened_total",
             "Engine.IO sessions opened.",
@@ -351,6 +354,11 @@ pub fn render(
             "eddy_handler_host_faults_total",
             "Handler calls that failed on the server's side.",
             |m| &m.handler_host_faults,
+        ),
+        (
+            "eddy_handler_start_faults_total",
+            "New handler instances whose start-up ran past the start deadline (each faults the app for a backoff).",
+            |m| &m.handler_start_faults,
         ),
     ];
     for (name, help, get) in counters {
@@ -420,6 +428,17 @@ pub fn render(
         &mut apps
             .iter()
             .map(|a| (app(a), a.handler().footprint().memory_bytes)),
+    );
+    family(
+        "eddy_handler_faulted",
+        "gauge",
+        "1 while the app's handler refuses new instances after a failed start-up.",
+        &mut apps.iter().map(|a| {
+            (
+                app(a),
+                u64::from(a.handler().footprint().faulted_for_ms.is_some()),
+            )
+        }),
     );
     family(
         "eddy_app_active_version",

@@ -42,6 +42,21 @@ impl Http {
         self.request("POST", path, body.into(), &[]).await
     }
 
+    /// A fresh HTTP/1.1 connection (within [`WAIT`]).
+    async fn connect(
+        &self,
+    ) -> anyhow::Result<hyper::client::conn::http1::SendRequest<Full<Bytes>>> {
+        tokio::time::timeout(WAIT, async {
+            let stream = tokio::net::TcpStream::connect(self.addr).await?;
+            let (sender, connection) =
+                hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+            tokio::spawn(connection);
+            anyhow::Ok(sender)
+        })
+        .await
+        .with_context(|| format!("connecting to {} timed out", self.addr))?
+    }
+
     pub async fn request(
         &self,
         method: &str,
@@ -49,10 +64,7 @@ impl Http {
         body: Bytes,
         headers: &[(&str, &str)],
     ) -> anyhow::Result<Reply> {
-        let stream = tokio::net::TcpStream::connect(self.addr).await?;
-        let (mut sender, connection) =
-            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-        tokio::spawn(connection);
+        let mut sender = self.connect().await?;
         let mut request = Request::builder()
             .method(method)
             .uri(path)
@@ -66,7 +78,10 @@ impl Http {
             .with_context(|| format!("{method} {path} timed out"))??;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let body = response.into_body().collect().await?.to_bytes();
+        let body = tokio::time::timeout(WAIT, response.into_body().collect())
+            .await
+            .with_context(|| format!("{method} {path}: the body did not arrive in time"))??
+            .to_bytes();
         Ok(Reply {
             status,
             headers,
@@ -91,10 +106,7 @@ impl Http {
         path: &str,
         headers: &[(&str, &str)],
     ) -> anyhow::Result<EventStream> {
-        let stream = tokio::net::TcpStream::connect(self.addr).await?;
-        let (mut sender, connection) =
-            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-        tokio::spawn(connection);
+        let mut sender = self.connect().await?;
         let mut request = Request::builder()
             .uri(path)
             .header("host", self.addr.to_string());

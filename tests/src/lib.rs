@@ -86,6 +86,31 @@ pub fn plugin(name: &str) -> std::path::PathBuf {
     path
 }
 
+/// `hostile-start-flaky` spins at start-up in the second half of every
+/// period of wall-clock time (its `PERIOD_MS`): "unlucky".
+pub const FLAKY_PERIOD: Duration = Duration::from_millis(8_000);
+
+/// Waits until the wall clock is in the lucky (first) or unlucky (second)
+/// half of [`FLAKY_PERIOD`] with at least `room` of it left; at most one
+/// period. Sleeping is the point here: the guest reads the same clock.
+pub async fn flaky_phase(unlucky: bool, room: Duration) {
+    let period = FLAKY_PERIOD.as_millis();
+    let half = period / 2;
+    assert!(room.as_millis() < half, "room must fit in half a period");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("a clock after 1970")
+        .as_millis();
+    let phase = now % period;
+    let (start, end) = if unlucky { (half, period) } else { (0, half) };
+    let wait = if phase >= start && phase + room.as_millis() <= end {
+        0
+    } else {
+        (start + period - phase) % period
+    };
+    tokio::time::sleep(Duration::from_millis(wait as u64)).await;
+}
+
 /// The sid of an Engine.IO open packet (`0{"sid":…}`).
 pub fn open_sid(open: &str) -> String {
     let json: serde_json::Value =

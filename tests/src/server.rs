@@ -155,6 +155,38 @@ impl TestServer {
         self.child.id().expect("running")
     }
 
+    /// CPU time the server process has used (user + system), from
+    /// `/proc/PID/stat`, in clock ticks (100 per second on Linux).
+    pub fn cpu_ticks(&self) -> anyhow::Result<u64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid()))?;
+        // The command name (field 2) may hold spaces: count after its ')'.
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .context("a /proc stat line")?
+            .1
+            .split_whitespace()
+            .collect();
+        // utime and stime are fields 14 and 15; fields[0] is field 3.
+        let ticks = |n: usize| -> anyhow::Result<u64> {
+            Ok(fields
+                .get(n - 3)
+                .context("a short /proc stat line")?
+                .parse()?)
+        };
+        Ok(ticks(14)? + ticks(15)?)
+    }
+
+    /// The share of one core the server used over the next `window`
+    /// (1.0: one core busy all along).
+    pub async fn cpu_share(&self, window: Duration) -> anyhow::Result<f64> {
+        const TICKS_PER_SECOND: f64 = 100.0;
+        let before = self.cpu_ticks()?;
+        let started = std::time::Instant::now();
+        tokio::time::sleep(window).await;
+        let used = (self.cpu_ticks()? - before) as f64 / TICKS_PER_SECOND;
+        Ok(used / started.elapsed().as_secs_f64())
+    }
+
     /// Keeps the data directory when this server goes away (to restart on it).
     pub fn keep_data(&mut self) -> PathBuf {
         self.keep_data = true;

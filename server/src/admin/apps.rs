@@ -78,6 +78,11 @@ pub struct AppView {
     pub app: eddy_store::App,
     /// Sockets connected on this node.
     pub connections: usize,
+    /// Present while the app is faulted on this node: its handler's
+    /// start-up failed, and new instances are refused for this many more
+    /// milliseconds (clients get `app_unavailable`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub faulted_for_ms: Option<u64>,
 }
 
 /// A new app and its key. The secret is shown here once and never again.
@@ -96,8 +101,14 @@ pub struct AppKey {
 }
 
 pub(super) fn view(state: &ServerState, app: eddy_store::App) -> AppView {
-    let connections = state.tenants.get(&app.slug).map_or(0, |a| a.socket_count());
-    AppView { app, connections }
+    let live = state.tenants.get(&app.slug);
+    let connections = live.as_ref().map_or(0, |a| a.socket_count());
+    let faulted_for_ms = live.and_then(|a| a.handler().footprint().faulted_for_ms);
+    AppView {
+        app,
+        connections,
+        faulted_for_ms,
+    }
 }
 
 #[utoipa::path(get, path = "/apps", tag = "apps", security(("admin_token" = [])),

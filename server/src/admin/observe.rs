@@ -50,6 +50,11 @@ pub struct HandlerStats {
     pub memory_faults: u64,
     pub traps: u64,
     pub host_faults: u64,
+    /// New instances whose start-up ran past the start deadline.
+    pub start_faults: u64,
+    /// Present while the handler is faulted (new instances refused after a
+    /// failed start-up): milliseconds until it tries again.
+    pub faulted_for_ms: Option<u64>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -97,6 +102,8 @@ pub async fn stats(
             memory_faults: m.handler_memory_faults.get(),
             traps: m.handler_traps.get(),
             host_faults: m.handler_host_faults.get(),
+            start_faults: m.handler_start_faults.get(),
+            faulted_for_ms: footprint.faulted_for_ms,
         },
         limit_breaches: LimitBreaches {
             connections: m.breach_connections.get(),

@@ -1,5 +1,9 @@
 //! A small HTTP/1.1 client for the admin API: one connection per request,
-//! JSON in and out, problem+json errors turned into their message.
+//! JSON in and out, problem+json errors turned into their message. Every
+//! request has a timeout: a server that accepts and never answers must not
+//! hold the CLI (or the script running it) forever.
+
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use bytes::Bytes;
@@ -12,11 +16,16 @@ pub struct AdminClient {
     authority: String,
     base_path: String,
     token: String,
+    /// For one whole request: connect, send, and read the answer.
+    timeout: Duration,
     runtime: tokio::runtime::Runtime,
 }
 
+/// Longest to wait for a TCP connection (within the request's timeout).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
 impl AdminClient {
-    pub fn new(server: &str, token: Option<String>) -> anyhow::Result<Self> {
+    pub fn new(server: &str, token: Option<String>, timeout: Duration) -> anyhow::Result<Self> {
         let Some(rest) = server.strip_prefix("http://") else {
             if server.starts_with("https://") {
                 bail!(
@@ -33,6 +42,7 @@ impl AdminClient {
                 .trim_end_matches('/')
                 .to_owned(),
             token,
+            timeout,
             runtime: tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?,
@@ -73,41 +83,68 @@ impl AdminClient {
         body: Bytes,
     ) -> anyhow::Result<Value> {
         let uri = format!("{}/admin/api/v1{path}", self.base_path);
+        let exchange = self.exchange(method, &uri, content_type, body);
         self.runtime.block_on(async {
-            let stream = tokio::net::TcpStream::connect(&self.authority)
+            tokio::time::timeout(self.timeout, exchange)
                 .await
-                .with_context(|| format!("cannot reach the server at {}", self.authority))?;
-            let (mut sender, connection) =
-                hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-            tokio::spawn(connection);
-            let mut request = Request::builder()
-                .method(method)
-                .uri(&uri)
-                .header("host", &self.authority)
-                .header("authorization", format!("Bearer {}", self.token));
-            if let Some(content_type) = content_type {
-                request = request.header("content-type", content_type);
-            }
-            let response = sender.send_request(request.body(Full::new(body))?).await?;
-            let status = response.status();
-            let bytes = response.into_body().collect().await?.to_bytes();
-            let value: Value = if bytes.is_empty() {
-                Value::Null
-            } else {
-                serde_json::from_slice(&bytes)
-                    .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
-            };
-            if !status.is_success() {
-                let detail = value["detail"]
-                    .as_str()
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| value.to_string());
-                match value["step"].as_str() {
-                    Some(step) => bail!("{detail} (step: {step}; HTTP {})", status.as_u16()),
-                    None => bail!("{detail} (HTTP {})", status.as_u16()),
-                }
-            }
-            Ok(value)
+                .unwrap_or_else(|_| {
+                    bail!(
+                        "{method} {uri}: no answer from {} within {} s (--timeout-secs)",
+                        self.authority,
+                        self.timeout.as_secs_f64()
+                    )
+                })
         })
+    }
+
+    async fn exchange(
+        &self,
+        method: &str,
+        uri: &str,
+        content_type: Option<&str>,
+        body: Bytes,
+    ) -> anyhow::Result<Value> {
+        let connect_timeout = CONNECT_TIMEOUT.min(self.timeout);
+        let connecting = tokio::net::TcpStream::connect(&self.authority);
+        let stream = match tokio::time::timeout(connect_timeout, connecting).await {
+            Ok(connected) => connected
+                .with_context(|| format!("cannot reach the server at {}", self.authority))?,
+            Err(_elapsed) => bail!(
+                "cannot reach the server at {} within {} s",
+                self.authority,
+                connect_timeout.as_secs_f64()
+            ),
+        };
+        let (mut sender, connection) =
+            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+        tokio::spawn(connection);
+        let mut request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("host", &self.authority)
+            .header("authorization", format!("Bearer {}", self.token));
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        let response = sender.send_request(request.body(Full::new(body))?).await?;
+        let status = response.status();
+        let bytes = response.into_body().collect().await?.to_bytes();
+        let value: Value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
+        if !status.is_success() {
+            let detail = value["detail"]
+                .as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| value.to_string());
+            match value["step"].as_str() {
+                Some(step) => bail!("{detail} (step: {step}; HTTP {})", status.as_u16()),
+                None => bail!("{detail} (HTTP {})", status.as_u16()),
+            }
+        }
+        Ok(value)
     }
 }

@@ -1,5 +1,7 @@
 //! The admin commands: each is one or two admin API calls, printed for people.
 
+use std::time::Duration;
+
 use anyhow::Context;
 use serde_json::{Value, json};
 
@@ -35,7 +37,11 @@ pub(super) fn run(command: Command) -> anyhow::Result<()> {
 }
 
 fn client(remote: &Remote) -> anyhow::Result<AdminClient> {
-    AdminClient::new(&remote.server, remote.token.clone())
+    AdminClient::new(
+        &remote.server,
+        remote.token.clone(),
+        Duration::from_secs(remote.timeout_secs),
+    )
 }
 
 fn app(command: AppCommand) -> anyhow::Result<()> {

@@ -147,6 +147,10 @@ struct Remote {
     /// An admin token.
     #[arg(long, env = "EDDY_ADMIN_TOKEN", hide_env_values = true)]
     token: Option<String>,
+    /// Longest to wait for the server's answer to one request, in seconds
+    /// (more than a deploy's own bounds: compile 60 s, start-up 1 s).
+    #[arg(long, env = "EDDY_CLIENT_TIMEOUT_SECS", default_value_t = 120)]
+    timeout_secs: u64,
 }
 
 pub fn main() -> ExitCode {

@@ -403,7 +403,8 @@ impl Control {
 fn step_of(error: &LoadError) -> &'static str {
     match error {
         LoadError::Empty | LoadError::TooLarge { .. } => "size",
-        LoadError::Instantiate(_) => "instantiate",
+        LoadError::Instantiate(_) | LoadError::StartTimeout { .. } => "instantiate",
+        // Compiling is part of validating (the compiler checks the code).
         _ => "validate",
     }
 }

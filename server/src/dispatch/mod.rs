@@ -75,6 +75,9 @@ pub struct Footprint {
     pub memory_bytes: u64,
     /// Instances warm and waiting for a call.
     pub idle_instances: usize,
+    /// While new instances are refused after a failed start-up: for how
+    /// much longer, in milliseconds.
+    pub faulted_for_ms: Option<u64>,
 }
 
 /// The built-in native handlers, by name.

@@ -39,13 +39,27 @@ impl WasmHandler {
 
     /// Counts a fault on the app and turns it into what the client sees.
     fn fault(&self, cx: &SocketContext, fault: &CallError) -> EventError {
+        use eddy_host::GuestFault as G;
         let m = &cx.app_metrics();
         match fault {
             CallError::Guest(guest) => {
                 match guest {
-                    eddy_host::GuestFault::Timeout { .. } => m.handler_timeouts.inc(),
-                    eddy_host::GuestFault::MemoryLimit { .. } => m.handler_memory_faults.inc(),
-                    eddy_host::GuestFault::Trap(_) => m.handler_traps.inc(),
+                    G::Timeout { .. } => m.handler_timeouts.inc(),
+                    G::MemoryLimit { .. } => m.handler_memory_faults.inc(),
+                    G::Trap(_) => m.handler_traps.inc(),
+                    G::StartTimeout { .. } => m.handler_start_faults.inc(),
+                    // Refused without running anything: counted when it began.
+                    G::Faulted { .. } => {}
+                }
+                if matches!(guest, G::StartTimeout { .. }) {
+                    // Once per failed start (later calls get `Faulted`), so
+                    // the operator sees an app that faulted, not every event.
+                    tracing::warn!(
+                        app = %cx.app(),
+                        error = %guest,
+                        retry_in_ms = self.pool.faulted_for().map(|d| d.as_millis() as u64),
+                        "handler start-up failed; the app is faulted"
+                    );
                 }
                 EventError {
                     code: guest.code().into(),
@@ -89,6 +103,7 @@ impl Handler for WasmHandler {
         super::Footprint {
             memory_bytes: self.pool.stats.memory_bytes.load(Ordering::Relaxed),
             idle_instances: self.pool.idle_instances(),
+            faulted_for_ms: self.pool.faulted_for().map(|d| d.as_millis() as u64),
         }
     }
 

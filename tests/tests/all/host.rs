@@ -11,7 +11,7 @@ use eddy_host::{
     CallError, Capabilities, EngineOptions, GuestFault, HandlerPool, HostEngine, KvFuture, Limits,
     LoadError,
 };
-use eddy_tests::plugin;
+use eddy_tests::{WAIT, plugin};
 use parking_lot::Mutex;
 
 #[derive(Default)]
@@ -425,4 +425,129 @@ fn compiled_components_are_cached_by_content_hash() {
         started.elapsed()
     );
     std::fs::remove_dir_all(dir).ok();
+}
+
+/// Fails a test that would otherwise hang on code without the bound it checks.
+async fn within<T>(limit: Duration, work: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(limit, work)
+        .await
+        .unwrap_or_else(|_| panic!("still running after {limit:?}"))
+}
+
+#[tokio::test]
+async fn a_start_up_that_never_returns_is_refused_at_the_trial() {
+    let engine = engine();
+    let limits = Limits {
+        start_deadline: Duration::from_millis(200),
+        ..Limits::default()
+    };
+    let loaded = engine
+        .load(&std::fs::read(plugin("hostile-start-spin")).unwrap())
+        .unwrap();
+    let started = Instant::now();
+    let err = within(WAIT, HandlerPool::new(&engine, &loaded, limits))
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(err, LoadError::StartTimeout { deadline_ms: 200 });
+    assert!(err.to_string().contains("start-up"), "{err}");
+    let took = started.elapsed();
+    assert!(took < Duration::from_millis(1000), "{took:?}");
+}
+
+#[tokio::test]
+async fn a_start_up_that_spins_at_runtime_faults_the_pool_with_a_backoff() {
+    let engine = engine();
+    let limits = Limits {
+        start_deadline: Duration::from_millis(200),
+        ..Limits::default()
+    };
+    // The trial starts in a lucky half (with room for it), then the next
+    // instance is needed in an unlucky one.
+    eddy_tests::flaky_phase(false, Duration::from_millis(1500)).await;
+    let pool = within(WAIT, pool(&engine, "hostile-start-flaky", limits)).await;
+    let caps = Arc::new(Recorder::default());
+    let crash = within(
+        WAIT,
+        pool.on_event(caps.clone(), &info(), &event("crash", "[]")),
+    )
+    .await;
+    assert!(matches!(crash, Err(CallError::Guest(GuestFault::Trap(_)))));
+    eddy_tests::flaky_phase(true, Duration::from_millis(1500)).await;
+    let started = Instant::now();
+    let err = within(
+        WAIT,
+        pool.on_event(caps.clone(), &info(), &event("ping", "[]")),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        err,
+        CallError::Guest(GuestFault::StartTimeout { deadline_ms: 200 })
+    );
+    assert!(started.elapsed() < Duration::from_millis(1000));
+    assert_eq!(pool.stats.start_faults.load(Ordering::Relaxed), 1);
+    // Faulted: calls that need a new instance are refused at once, without
+    // starting one (no core burnt), until the backoff passes.
+    let backoff = pool.faulted_for().expect("faulted");
+    assert!(backoff <= eddy_host::FIRST_BACKOFF, "{backoff:?}");
+    for _ in 0..20 {
+        let started = Instant::now();
+        let err = within(
+            WAIT,
+            pool.on_event(caps.clone(), &info(), &event("ping", "[]")),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(err, CallError::Guest(GuestFault::Faulted { .. })),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("start-up failed"), "{err}");
+        assert!(started.elapsed() < Duration::from_millis(20));
+    }
+    assert_eq!(pool.stats.start_faults.load(Ordering::Relaxed), 1);
+    assert!(
+        caps.logs
+            .lock()
+            .iter()
+            .any(|(l, m)| *l == Level::Error && m.contains("start-up ran past")),
+        "the tenant's log says why"
+    );
+}
+
+#[tokio::test]
+async fn a_handler_blocked_in_a_host_call_stops_at_its_deadline() {
+    let engine = engine();
+    let limits = Limits {
+        deadline: Duration::from_millis(100),
+        ..Limits::default()
+    };
+    let pool = pool(&engine, "hostile-sleep", limits).await;
+    let caps = Arc::new(Recorder::default());
+    let started = Instant::now();
+    // The guest sleeps 5 s in `pollable.block`: no wasm runs, no epoch fires.
+    let err = within(
+        WAIT,
+        pool.on_event(caps.clone(), &info(), &event("sleep", "[]")),
+    )
+    .await
+    .unwrap_err();
+    let took = started.elapsed();
+    assert_eq!(
+        err,
+        CallError::Guest(GuestFault::Timeout { deadline_ms: 100 })
+    );
+    assert!(
+        took >= Duration::from_millis(100) && took < Duration::from_millis(500),
+        "{took:?}"
+    );
+    assert_eq!(pool.stats.timeouts.load(Ordering::Relaxed), 1);
+    // The cancelled instance was discarded; a fresh one answers.
+    let ack = within(WAIT, pool.on_event(caps, &info(), &event("ok", "[3]")))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ack.unwrap().args, "[3]");
+    assert_eq!(pool.stats.instances_created.load(Ordering::Relaxed), 2);
 }

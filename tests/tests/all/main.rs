@@ -9,6 +9,7 @@ mod cluster;
 mod conformance;
 mod edge;
 mod engine_io;
+mod guest_bounds;
 mod host;
 mod limits;
 mod observe;

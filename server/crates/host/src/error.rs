@@ -28,8 +28,16 @@ pub enum LoadError {
     WrongExports(String),
     #[error("compiling the component failed: {0}")]
     Compile(String),
+    #[error(
+        "compiling the component did not finish within {timeout_ms} ms; make it smaller (fewer or smaller functions)"
+    )]
+    CompileTimeout { timeout_ms: u64 },
     #[error("the component failed to start (trial instantiation): {0}")]
     Instantiate(String),
+    #[error(
+        "the component's start-up (trial instantiation) did not finish within {deadline_ms} ms: does its initialization loop or sleep?"
+    )]
+    StartTimeout { deadline_ms: u64 },
 }
 
 /// A call into a handler failed.
@@ -50,6 +58,16 @@ pub enum GuestFault {
     MemoryLimit { limit_bytes: usize },
     #[error("the handler trapped: {0}")]
     Trap(String),
+    /// Instantiating a new instance (its start-up code) ran past the start
+    /// deadline. The pool is now faulted (see `backoff.rs`).
+    #[error("the handler's start-up ran past its {deadline_ms} ms deadline")]
+    StartTimeout { deadline_ms: u64 },
+    /// A recent start-up failed, and new instances are refused for a while
+    /// so a start that loops cannot keep a core busy.
+    #[error(
+        "the handler is unavailable: its start-up failed recently; new instances are refused for another {retry_in_ms} ms"
+    )]
+    Faulted { retry_in_ms: u64 },
 }
 
 impl GuestFault {
@@ -59,6 +77,9 @@ impl GuestFault {
             Self::Timeout { .. } => "handler_timeout",
             Self::MemoryLimit { .. } => "handler_memory_limit",
             Self::Trap(_) => "handler_trap",
+            Self::StartTimeout { .. } => "handler_start_timeout",
+            // What clients of an app that cannot run get (as with no deployment).
+            Self::Faulted { .. } => "app_unavailable",
         }
     }
 }

@@ -1,6 +1,8 @@
 #![doc = include_str!("../README.md")]
 
+mod backoff;
 mod bindings;
+mod bounds;
 mod cache;
 mod caps;
 mod engine;
@@ -12,6 +14,7 @@ mod state;
 mod stdio;
 mod validate;
 
+pub use backoff::{FIRST_BACKOFF, MAX_BACKOFF};
 pub use caps::{Capabilities, KvFuture};
 pub use engine::{EngineOptions, HostEngine, LoadedComponent};
 pub use error::{CallError, GuestFault, HostFault, LoadError};

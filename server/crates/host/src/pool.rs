@@ -9,9 +9,11 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use tokio::sync::{Semaphore, SemaphorePermit};
-use wasmtime::{Store, Trap, UpdateDeadline, WasmBacktrace};
+use wasmtime::{Store, Trap, WasmBacktrace};
 
+use crate::backoff::StartBackoff;
 use crate::bindings::{App, AppPre};
+use crate::bounds;
 use crate::caps::Capabilities;
 use crate::engine::{HostEngine, LoadedComponent};
 use crate::state::{CallScope, HostState};
@@ -23,8 +25,10 @@ use crate::{CallError, GuestFault, HostFault, LoadError};
 /// An app's limits, enforced on every call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
-    /// Longest a hook may run.
+    /// Longest a hook may take, wall-clock: running, or blocked in a host call.
     pub deadline: Duration,
+    /// Longest a new instance's start-up (instantiation) may take.
+    pub start_deadline: Duration,
     /// Largest linear memory an instance may grow to.
     pub memory_bytes: usize,
     /// Emits one hook call may make.
@@ -41,6 +45,9 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             deadline: Duration::from_millis(100),
+            // Starting an instance takes tens of microseconds; even a slow
+            // start-up (big tables to initialize) takes milliseconds.
+            start_deadline: Duration::from_secs(1),
             memory_bytes: 64 << 20,
             max_emits_per_call: 1000,
             max_payload: 1_000_000,
@@ -60,6 +67,8 @@ pub struct PoolStats {
     pub memory_faults: AtomicU64,
     pub traps: AtomicU64,
     pub host_faults: AtomicU64,
+    /// Instances whose start-up failed (timed out or trapped) at runtime.
+    pub start_faults: AtomicU64,
     pub instances_created: AtomicU64,
     pub instances_recycled: AtomicU64,
     /// Nanoseconds spent inside calls, for the mean.
@@ -83,8 +92,15 @@ pub struct HandlerPool {
     limits: Limits,
     idle: Mutex<Vec<Warm>>,
     gate: Semaphore,
+    backoff: Mutex<StartBackoff>,
     pub stats: PoolStats,
     content_hash: String,
+}
+
+/// A start-up that failed: what it means, and the error with its cause chain.
+struct StartError {
+    fault: CallError,
+    error: wasmtime::Error,
 }
 
 impl HandlerPool {
@@ -106,13 +122,16 @@ impl HandlerPool {
             gate: Semaphore::new(limits.max_concurrent_calls.max(1)),
             limits,
             idle: Mutex::new(Vec::new()),
+            backoff: Mutex::new(StartBackoff::default()),
             stats: PoolStats::default(),
             content_hash: component.content_hash.clone(),
         };
-        let warm = pool
-            .instantiate()
-            .await
-            .map_err(|e| LoadError::Instantiate(describe(&e)))?;
+        let warm = pool.instantiate().await.map_err(|e| match e.fault {
+            CallError::Guest(GuestFault::StartTimeout { deadline_ms }) => {
+                LoadError::StartTimeout { deadline_ms }
+            }
+            _ => LoadError::Instantiate(describe(&e.error)),
+        })?;
         pool.idle.lock().push(warm);
         Ok(pool)
     }
@@ -125,22 +144,33 @@ impl HandlerPool {
         &self.limits
     }
 
-    async fn instantiate(&self) -> wasmtime::Result<Warm> {
+    /// Starts a new instance, its start-up code bounded by the start deadline.
+    async fn instantiate(&self) -> Result<Warm, StartError> {
         let mut store = Store::new(
             self.engine.engine(),
             HostState::new(self.limits.memory_bytes),
         );
         store.limiter(|state| &mut state.limiter);
         store.set_hostcall_fuel(self.limits.max_payload.max(64 * 1024));
-        // Every tick: past the deadline, trap; otherwise let other tasks run.
-        store.epoch_deadline_callback(|ctx| match &ctx.data().call {
-            Some(scope) if scope.started.elapsed() >= scope.deadline => {
-                Ok(UpdateDeadline::Interrupt)
+        bounds::watch_epochs(&mut store);
+        let limit = self.limits.start_deadline;
+        bounds::arm(&mut store, limit);
+        let started = bounds::bounded(limit, self.pre.instantiate_async(&mut store)).await;
+        store.data_mut().deadline = None;
+        let app = match started {
+            Ok(app) => app,
+            Err(error) => {
+                let fault = match self.classify(&error, store.data().limiter.exceeded) {
+                    CallError::Guest(GuestFault::Timeout { .. }) => GuestFault::StartTimeout {
+                        deadline_ms: limit.as_millis() as u64,
+                    }
+                    .into(),
+                    other => other,
+                };
+                // The store, half-started or cancelled, is dropped here.
+                return Err(StartError { fault, error });
             }
-            _ => Ok(UpdateDeadline::Yield(1)),
-        });
-        store.set_epoch_deadline(1);
-        let app = self.pre.instantiate_async(&mut store).await?;
+        };
         self.stats.instances_created.fetch_add(1, Ordering::Relaxed);
         let mut warm = Warm {
             store,
@@ -153,6 +183,46 @@ impl HandlerPool {
         };
         self.count_memory(&mut warm);
         Ok(warm)
+    }
+
+    /// A new instance for a call, unless recent start-ups failed (then the
+    /// pool is faulted and refuses until its backoff passes).
+    async fn start_for_call(&self, caps: &Arc<dyn Capabilities>) -> Result<Warm, CallError> {
+        if let Some(left) = self.backoff.lock().refused_for(Instant::now()) {
+            return Err(GuestFault::Faulted {
+                retry_in_ms: left.as_millis() as u64,
+            }
+            .into());
+        }
+        let StartError { fault, error } = match self.instantiate().await {
+            Ok(warm) => return Ok(warm),
+            Err(e) => e,
+        };
+        match &fault {
+            CallError::Guest(guest) => {
+                let backoff = self.backoff.lock().failed(Instant::now());
+                self.stats.start_faults.fetch_add(1, Ordering::Relaxed);
+                caps.log(
+                    Level::Error,
+                    &format!(
+                        "{guest}; new instances are refused for {} ms\n{}",
+                        backoff.as_millis(),
+                        describe(&error)
+                    ),
+                );
+                Err(fault)
+            }
+            CallError::Host(_) => {
+                self.stats.host_faults.fetch_add(1, Ordering::Relaxed);
+                Err(HostFault(format!("cannot instantiate the handler: {error:#}")).into())
+            }
+        }
+    }
+
+    /// How long new instances are still refused after failed start-ups
+    /// (`None`: the pool is healthy).
+    pub fn faulted_for(&self) -> Option<Duration> {
+        self.backoff.lock().refused_for(Instant::now())
     }
 
     /// Brings [`PoolStats::memory_bytes`] up to date with an instance's memory.
@@ -187,16 +257,12 @@ impl HandlerPool {
         let popped = self.idle.lock().pop();
         let mut warm = match popped {
             Some(warm) => warm,
-            None => self.instantiate().await.map_err(|e| {
-                self.stats.host_faults.fetch_add(1, Ordering::Relaxed);
-                CallError::Host(HostFault(format!("cannot instantiate the handler: {e:#}")))
-            })?,
+            None => self.start_for_call(&caps).await?,
         };
-        warm.store.set_epoch_deadline(1);
+        bounds::arm(&mut warm.store, self.limits.deadline);
         warm.store.data_mut().call = Some(CallScope {
             caps,
             started: Instant::now(),
-            deadline: self.limits.deadline,
             emits_left: self.limits.max_emits_per_call,
             max_payload: self.limits.max_payload,
         });
@@ -207,6 +273,7 @@ impl HandlerPool {
     /// failure, and returns a healthy instance to the pool.
     fn finish<T>(&self, mut warm: Warm, outcome: wasmtime::Result<T>) -> Result<T, CallError> {
         let state = warm.store.data_mut();
+        state.deadline = None;
         let scope = state.call.take().expect("a call is in progress");
         for line in state.stdout.take_lines() {
             scope.caps.log(Level::Info, &line);
@@ -242,9 +309,10 @@ impl HandlerPool {
                 self.stats.faults.fetch_add(1, Ordering::Relaxed);
                 let fault = self.classify(&error, warm.store.data().limiter.exceeded);
                 let counter = match &fault {
-                    CallError::Guest(GuestFault::Timeout { .. }) => &self.stats.timeouts,
                     CallError::Guest(GuestFault::MemoryLimit { .. }) => &self.stats.memory_faults,
                     CallError::Guest(GuestFault::Trap(_)) => &self.stats.traps,
+                    // A call's own failures are timeouts, not start faults.
+                    CallError::Guest(_) => &self.stats.timeouts,
                     CallError::Host(_) => &self.stats.host_faults,
                 };
                 counter.fetch_add(1, Ordering::Relaxed);
@@ -289,11 +357,11 @@ impl HandlerPool {
         handshake: &Handshake,
     ) -> Result<Result<ConnectReply, Reject>, CallError> {
         let (mut warm, _permit) = self.checkout(caps).await?;
-        let outcome = warm
+        let call = warm
             .app
             .eddy_handler_handler()
-            .call_on_connect(&mut warm.store, ctx, handshake)
-            .await;
+            .call_on_connect(&mut warm.store, ctx, handshake);
+        let outcome = bounds::bounded(self.limits.deadline, call).await;
         self.finish(warm, outcome)
     }
 
@@ -304,11 +372,11 @@ impl HandlerPool {
         event: &Event,
     ) -> Result<Result<Option<Ack>, EventError>, CallError> {
         let (mut warm, _permit) = self.checkout(caps).await?;
-        let outcome = warm
+        let call = warm
             .app
             .eddy_handler_handler()
-            .call_on_event(&mut warm.store, ctx, event)
-            .await;
+            .call_on_event(&mut warm.store, ctx, event);
+        let outcome = bounds::bounded(self.limits.deadline, call).await;
         self.finish(warm, outcome)
     }
 
@@ -319,11 +387,11 @@ impl HandlerPool {
         reason: DisconnectReason,
     ) -> Result<(), CallError> {
         let (mut warm, _permit) = self.checkout(caps).await?;
-        let outcome = warm
+        let call = warm
             .app
             .eddy_handler_handler()
-            .call_on_disconnect(&mut warm.store, ctx, reason)
-            .await;
+            .call_on_disconnect(&mut warm.store, ctx, reason);
+        let outcome = bounds::bounded(self.limits.deadline, call).await;
         self.finish(warm, outcome)
     }
 

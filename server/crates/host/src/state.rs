@@ -2,7 +2,7 @@
 //! captured stdout/stderr, and the capabilities of the call in progress.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
@@ -19,13 +19,15 @@ pub(crate) struct HostState {
     pub stderr: GuestOutput,
     /// Set for the duration of one hook call.
     pub call: Option<CallScope>,
+    /// Past this instant, running guest code is interrupted (see
+    /// `bounds.rs`). Set while instantiating and during a hook call.
+    pub deadline: Option<Instant>,
 }
 
 /// One hook call: whose capabilities, since when, and what is left of its budgets.
 pub(crate) struct CallScope {
     pub caps: Arc<dyn Capabilities>,
     pub started: Instant,
-    pub deadline: Duration,
     pub emits_left: u32,
     pub max_payload: usize,
 }
@@ -50,6 +52,7 @@ impl HostState {
             stdout,
             stderr,
             call: None,
+            deadline: None,
         }
     }
 
