@@ -13,9 +13,9 @@ fuzz_target!(|input: (u8, &str)| {
     if !args_valid(args, attachments) {
         return;
     }
-    let parsed = serde_json::from_str::<serde_json::Value>(args);
-    assert!(parsed.is_ok_and(|v| v.is_array()), "{args:?} passed but is not a JSON array");
-    let inner = array_inner(args).expect("an array has brackets");
+    // (Not compared with serde_json::Value: a number like 1E999999 is valid
+    // JSON that a Value cannot hold, and JavaScript reads it as Infinity.)
+    let inner = array_inner(args).expect("an accepted reply is bracketed");
     let mut frame = String::new();
     write_ack(&mut frame, "/", 1, inner, attachments);
     let mut asm = Assembler::new(4);
