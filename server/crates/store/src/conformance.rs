@@ -442,6 +442,129 @@ async fn admin_tokens_are_hashed() {
     }
 }
 
+/// The app's running total against what is actually stored.
+async fn assert_usage_exact(store: &Store, app_id: i64, context: &str) -> i64 {
+    let row = sqlx::query(
+        "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) AS bytes, COUNT(*) AS keys FROM kv WHERE app_id = $1",
+    )
+    .bind(app_id)
+    .fetch_one(&store.pool)
+    .await
+    .unwrap();
+    use sqlx::Row;
+    let stored: (i64, i64) = (row.get("bytes"), row.get("keys"));
+    let counted: (i64, i64) = sqlx::query_as("SELECT bytes, keys FROM kv_usage WHERE app_id = $1")
+        .bind(app_id)
+        .fetch_optional(&store.pool)
+        .await
+        .unwrap()
+        .unwrap_or((0, 0));
+    assert_eq!(counted, stored, "{context}: running total vs stored rows");
+    assert_eq!(store.kv_usage(app_id).await.unwrap(), stored, "{context}");
+    stored.0
+}
+
+#[tokio::test]
+async fn concurrent_kv_writers_never_exceed_the_quota() {
+    const QUOTA: u64 = 4_000;
+    for (backend, store) in stores().await {
+        let (app, _) = store.create_app(&new_app("race"), "t").await.unwrap();
+        let writers: Vec<_> = (0..16)
+            .map(|w| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    for n in 0.. {
+                        // New keys grow the data; every third write replaces one.
+                        let key = format!("w{w}-{}", if n % 3 == 2 { n - 1 } else { n });
+                        match store.kv_set(app.id, &key, &[7; 60], None, QUOTA).await {
+                            Ok(()) => {}
+                            Err(KvError::QuotaExceeded) => return n,
+                            Err(e) => panic!("writer {w}: {e}"),
+                        }
+                    }
+                    unreachable!()
+                })
+            })
+            .collect();
+        for w in writers {
+            w.await.unwrap();
+        }
+        let used = assert_usage_exact(&store, app.id, backend).await;
+        assert!(
+            used <= QUOTA as i64,
+            "{backend}: {used} bytes stored, quota {QUOTA}"
+        );
+        assert!(
+            used > QUOTA as i64 - 70,
+            "{backend}: writers stopped early at {used}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn kv_usage_stays_exact_through_every_change() {
+    for (backend, store) in stores().await {
+        let (app, _) = store.create_app(&new_app("exact"), "t").await.unwrap();
+        let (other, _) = store.create_app(&new_app("other"), "t").await.unwrap();
+        let id = app.id;
+        store
+            .kv_set(other.id, "theirs", &[0; 50], None, 1000)
+            .await
+            .unwrap();
+        store.kv_set(id, "a", &[0; 10], None, 100).await.unwrap();
+        assert_eq!(assert_usage_exact(&store, id, backend).await, 11);
+        store.kv_set(id, "a", &[0; 30], None, 100).await.unwrap();
+        store.kv_set(id, "a", &[0; 5], None, 100).await.unwrap();
+        assert_eq!(assert_usage_exact(&store, id, backend).await, 6);
+        store.kv_increment(id, "n", 9, 100).await.unwrap();
+        store.kv_increment(id, "n", 1, 100).await.unwrap();
+        assert_eq!(assert_usage_exact(&store, id, backend).await, 6 + 3);
+        assert!(store.kv_delete(id, "a").await.unwrap());
+        assert!(!store.kv_delete(id, "a").await.unwrap());
+        assert_eq!(assert_usage_exact(&store, id, backend).await, 3);
+
+        // Expired entries count until swept; the sweep takes them off.
+        store
+            .kv_set(id, "e1", &[0; 20], Some(0), 100)
+            .await
+            .unwrap();
+        store
+            .kv_set(id, "e2", &[0; 20], Some(0), 100)
+            .await
+            .unwrap();
+        assert_eq!(assert_usage_exact(&store, id, backend).await, 3 + 44);
+        assert!(
+            !store.kv_delete(id, "e1").await.unwrap(),
+            "expired reads as gone"
+        );
+        assert_eq!(assert_usage_exact(&store, id, backend).await, 3 + 22);
+        assert_eq!(store.kv_sweep().await.unwrap(), 1, "{backend}");
+        assert_eq!(assert_usage_exact(&store, id, backend).await, 3);
+
+        // A write that only fits without the expired entries drops them.
+        store
+            .kv_set(id, "e3", &[0; 60], Some(0), 100)
+            .await
+            .unwrap();
+        store.kv_set(id, "big", &[0; 90], None, 100).await.unwrap();
+        assert_eq!(assert_usage_exact(&store, id, backend).await, 3 + 93);
+        assert!(matches!(
+            store.kv_set(id, "more", &[0; 10], None, 100).await,
+            Err(KvError::QuotaExceeded)
+        ));
+        // Over a lowered quota, shrinking still works; growing does not.
+        store.kv_set(id, "big", &[0; 80], None, 50).await.unwrap();
+        assert!(matches!(
+            store.kv_increment(id, "n", 1000, 50).await,
+            Err(KvError::QuotaExceeded)
+        ));
+        assert_eq!(assert_usage_exact(&store, id, backend).await, 3 + 83);
+        assert_eq!(assert_usage_exact(&store, other.id, backend).await, 56);
+        store.delete_app("exact", "t").await.unwrap();
+        assert_eq!(store.kv_usage(id).await.unwrap(), (0, 0));
+    }
+}
+
 #[tokio::test]
 async fn data_survives_reconnecting() {
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
