@@ -66,11 +66,32 @@ impl TestServer {
         Self::launch(bin, "127.0.0.1:0", args, data_dir).await
     }
 
+    /// Starts on `data_dir` with `admin_token` as `EDDY_ADMIN_TOKEN` instead
+    /// of the test default.
+    pub async fn start_in_with_token(
+        bin: &str,
+        data_dir: PathBuf,
+        admin_token: &str,
+        args: &[&str],
+    ) -> anyhow::Result<Self> {
+        Self::launch_with(bin, "127.0.0.1:0", args, data_dir, admin_token).await
+    }
+
     async fn launch(
         bin: &str,
         listen: &str,
         args: &[&str],
         data_dir: PathBuf,
+    ) -> anyhow::Result<Self> {
+        Self::launch_with(bin, listen, args, data_dir, crate::ADMIN_TOKEN).await
+    }
+
+    async fn launch_with(
+        bin: &str,
+        listen: &str,
+        args: &[&str],
+        data_dir: PathBuf,
+        admin_token: &str,
     ) -> anyhow::Result<Self> {
         let mut command = Command::new(Path::new(bin));
         command
@@ -82,7 +103,7 @@ impl TestServer {
             .args(["--connect-timeout-ms", "1000"])
             .args(args)
             .env_remove("EDDY_CONFIG")
-            .env("EDDY_ADMIN_TOKEN", crate::ADMIN_TOKEN)
+            .env("EDDY_ADMIN_TOKEN", admin_token)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true);

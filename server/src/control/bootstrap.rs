@@ -69,18 +69,28 @@ pub async fn bootstrap(
     Ok(control)
 }
 
-/// `EDDY_ADMIN_TOKEN` when given; otherwise one generated on the first
-/// start, printed once, stored hashed.
+/// `EDDY_ADMIN_TOKEN` when given (replacing the one configured before, if
+/// it changed); otherwise, when no token is accepted any more, one generated
+/// now, printed once, stored hashed (how an operator who revoked every
+/// token gets back in: whoever reads the server's stdout).
 async fn admin_token(config: &Config, store: &Store) -> Result<(), String> {
     match &config.admin_token {
-        Some(token) => store
-            .ensure_admin_token(token.expose(), "EDDY_ADMIN_TOKEN")
-            .await
-            .map_err(|e| format!("EDDY_ADMIN_TOKEN: {e}")),
+        Some(token) => {
+            let replaced = store
+                .ensure_configured_token(token.expose())
+                .await
+                .map_err(|e| format!("EDDY_ADMIN_TOKEN: {e}"))?;
+            if replaced > 0 {
+                tracing::warn!(
+                    "EDDY_ADMIN_TOKEN changed: the previously configured admin token is revoked"
+                );
+            }
+            Ok(())
+        }
         None => {
             if store.admin_token_count().await.map_err(|e| e.to_string())? == 0 {
-                let token = store
-                    .create_admin_token("first start", "system")
+                let (_, token) = store
+                    .create_admin_token("generated at start", None, "system")
                     .await
                     .map_err(|e| e.to_string())?;
                 println!(

@@ -15,3 +15,4 @@ mod sdk_walkthrough;
 mod socket_io;
 mod story;
 mod tenant_api;
+mod tokens;

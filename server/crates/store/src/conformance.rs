@@ -415,30 +415,180 @@ async fn concurrent_increments_are_atomic() {
 async fn admin_tokens_are_hashed() {
     for (backend, store) in stores().await {
         assert_eq!(store.admin_token_count().await.unwrap(), 0);
-        let token = store.create_admin_token("first", "system").await.unwrap();
+        let (_, token) = store
+            .create_admin_token("first", None, "system")
+            .await
+            .unwrap();
         let record = store
             .check_admin_token(token.expose())
             .await
             .unwrap()
             .unwrap();
         assert_eq!(record.label, "first", "{backend}");
+        assert!(record.last_used_at.is_some(), "{backend}: use is recorded");
         assert!(store.check_admin_token("et_wrong").await.unwrap().is_none());
         store
-            .ensure_admin_token("an-operator-chosen-token", "env")
+            .ensure_configured_token("an-operator-chosen-token")
             .await
             .unwrap();
         store
-            .ensure_admin_token("an-operator-chosen-token", "env")
+            .ensure_configured_token("an-operator-chosen-token")
             .await
             .unwrap();
         assert_eq!(store.admin_token_count().await.unwrap(), 2);
-        assert!(store.ensure_admin_token("short", "env").await.is_err());
+        assert!(store.ensure_configured_token("short").await.is_err());
         // Nothing in the table is the token itself.
         let raw: Vec<String> = sqlx::query_scalar("SELECT token_hash FROM admin_tokens")
             .fetch_all(&store.pool)
             .await
             .unwrap();
         assert!(raw.iter().all(|h| h.len() == 64 && h != token.expose()));
+    }
+}
+
+#[tokio::test]
+async fn admin_tokens_are_listed_revoked_and_expire() {
+    for (backend, store) in stores().await {
+        let (a, a_secret) = store.create_admin_token("ci", None, "ada").await.unwrap();
+        let later = crate::now_ms() + 3_600_000;
+        let (b, b_secret) = store
+            .create_admin_token("laptop", Some(later), "ada")
+            .await
+            .unwrap();
+        assert!(
+            store
+                .create_admin_token("past", Some(1), "ada")
+                .await
+                .is_err(),
+            "{backend}: an expiry in the past is refused"
+        );
+        let list = store.admin_tokens().await.unwrap();
+        assert_eq!(
+            list.iter()
+                .map(|t| (t.id, t.label.as_str(), t.expires_at))
+                .collect::<Vec<_>>(),
+            [(a.id, "ci", None), (b.id, "laptop", Some(later))],
+            "{backend}"
+        );
+        // The list never carries a secret or its hash.
+        let json = serde_json::to_string(&list).unwrap();
+        for secret in [&a_secret, &b_secret] {
+            assert!(!json.contains(secret.expose()) && !json.contains(&secret.hash()));
+        }
+
+        // Revocation takes effect on the next check.
+        assert!(
+            store
+                .check_admin_token(a_secret.expose())
+                .await
+                .unwrap()
+                .is_some()
+        );
+        let revoked = store.revoke_admin_token(a.id, "bob").await.unwrap();
+        assert!(revoked.revoked_at.is_some(), "{backend}");
+        assert!(
+            store
+                .check_admin_token(a_secret.expose())
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let again = store.revoke_admin_token(a.id, "bob").await.unwrap();
+        assert_eq!(
+            again.revoked_at, revoked.revoked_at,
+            "revoking twice changes nothing"
+        );
+        assert!(matches!(
+            store.revoke_admin_token(9999, "bob").await,
+            Err(StoreError::NotFound(_))
+        ));
+        let log = store.audit_log(None, None, 10).await.unwrap();
+        assert_eq!(
+            (log[0].action.as_str(), log[0].actor.as_str()),
+            ("token.revoke", "bob")
+        );
+
+        // An expired token is refused (its expiry moved into the past).
+        assert!(
+            store
+                .check_admin_token(b_secret.expose())
+                .await
+                .unwrap()
+                .is_some()
+        );
+        sqlx::query("UPDATE admin_tokens SET expires_at = $2 WHERE id = $1")
+            .bind(b.id)
+            .bind(crate::now_ms() - 1)
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        assert!(
+            store
+                .check_admin_token(b_secret.expose())
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(store.admin_token_count().await.unwrap(), 0, "{backend}");
+    }
+}
+
+#[tokio::test]
+async fn a_changed_configured_token_replaces_the_old_one() {
+    for (backend, store) in stores().await {
+        let (_, minted) = store.create_admin_token("minted", None, "t").await.unwrap();
+        assert_eq!(
+            store
+                .ensure_configured_token("configured-token-one")
+                .await
+                .unwrap(),
+            0
+        );
+        assert_eq!(
+            store
+                .ensure_configured_token("configured-token-one")
+                .await
+                .unwrap(),
+            0
+        );
+        assert_eq!(
+            store
+                .ensure_configured_token("configured-token-two")
+                .await
+                .unwrap(),
+            1
+        );
+        assert!(
+            store
+                .check_admin_token("configured-token-one")
+                .await
+                .unwrap()
+                .is_none(),
+            "{backend}: the previous configured token is revoked"
+        );
+        assert!(
+            store
+                .check_admin_token("configured-token-two")
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            store
+                .check_admin_token(minted.expose())
+                .await
+                .unwrap()
+                .is_some(),
+            "{backend}: tokens made through the API are not touched"
+        );
+        let list = store.admin_tokens().await.unwrap();
+        assert_eq!(
+            list.iter().map(|t| t.configured).collect::<Vec<_>>(),
+            [false, true, true]
+        );
+        // Going back to a revoked token is refused, not silently revived.
+        let back = store.ensure_configured_token("configured-token-one").await;
+        assert!(matches!(back, Err(StoreError::Invalid(_))), "{backend}");
     }
 }
 
