@@ -1,5 +1,6 @@
-//! Starting the control plane: open the registry, make sure an admin token
-//! exists, seed the `demo` app on a fresh registry, and bring every app up.
+//! Starting the control plane: lock a SQLite data directory, open the
+//! registry, make sure an admin token exists, seed the `demo` app on a fresh
+//! registry, and bring every app up.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,6 +8,7 @@ use std::time::Duration;
 use eddy_store::{AppLimits, NewApp, Store};
 
 use super::Control;
+use super::dir_lock::{self, DirLock};
 use crate::cluster::ClusterLink;
 use crate::config::Config;
 use crate::deploy::Deployer;
@@ -29,6 +31,10 @@ pub async fn bootstrap(
         .database_url
         .clone()
         .unwrap_or_else(|| format!("sqlite://{}", config.data_dir.join("eddy.db").display()));
+    // Before the database is opened: a second server must not even migrate it.
+    let dir_lock = dir_lock::sqlite_dir(&url)
+        .map(|dir| DirLock::acquire(&dir))
+        .transpose()?;
     let store = Store::connect(&url)
         .await
         .map_err(|e| format!("cannot open the registry at {}: {e}", redact(&url)))?;
@@ -41,6 +47,7 @@ pub async fn bootstrap(
         max_component_bytes: config.max_component_bytes,
         cluster,
         app_locks: Default::default(),
+        _dir_lock: dir_lock,
     });
 
     admin_token(config, &store).await?;

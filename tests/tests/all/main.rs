@@ -6,6 +6,7 @@ mod admin_api;
 mod admin_ui;
 mod cli;
 mod cluster;
+mod data_dir;
 mod engine_io;
 mod host;
 mod limits;
