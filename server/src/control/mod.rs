@@ -88,10 +88,7 @@ impl Control {
                 }
             },
         };
-        let kv = KvBackend::Registry {
-            store: self.store.clone(),
-            app_id: record.id,
-        };
+        let kv = KvBackend::registry(self.store.clone(), record.id);
         App::new(
             &record.slug,
             record.id,

@@ -9,6 +9,7 @@ mod cluster;
 mod data_dir;
 mod engine_io;
 mod host;
+mod kv_isolation;
 mod limits;
 mod observe;
 mod peers;

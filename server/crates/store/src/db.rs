@@ -134,15 +134,14 @@ impl Store {
     /// between, instead of waiting its turn.
     ///
     /// SQLite writers first queue on an in-process FIFO gate. Without it
-    /// they met at the database lock, whose busy handler *sleeps* (1, 2, 5,
-    /// … 100 ms) between tries while the writers already running grab the
-    /// lock again: under one app's key-value flood (4 connections always
-    /// writing) an admin write waited 37× longer than idle, and handlers
-    /// hit their deadline after their write had committed. With the gate a
-    /// write waits only for the writes queued before it, each well under a
-    /// millisecond, and holds no pool connection while it waits. (The data
-    /// directory lock keeps other processes off the file, so the gate sees
-    /// every writer.)
+    /// they meet at the database lock, whose busy handler *sleeps* (1, 2, 5,
+    /// … 100 ms) between tries while writers already running take the lock
+    /// again, so a write can lose its turn over and over to a flood of
+    /// others (the hardening probe saw another app's admin writes slow down
+    /// 37× during one app's key-value flood). With the gate a write waits
+    /// only for the writes queued before it, and holds no pool connection
+    /// while it waits. (The data directory lock keeps other processes off
+    /// the file, so the gate sees every writer.)
     pub(crate) async fn begin(&self) -> Result<WriteTx, StoreError> {
         let turn = match &self.write_gate {
             Some(gate) => Some(gate.clone().lock_owned().await),
