@@ -592,6 +592,25 @@ async fn a_changed_configured_token_replaces_the_old_one() {
     }
 }
 
+#[tokio::test]
+async fn nodes_starting_together_configure_the_same_token() {
+    for (backend, store) in stores().await {
+        let starts: Vec<_> = (0..4)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(
+                    async move { store.ensure_configured_token("shared-cluster-token").await },
+                )
+            })
+            .collect();
+        for start in starts {
+            let outcome = start.await.unwrap();
+            assert!(outcome.is_ok(), "{backend}: {outcome:?}");
+        }
+        assert_eq!(store.admin_token_count().await.unwrap(), 1, "{backend}");
+    }
+}
+
 /// The app's running total against what is actually stored.
 async fn assert_usage_exact(store: &Store, app_id: i64, context: &str) -> i64 {
     let row = sqlx::query(

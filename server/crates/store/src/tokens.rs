@@ -133,6 +133,17 @@ impl Store {
                 "an admin token must be at least 16 characters".into(),
             ));
         }
+        match self.configure_token(token).await {
+            // Another node of the cluster, starting with the same token at the
+            // same time, inserted it first: now it is found.
+            Err(StoreError::Database(e)) if StoreError::is_unique_violation(&e) => {
+                self.configure_token(token).await
+            }
+            other => other,
+        }
+    }
+
+    async fn configure_token(&self, token: &str) -> Result<u64, StoreError> {
         let hash = hash_secret(token);
         let mut tx = self.begin().await?;
         let sql = format!("SELECT {COLUMNS} FROM admin_tokens WHERE token_hash = $1");
