@@ -15,9 +15,14 @@ const BIN: &str = env!("CARGO_BIN_EXE_eddy-test-server");
 /// two kv writes per event, in the `presence` plugin).
 const CLIENTS: usize = 24;
 
-/// The bound we hold another app's admin writes to during the flood (the
-/// slowest of the sample, so about its p99). Idle they take a few ms.
-const ADMIN_WRITE_BOUND: Duration = Duration::from_millis(150);
+/// The bounds we hold another app's admin writes to during the flood. On a
+/// 2-core machine they took p50 1–2 ms, p99 4–6 ms idle; during the flood
+/// p50 7 ms, p99 22 ms with the per-app bound and the SQLite write queue,
+/// and p50 66–69 ms, p99 93–164 ms without them (with 22–26 handler
+/// timeouts in the flooding app). The median tells the two apart with room
+/// to spare on a busy machine; the p99 bound catches a stall.
+const ADMIN_WRITE_P50_BOUND: Duration = Duration::from_millis(25);
+const ADMIN_WRITE_P99_BOUND: Duration = Duration::from_millis(100);
 
 #[derive(Default)]
 struct Outcomes {
@@ -131,7 +136,12 @@ async fn a_kv_flood_does_not_stall_other_apps_admin_writes() {
         load(&outcomes.ok) as f64 / flood_secs,
     );
     assert!(
-        percentile(&during, 0.99) < ADMIN_WRITE_BOUND,
+        percentile(&during, 0.5) < ADMIN_WRITE_P50_BOUND,
+        "another app's admin writes took {:?} (median) during the flood",
+        percentile(&during, 0.5)
+    );
+    assert!(
+        percentile(&during, 0.99) < ADMIN_WRITE_P99_BOUND,
         "another app's admin writes took up to {:?} during the flood",
         percentile(&during, 0.99)
     );
