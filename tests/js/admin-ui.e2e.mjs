@@ -236,6 +236,30 @@ test("the tenant story: create, deploy, watch clients arrive, roll back", async 
   await context.close();
 });
 
+test("tokens: create one with an expiry, see it listed without its secret, revoke it", async () => {
+  const { page, context, problems } = await newPage();
+  await signIn(page);
+  await page.getByRole("link", { name: "Tokens" }).click();
+  await page.getByRole("heading", { name: "Admin tokens" }).waitFor();
+  await page.locator("#token-label").fill("e2e laptop");
+  await page.locator("#token-expiry").selectOption({ label: "7 days" });
+  await page.getByRole("button", { name: "Create token" }).click();
+  const secret = (await page.locator("#new-token").textContent()).trim();
+  assert.match(secret, /^et_/);
+  const row = page.locator("#tokens tr", { hasText: "e2e laptop" });
+  await row.getByText("active").waitFor();
+  assert.ok(!(await page.locator("#tokens").textContent()).includes(secret), "the list shows no secret");
+  await shot(page, "tokens", "#tokens");
+  await row.getByRole("button", { name: /Revoke token/ }).click();
+  await page.getByRole("dialog").getByRole("button", { name: "Revoke" }).click();
+  await row.getByText("revoked").waitFor();
+  // The revoked token is refused at once.
+  const refused = await fetch(`${server.url}/admin/api/v1/apps`, { headers: { authorization: `Bearer ${secret}` } });
+  assert.equal(refused.status, 401);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
 test("an expired session goes back to sign-in and says why", async () => {
   const { page, context } = await newPage();
   await page.goto(`${server.url}/admin/`);

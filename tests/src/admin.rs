@@ -16,9 +16,14 @@ pub struct Admin {
 
 impl Admin {
     pub fn new(addr: SocketAddr) -> Self {
+        Self::with_token(addr, ADMIN_TOKEN)
+    }
+
+    /// The admin API with another token than the test default.
+    pub fn with_token(addr: SocketAddr, token: &str) -> Self {
         Self {
             http: Http::new(addr),
-            auth: format!("Bearer {ADMIN_TOKEN}"),
+            auth: format!("Bearer {token}"),
         }
     }
 

@@ -75,6 +75,20 @@ impl TestServer {
         Self::launch(bin, "127.0.0.1:0", args, data_dir, &[]).await
     }
 
+    /// Starts on `data_dir` with `admin_token` as `EDDY_ADMIN_TOKEN` instead
+    /// of the test default.
+    pub async fn start_in_with_token(
+        bin: &str,
+        data_dir: PathBuf,
+        admin_token: &str,
+        args: &[&str],
+    ) -> anyhow::Result<Self> {
+        let env = [("EDDY_ADMIN_TOKEN", admin_token)];
+        Self::launch(bin, "127.0.0.1:0", args, data_dir, &env).await
+    }
+
+    /// `env` comes last: it may override the test defaults (the admin token,
+    /// the per-address limits).
     async fn launch(
         bin: &str,
         listen: &str,

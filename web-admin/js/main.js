@@ -1,10 +1,11 @@
-// The admin app: a hash router over four pages, a live metrics stream.
+// The admin app: a hash router over five pages, a live metrics stream.
 import { session, whenUnauthorized } from "./api.js";
 import { clear, toast } from "./dom.js";
 import { signinPage } from "./signin.js";
 import { overviewPage } from "./overview.js";
 import { appsPage } from "./apps.js";
 import { appPage } from "./app.js";
+import { tokensPage } from "./tokens.js";
 
 const main = document.getElementById("main");
 let current = new AbortController();
@@ -52,6 +53,7 @@ function route() {
   if (hash === "/signin") signinPage(ctx);
   else if (hash === "/") overviewPage(ctx);
   else if (hash === "/apps") appsPage(ctx);
+  else if (hash === "/tokens") tokensPage(ctx);
   else if (appMatch) appPage(ctx, appMatch[1]);
   else {
     main.append(Object.assign(document.createElement("p"), { textContent: "No such page." }));

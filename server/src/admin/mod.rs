@@ -12,6 +12,7 @@ mod observe;
 mod openapi;
 mod sockets;
 mod stream;
+mod tokens;
 pub mod ui;
 
 use std::sync::Arc;
@@ -75,7 +76,8 @@ pub fn router(state: Arc<ServerState>) -> Router<Arc<ServerState>> {
         .route("/stream", get(stream::live))
         .route("/cluster", get(nodes::cluster))
         .route("/audit", get(observe::audit))
-        .route("/tokens", post(observe::create_token))
+        .route("/tokens", get(tokens::list).post(tokens::create))
+        .route("/tokens/{id}", delete(tokens::revoke))
         .layer(axum::middleware::from_fn_with_state(state, require_token));
     Router::new()
         .route("/openapi.json", get(openapi::document))

@@ -1,15 +1,12 @@
-//! Watching apps: live stats, key-value data, the audit log; and admin tokens.
+//! Watching apps: live stats, key-value data, the audit log.
 
 use std::sync::Arc;
 
-use axum::Extension;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
 use eddy_store::{AuditEntry, KvEntry};
 use serde::{Deserialize, Serialize};
 
-use super::{Actor, ApiError, ApiJson};
+use super::ApiError;
 use crate::http::ServerState;
 
 /// What an app is doing now, on this node.
@@ -194,47 +191,4 @@ pub async fn audit(
         )
         .await?;
     Ok(axum::Json(entries))
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewToken {
-    /// Who or what the token is for (shown in the audit log).
-    pub label: String,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct CreatedToken {
-    pub label: String,
-    /// The token; shown here once.
-    pub token: String,
-}
-
-#[utoipa::path(post, path = "/tokens", tag = "tokens", security(("admin_token" = [])), request_body = NewToken,
-    responses((status = 201, body = CreatedToken)))]
-pub async fn create_token(
-    State(state): State<Arc<ServerState>>,
-    Extension(actor): Extension<Actor>,
-    ApiJson(body): ApiJson<NewToken>,
-) -> Result<impl IntoResponse, ApiError> {
-    let label = body.label.trim();
-    if label.is_empty() || label.len() > 100 {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid",
-            "a token label is 1 to 100 characters",
-        ));
-    }
-    let token = state
-        .control
-        .store
-        .create_admin_token(label, &actor.0)
-        .await?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(CreatedToken {
-            label: label.to_owned(),
-            token: token.expose().to_owned(),
-        }),
-    ))
 }

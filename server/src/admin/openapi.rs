@@ -11,7 +11,8 @@ use utoipa::{Modify, OpenApi};
         super::apps::list, super::apps::create, super::apps::get, super::apps::update, super::apps::delete,
         super::apps::rotate_secret,
         super::deployments::list, super::deployments::upload, super::deployments::activate, super::deployments::rollback,
-        super::observe::stats, super::observe::kv, super::observe::audit, super::observe::create_token,
+        super::observe::stats, super::observe::kv, super::observe::audit,
+        super::tokens::list, super::tokens::create, super::tokens::revoke,
         super::stream::live, super::stream::logs, super::stream::log_tail,
         super::sockets::list, super::sockets::disconnect, super::nodes::cluster,
     ),
@@ -21,7 +22,7 @@ use utoipa::{Modify, OpenApi};
         (name = "deployments", description = "Handler versions and the deploy pipeline"),
         (name = "observe", description = "Live stats and streams, logs, key-value data, the audit log"),
         (name = "sockets", description = "Connected sockets"),
-        (name = "tokens", description = "Admin tokens"),
+        (name = "tokens", description = "Admin tokens: list (never the secrets), create (optionally expiring), revoke"),
     )
 )]
 pub struct AdminApi;

@@ -24,19 +24,14 @@ pub(super) fn run(command: Command) -> anyhow::Result<()> {
             app,
             version,
         } => rollback(&remote, &app, version),
-        Command::Token { remote, label } => {
-            let created = client(&remote)?.post_json("/tokens", &json!({ "label": label }))?;
-            println!("{}", created["token"].as_str().unwrap_or_default());
-            eprintln!("a new admin token labelled {label:?}; it is shown this once");
-            Ok(())
-        }
+        Command::Token { command } => super::tokens::run(command),
         Command::Serve(_) | Command::Config { .. } | Command::Migrate(_) => {
             unreachable!("handled by cli::main")
         }
     }
 }
 
-fn client(remote: &Remote) -> anyhow::Result<AdminClient> {
+pub(super) fn client(remote: &Remote) -> anyhow::Result<AdminClient> {
     AdminClient::new(
         &remote.server,
         remote.token.clone(),

@@ -4,6 +4,7 @@
 mod client;
 mod commands;
 mod serve;
+mod tokens;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -73,13 +74,40 @@ enum Command {
         app: String,
         version: Option<i64>,
     },
-    /// Create a new admin token (printed once).
+    /// Manage admin tokens: create (printed once), list, revoke.
     Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create an admin token; it is printed this once (the registry keeps
+    /// only its hash).
+    Create {
         #[command(flatten)]
         remote: Remote,
-        /// Who or what the token is for.
+        /// Who or what the token is for (shown in the list and the audit log).
         #[arg(long, default_value = "cli")]
         label: String,
+        /// Make it stop working after this long: 90s, 15m, 12h, 30d
+        /// [default: it does not expire].
+        #[arg(long, value_name = "DURATION")]
+        expires_in: Option<String>,
+    },
+    /// List admin tokens: id, state, created, last used (to the minute),
+    /// expiry, label. Never the tokens themselves.
+    List {
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Revoke an admin token by id (from `eddy token list`): calls with it
+    /// get 401 from now on, on every node.
+    Revoke {
+        #[command(flatten)]
+        remote: Remote,
+        id: i64,
     },
 }
 

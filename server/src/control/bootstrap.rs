@@ -1,5 +1,6 @@
-//! Starting the control plane: open the registry, make sure an admin token
-//! exists, seed the `demo` app on a fresh registry, and bring every app up.
+//! Starting the control plane: lock a SQLite data directory, open the
+//! registry, make sure an admin token exists, seed the `demo` app on a fresh
+//! registry, and bring every app up.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,6 +8,7 @@ use std::time::Duration;
 use eddy_store::{AppLimits, NewApp, Store};
 
 use super::Control;
+use super::dir_lock::{self, DirLock};
 use crate::cluster::ClusterLink;
 use crate::config::Config;
 use crate::deploy::Deployer;
@@ -29,6 +31,10 @@ pub async fn bootstrap(
         .database_url
         .clone()
         .unwrap_or_else(|| format!("sqlite://{}", config.data_dir.join("eddy.db").display()));
+    // Before the database is opened: a second server must not even migrate it.
+    let dir_lock = dir_lock::sqlite_dir(&url)
+        .map(|dir| DirLock::acquire(&dir))
+        .transpose()?;
     let store = Store::connect(&url)
         .await
         .map_err(|e| format!("cannot open the registry at {}: {e}", redact(&url)))?;
@@ -41,6 +47,7 @@ pub async fn bootstrap(
         max_component_bytes: config.max_component_bytes,
         cluster,
         app_locks: Default::default(),
+        _dir_lock: dir_lock,
     });
 
     admin_token(config, &store).await?;
@@ -69,18 +76,28 @@ pub async fn bootstrap(
     Ok(control)
 }
 
-/// `EDDY_ADMIN_TOKEN` when given; otherwise one generated on the first
-/// start, printed once, stored hashed.
+/// `EDDY_ADMIN_TOKEN` when given (replacing the one configured before, if
+/// it changed); otherwise, when no token is accepted any more, one generated
+/// now, printed once, stored hashed (how an operator who revoked every
+/// token gets back in: whoever reads the server's stdout).
 async fn admin_token(config: &Config, store: &Store) -> Result<(), String> {
     match &config.admin_token {
-        Some(token) => store
-            .ensure_admin_token(token.expose(), "EDDY_ADMIN_TOKEN")
-            .await
-            .map_err(|e| format!("EDDY_ADMIN_TOKEN: {e}")),
+        Some(token) => {
+            let replaced = store
+                .ensure_configured_token(token.expose())
+                .await
+                .map_err(|e| format!("EDDY_ADMIN_TOKEN: {e}"))?;
+            if replaced > 0 {
+                tracing::warn!(
+                    "EDDY_ADMIN_TOKEN changed: the previously configured admin token is revoked"
+                );
+            }
+            Ok(())
+        }
         None => {
             if store.admin_token_count().await.map_err(|e| e.to_string())? == 0 {
-                let token = store
-                    .create_admin_token("first start", "system")
+                let (_, token) = store
+                    .create_admin_token("generated at start", None, "system")
                     .await
                     .map_err(|e| e.to_string())?;
                 println!(

@@ -5,6 +5,7 @@
 //! of apps.
 
 mod bootstrap;
+pub mod dir_lock;
 mod error;
 
 use std::collections::HashMap;
@@ -37,6 +38,8 @@ pub struct Control {
     /// live app reflects it, so a sync that read the registry before a local
     /// deploy cannot put the older version back after it.
     app_locks: AppLocks,
+    /// Held for the process's life on a SQLite registry (`dir_lock.rs`).
+    _dir_lock: Option<dir_lock::DirLock>,
 }
 
 /// One async lock per app slug.
@@ -85,10 +88,7 @@ impl Control {
                 }
             },
         };
-        let kv = KvBackend::Registry {
-            store: self.store.clone(),
-            app_id: record.id,
-        };
+        let kv = KvBackend::registry(self.store.clone(), record.id);
         App::new(
             &record.slug,
             record.id,

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use eddy_host::types::KvError;
 use parking_lot::Mutex;
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 /// How much an app may store: keys plus values, in bytes, and key count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,8 +31,29 @@ pub enum KvBackend {
     Registry {
         store: eddy_store::Store,
         app_id: i64,
+        turns: Semaphore,
     },
 }
+
+/// Registry key-value calls one app may have in flight on this node.
+///
+/// The registry (SQLite: one writer at a time, 4 pooled connections;
+/// PostgreSQL: 10) is shared by every app and by the admin API. Unbounded,
+/// one app's flood could hold every connection and queue ahead of everybody
+/// (the hardening probe: another app's admin writes 37× slower, and the
+/// flooding handlers ran past their deadline while their writes still
+/// committed). A semaphore per app rather than a second pool for kv: a
+/// second pool would still let one app crowd out the others' kv calls, and
+/// on SQLite both pools meet at the same write lock anyway. With at most
+/// this many calls per app, the rest of the node waits behind a few calls
+/// at most; `tests/tests/all/kv_isolation.rs` measures another app's admin
+/// writes during a flood and holds them to a bound.
+pub const KV_CALLS_PER_APP: usize = 4;
+
+/// How long a call waits for a turn before the handler hears `busy`: well
+/// under the default 100 ms handler deadline, so the handler gets an answer
+/// it can act on instead of a timeout.
+pub const KV_TURN_WAIT: Duration = Duration::from_millis(20);
 
 /// What a handler sees when the registry fails: the cause is logged, not shown.
 fn unavailable(e: impl std::fmt::Display) -> KvError {
@@ -40,10 +62,24 @@ fn unavailable(e: impl std::fmt::Display) -> KvError {
 }
 
 impl KvBackend {
+    /// An app's data in the registry, its calls bounded by [`KV_CALLS_PER_APP`].
+    pub fn registry(store: eddy_store::Store, app_id: i64) -> Self {
+        Self::Registry {
+            store,
+            app_id,
+            turns: Semaphore::new(KV_CALLS_PER_APP),
+        }
+    }
+
     pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
         match self {
             Self::Memory(m) => m.get(key),
-            Self::Registry { store, app_id } => {
+            Self::Registry {
+                store,
+                app_id,
+                turns,
+            } => {
+                let _turn = turn(turns).await?;
                 store.kv_get(*app_id, key).await.map_err(unavailable)
             }
         }
@@ -61,17 +97,29 @@ impl KvBackend {
                 let _ = quota; // the in-memory store has its own bound
                 m.set(key, value, ttl_ms)
             }
-            Self::Registry { store, app_id } => store
-                .kv_set(*app_id, key, &value, ttl_ms, quota)
-                .await
-                .map_err(registry_error),
+            Self::Registry {
+                store,
+                app_id,
+                turns,
+            } => {
+                let _turn = turn(turns).await?;
+                store
+                    .kv_set(*app_id, key, &value, ttl_ms, quota)
+                    .await
+                    .map_err(registry_error)
+            }
         }
     }
 
     pub async fn delete(&self, key: &str) -> Result<bool, KvError> {
         match self {
             Self::Memory(m) => m.delete(key),
-            Self::Registry { store, app_id } => {
+            Self::Registry {
+                store,
+                app_id,
+                turns,
+            } => {
+                let _turn = turn(turns).await?;
                 store.kv_delete(*app_id, key).await.map_err(unavailable)
             }
         }
@@ -83,11 +131,30 @@ impl KvBackend {
                 let _ = quota;
                 m.increment(key, delta)
             }
-            Self::Registry { store, app_id } => store
-                .kv_increment(*app_id, key, delta, quota)
-                .await
-                .map_err(registry_error),
+            Self::Registry {
+                store,
+                app_id,
+                turns,
+            } => {
+                let _turn = turn(turns).await?;
+                store
+                    .kv_increment(*app_id, key, delta, quota)
+                    .await
+                    .map_err(registry_error)
+            }
         }
+    }
+}
+
+/// A turn at the registry for one call, or `busy` after [`KV_TURN_WAIT`].
+async fn turn(turns: &Semaphore) -> Result<SemaphorePermit<'_>, KvError> {
+    match tokio::time::timeout(KV_TURN_WAIT, turns.acquire()).await {
+        Ok(Ok(permit)) => Ok(permit),
+        // Never closed; a timeout is the app outrunning its share.
+        _ => Err(KvError::Unavailable(format!(
+            "busy: this app already has {KV_CALLS_PER_APP} key-value calls in flight; \
+             retry later or make fewer calls per event"
+        ))),
     }
 }
 

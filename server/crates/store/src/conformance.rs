@@ -415,30 +415,322 @@ async fn concurrent_increments_are_atomic() {
 async fn admin_tokens_are_hashed() {
     for (backend, store) in stores().await {
         assert_eq!(store.admin_token_count().await.unwrap(), 0);
-        let token = store.create_admin_token("first", "system").await.unwrap();
+        let (_, token) = store
+            .create_admin_token("first", None, "system")
+            .await
+            .unwrap();
         let record = store
             .check_admin_token(token.expose())
             .await
             .unwrap()
             .unwrap();
         assert_eq!(record.label, "first", "{backend}");
+        assert!(record.last_used_at.is_some(), "{backend}: use is recorded");
         assert!(store.check_admin_token("et_wrong").await.unwrap().is_none());
         store
-            .ensure_admin_token("an-operator-chosen-token", "env")
+            .ensure_configured_token("an-operator-chosen-token")
             .await
             .unwrap();
         store
-            .ensure_admin_token("an-operator-chosen-token", "env")
+            .ensure_configured_token("an-operator-chosen-token")
             .await
             .unwrap();
         assert_eq!(store.admin_token_count().await.unwrap(), 2);
-        assert!(store.ensure_admin_token("short", "env").await.is_err());
+        assert!(store.ensure_configured_token("short").await.is_err());
         // Nothing in the table is the token itself.
         let raw: Vec<String> = sqlx::query_scalar("SELECT token_hash FROM admin_tokens")
             .fetch_all(&store.pool)
             .await
             .unwrap();
         assert!(raw.iter().all(|h| h.len() == 64 && h != token.expose()));
+    }
+}
+
+#[tokio::test]
+async fn admin_tokens_are_listed_revoked_and_expire() {
+    for (backend, store) in stores().await {
+        let (a, a_secret) = store.create_admin_token("ci", None, "ada").await.unwrap();
+        let later = crate::now_ms() + 3_600_000;
+        let (b, b_secret) = store
+            .create_admin_token("laptop", Some(later), "ada")
+            .await
+            .unwrap();
+        assert!(
+            store
+                .create_admin_token("past", Some(1), "ada")
+                .await
+                .is_err(),
+            "{backend}: an expiry in the past is refused"
+        );
+        let list = store.admin_tokens().await.unwrap();
+        assert_eq!(
+            list.iter()
+                .map(|t| (t.id, t.label.as_str(), t.expires_at))
+                .collect::<Vec<_>>(),
+            [(a.id, "ci", None), (b.id, "laptop", Some(later))],
+            "{backend}"
+        );
+        // The list never carries a secret or its hash.
+        let json = serde_json::to_string(&list).unwrap();
+        for secret in [&a_secret, &b_secret] {
+            assert!(!json.contains(secret.expose()) && !json.contains(&secret.hash()));
+        }
+
+        // Revocation takes effect on the next check.
+        assert!(
+            store
+                .check_admin_token(a_secret.expose())
+                .await
+                .unwrap()
+                .is_some()
+        );
+        let revoked = store.revoke_admin_token(a.id, "bob").await.unwrap();
+        assert!(revoked.revoked_at.is_some(), "{backend}");
+        assert!(
+            store
+                .check_admin_token(a_secret.expose())
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let again = store.revoke_admin_token(a.id, "bob").await.unwrap();
+        assert_eq!(
+            again.revoked_at, revoked.revoked_at,
+            "revoking twice changes nothing"
+        );
+        assert!(matches!(
+            store.revoke_admin_token(9999, "bob").await,
+            Err(StoreError::NotFound(_))
+        ));
+        let log = store.audit_log(None, None, 10).await.unwrap();
+        assert_eq!(
+            (log[0].action.as_str(), log[0].actor.as_str()),
+            ("token.revoke", "bob")
+        );
+
+        // An expired token is refused (its expiry moved into the past).
+        assert!(
+            store
+                .check_admin_token(b_secret.expose())
+                .await
+                .unwrap()
+                .is_some()
+        );
+        sqlx::query("UPDATE admin_tokens SET expires_at = $2 WHERE id = $1")
+            .bind(b.id)
+            .bind(crate::now_ms() - 1)
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        assert!(
+            store
+                .check_admin_token(b_secret.expose())
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(store.admin_token_count().await.unwrap(), 0, "{backend}");
+    }
+}
+
+#[tokio::test]
+async fn a_changed_configured_token_replaces_the_old_one() {
+    for (backend, store) in stores().await {
+        let (_, minted) = store.create_admin_token("minted", None, "t").await.unwrap();
+        assert_eq!(
+            store
+                .ensure_configured_token("configured-token-one")
+                .await
+                .unwrap(),
+            0
+        );
+        assert_eq!(
+            store
+                .ensure_configured_token("configured-token-one")
+                .await
+                .unwrap(),
+            0
+        );
+        assert_eq!(
+            store
+                .ensure_configured_token("configured-token-two")
+                .await
+                .unwrap(),
+            1
+        );
+        assert!(
+            store
+                .check_admin_token("configured-token-one")
+                .await
+                .unwrap()
+                .is_none(),
+            "{backend}: the previous configured token is revoked"
+        );
+        assert!(
+            store
+                .check_admin_token("configured-token-two")
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            store
+                .check_admin_token(minted.expose())
+                .await
+                .unwrap()
+                .is_some(),
+            "{backend}: tokens made through the API are not touched"
+        );
+        let list = store.admin_tokens().await.unwrap();
+        assert_eq!(
+            list.iter().map(|t| t.configured).collect::<Vec<_>>(),
+            [false, true, true]
+        );
+        // Going back to a revoked token is refused, not silently revived.
+        let back = store.ensure_configured_token("configured-token-one").await;
+        assert!(matches!(back, Err(StoreError::Invalid(_))), "{backend}");
+    }
+}
+
+#[tokio::test]
+async fn nodes_starting_together_configure_the_same_token() {
+    for (backend, store) in stores().await {
+        let starts: Vec<_> = (0..4)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(
+                    async move { store.ensure_configured_token("shared-cluster-token").await },
+                )
+            })
+            .collect();
+        for start in starts {
+            let outcome = start.await.unwrap();
+            assert!(outcome.is_ok(), "{backend}: {outcome:?}");
+        }
+        assert_eq!(store.admin_token_count().await.unwrap(), 1, "{backend}");
+    }
+}
+
+/// The app's running total against what is actually stored.
+async fn assert_usage_exact(store: &Store, app_id: i64, context: &str) -> i64 {
+    let row = sqlx::query(
+        "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) AS bytes, COUNT(*) AS keys FROM kv WHERE app_id = $1",
+    )
+    .bind(app_id)
+    .fetch_one(&store.pool)
+    .await
+    .unwrap();
+    use sqlx::Row;
+    let stored: (i64, i64) = (row.get("bytes"), row.get("keys"));
+    let counted: (i64, i64) = sqlx::query_as("SELECT bytes, keys FROM kv_usage WHERE app_id = $1")
+        .bind(app_id)
+        .fetch_optional(&store.pool)
+        .await
+        .unwrap()
+        .unwrap_or((0, 0));
+    assert_eq!(counted, stored, "{context}: running total vs stored rows");
+    assert_eq!(store.kv_usage(app_id).await.unwrap(), stored, "{context}");
+    stored.0
+}
+
+#[tokio::test]
+async fn concurrent_kv_writers_never_exceed_the_quota() {
+    const QUOTA: u64 = 4_000;
+    for (backend, store) in stores().await {
+        let (app, _) = store.create_app(&new_app("race"), "t").await.unwrap();
+        let writers: Vec<_> = (0..16)
+            .map(|w| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    for n in 0.. {
+                        // New keys grow the data; every third write replaces one.
+                        let key = format!("w{w}-{}", if n % 3 == 2 { n - 1 } else { n });
+                        match store.kv_set(app.id, &key, &[7; 60], None, QUOTA).await {
+                            Ok(()) => {}
+                            Err(KvError::QuotaExceeded) => return n,
+                            Err(e) => panic!("writer {w}: {e}"),
+                        }
+                    }
+                    unreachable!()
+                })
+            })
+            .collect();
+        for w in writers {
+            w.await.unwrap();
+        }
+        let used = assert_usage_exact(&store, app.id, backend).await;
+        assert!(
+            used <= QUOTA as i64,
+            "{backend}: {used} bytes stored, quota {QUOTA}"
+        );
+        assert!(
+            used > QUOTA as i64 - 70,
+            "{backend}: writers stopped early at {used}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn kv_usage_stays_exact_through_every_change() {
+    for (backend, store) in stores().await {
+        let (app, _) = store.create_app(&new_app("exact"), "t").await.unwrap();
+        let (other, _) = store.create_app(&new_app("other"), "t").await.unwrap();
+        let id = app.id;
+        store
+            .kv_set(other.id, "theirs", &[0; 50], None, 1000)
+            .await
+            .unwrap();
+        store.kv_set(id, "a", &[0; 10], None, 100).await.unwrap();
+        assert_eq!(assert_usage_exact(&store, id, backend).await, 11);
+        store.kv_set(id, "a", &[0; 30], None, 100).await.unwrap();
+        store.kv_set(id, "a", &[0; 5], None, 100).await.unwrap();
+        assert_eq!(assert_usage_exact(&store, id, backend).await, 6);
+        store.kv_increment(id, "n", 9, 100).await.unwrap();
+        store.kv_increment(id, "n", 1, 100).await.unwrap();
+        assert_eq!(assert_usage_exact(&store, id, backend).await, 6 + 3);
+        assert!(store.kv_delete(id, "a").await.unwrap());
+        assert!(!store.kv_delete(id, "a").await.unwrap());
+        assert_eq!(assert_usage_exact(&store, id, backend).await, 3);
+
+        // Expired entries count until swept; the sweep takes them off.
+        store
+            .kv_set(id, "e1", &[0; 20], Some(0), 100)
+            .await
+            .unwrap();
+        store
+            .kv_set(id, "e2", &[0; 20], Some(0), 100)
+            .await
+            .unwrap();
+        assert_eq!(assert_usage_exact(&store, id, backend).await, 3 + 44);
+        assert!(
+            !store.kv_delete(id, "e1").await.unwrap(),
+            "expired reads as gone"
+        );
+        assert_eq!(assert_usage_exact(&store, id, backend).await, 3 + 22);
+        assert_eq!(store.kv_sweep().await.unwrap(), 1, "{backend}");
+        assert_eq!(assert_usage_exact(&store, id, backend).await, 3);
+
+        // A write that only fits without the expired entries drops them.
+        store
+            .kv_set(id, "e3", &[0; 60], Some(0), 100)
+            .await
+            .unwrap();
+        store.kv_set(id, "big", &[0; 90], None, 100).await.unwrap();
+        assert_eq!(assert_usage_exact(&store, id, backend).await, 3 + 93);
+        assert!(matches!(
+            store.kv_set(id, "more", &[0; 10], None, 100).await,
+            Err(KvError::QuotaExceeded)
+        ));
+        // Over a lowered quota, shrinking still works; growing does not.
+        store.kv_set(id, "big", &[0; 80], None, 50).await.unwrap();
+        assert!(matches!(
+            store.kv_increment(id, "n", 1000, 50).await,
+            Err(KvError::QuotaExceeded)
+        ));
+        assert_eq!(assert_usage_exact(&store, id, backend).await, 3 + 83);
+        assert_eq!(assert_usage_exact(&store, other.id, backend).await, 56);
+        store.delete_app("exact", "t").await.unwrap();
+        assert_eq!(store.kv_usage(id).await.unwrap(), (0, 0));
     }
 }
 

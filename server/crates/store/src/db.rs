@@ -1,9 +1,11 @@
 //! Connecting, per-backend settings, migrations, transactions.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::{AnyPool, Executor, Row};
+use sqlx::{AnyConnection, AnyPool, Executor, Row};
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::StoreError;
 
@@ -18,6 +20,35 @@ pub enum Backend {
 pub struct Store {
     pub(crate) pool: AnyPool,
     backend: Backend,
+    /// SQLite only: writers queue here, first come first served, before
+    /// they take a connection and the database's write lock.
+    write_gate: Option<Arc<Mutex<()>>>,
+}
+
+/// A write transaction (see [`Store::begin`]). Derefs to its connection,
+/// so `&mut *tx` runs a query in it; dropped without `commit`, it rolls back.
+pub(crate) struct WriteTx {
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    _turn: Option<OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
 }
 
 impl Store {
@@ -57,7 +88,12 @@ impl Store {
             Backend::Postgres => options,
         };
         let pool = options.connect(&url).await?;
-        let store = Self { pool, backend };
+        let write_gate = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
+        let store = Self {
+            pool,
+            backend,
+            write_gate,
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -92,15 +128,30 @@ impl Store {
         }
     }
 
-    /// Starts a transaction. On SQLite it takes the write lock up front
-    /// (`BEGIN IMMEDIATE`): a transaction that reads then writes would
+    /// Starts a write transaction. On SQLite it takes the write lock up
+    /// front (`BEGIN IMMEDIATE`): a transaction that reads then writes would
     /// otherwise fail with "database is locked" when another writer got in
     /// between, instead of waiting its turn.
-    pub(crate) async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
-        Ok(match self.backend {
+    ///
+    /// SQLite writers first queue on an in-process FIFO gate. Without it
+    /// they meet at the database lock, whose busy handler *sleeps* (1, 2, 5,
+    /// … 100 ms) between tries while writers already running take the lock
+    /// again, so a write can lose its turn over and over to a flood of
+    /// others (the hardening probe saw another app's admin writes slow down
+    /// 37× during one app's key-value flood). With the gate a write waits
+    /// only for the writes queued before it, and holds no pool connection
+    /// while it waits. (The data directory lock keeps other processes off
+    /// the file, so the gate sees every writer.)
+    pub(crate) async fn begin(&self) -> Result<WriteTx, StoreError> {
+        let turn = match &self.write_gate {
+            Some(gate) => Some(gate.clone().lock_owned().await),
+            None => None,
+        };
+        let tx = match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,
-        })
+        };
+        Ok(WriteTx { tx, _turn: turn })
     }
 
     /// Checks the database answers (for readiness probes).

@@ -1,12 +1,18 @@
 //! Each app's key-value data, with expiry and a quota on bytes (keys plus
 //! values). Expired entries read as missing and are swept periodically.
+//!
+//! The quota is checked against a running total per app (`usage.rs`), not
+//! a sum over the app's entries: every write first takes the app's usage
+//! row, so concurrent writers of one app take turns (PostgreSQL row lock;
+//! SQLite has one writer at a time anyway) and the total stays exact.
 
 use serde::Serialize;
 use sqlx::Row;
 use thiserror::Error;
 
-use crate::db::audited;
 use crate::{Store, StoreError, now_ms};
+
+mod usage;
 
 #[derive(Debug, Error)]
 pub enum KvError {
@@ -54,36 +60,33 @@ impl Store {
             .map_err(Into::into)
     }
 
-    /// Bytes and keys in use, counting only live entries, leaving `except` out.
-    async fn kv_usage_in(
-        conn: &mut sqlx::AnyConnection,
-        app_id: i64,
-        except: &str,
-    ) -> Result<(i64, i64), StoreError> {
-        let row = sqlx::query(
-            "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) AS bytes, COUNT(*) AS keys FROM kv \
-             WHERE app_id = $1 AND key <> $2 AND (expires_at IS NULL OR expires_at > $3)",
-        )
-        .bind(app_id)
-        .bind(except)
-        .bind(now_ms())
-        .fetch_one(conn)
-        .await?;
-        Ok((row.try_get("bytes")?, row.try_get("keys")?))
-    }
-
+    /// Writes `key` for an app whose usage row this transaction holds
+    /// ([`usage::lock`]) with `used` bytes in it.
     async fn kv_put(
         conn: &mut sqlx::AnyConnection,
         app_id: i64,
-        key: &str,
-        value: &[u8],
+        used: i64,
+        (key, value): (&str, &[u8]),
         expires_at: Option<i64>,
         quota: u64,
     ) -> Result<(), KvError> {
+        let quota = i64::try_from(quota).unwrap_or(i64::MAX);
         let size = (key.len() + value.len()) as i64;
-        let (used, _) = Self::kv_usage_in(conn, app_id, key).await?;
-        if (used + size) as u64 > quota {
-            return Err(KvError::QuotaExceeded);
+        let mut old = usage::stored_size(conn, app_id, key).await?;
+        let over = |used: i64, old: Option<i64>| {
+            let old = old.unwrap_or(0);
+            // A write that does not grow the data is never refused, even
+            // over a quota that was lowered since.
+            size > old && used - old + size > quota
+        };
+        if over(used, old) {
+            // Expired entries count until they are swept: drop this app's
+            // now and look again, so they never cost a refusal.
+            let used = used - usage::purge_expired(conn, app_id, now_ms()).await?.0;
+            old = usage::stored_size(conn, app_id, key).await?;
+            if over(used, old) {
+                return Err(KvError::QuotaExceeded);
+            }
         }
         sqlx::query(
             "INSERT INTO kv (app_id, key, value, size, expires_at) VALUES ($1, $2, $3, $4, $5) \
@@ -95,7 +98,14 @@ impl Store {
         .bind(value)
         .bind(size)
         .bind(expires_at)
-        .execute(conn)
+        .execute(&mut *conn)
+        .await?;
+        usage::add(
+            conn,
+            app_id,
+            size - old.unwrap_or(0),
+            i64::from(old.is_none()),
+        )
         .await?;
         Ok(())
     }
@@ -109,26 +119,30 @@ impl Store {
         quota: u64,
     ) -> Result<(), KvError> {
         let mut tx = self.begin().await?;
-        Self::kv_put(&mut tx, app_id, key, value, expiry(ttl_ms), quota).await?;
+        let (used, _) = usage::lock(&mut tx, app_id).await?;
+        Self::kv_put(&mut tx, app_id, used, (key, value), expiry(ttl_ms), quota).await?;
         tx.commit().await?;
         Ok(())
     }
 
     pub async fn kv_delete(&self, app_id: i64, key: &str) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        usage::lock(&mut tx, app_id).await?;
         let row = sqlx::query(
-            "DELETE FROM kv WHERE app_id = $1 AND key = $2 RETURNING (expires_at IS NULL OR expires_at > $3) AS live",
+            "DELETE FROM kv WHERE app_id = $1 AND key = $2 \
+             RETURNING size, (expires_at IS NULL OR expires_at > $3) AS live",
         )
         .bind(app_id)
         .bind(key)
         .bind(now_ms())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?;
-        match row {
-            None => Ok(false),
-            Some(r) => Ok(r
-                .try_get::<bool, _>("live")
-                .or_else(|_| r.try_get::<i64, _>("live").map(|v| v != 0))?),
-        }
+        let Some(row) = row else { return Ok(false) };
+        usage::add(&mut tx, app_id, -row.try_get::<i64, _>("size")?, -1).await?;
+        tx.commit().await?;
+        Ok(row
+            .try_get::<bool, _>("live")
+            .or_else(|_| row.try_get::<i64, _>("live").map(|v| v != 0))?)
     }
 
     /// Adds `delta` to the integer at `key` (missing counts as 0) atomically;
@@ -142,44 +156,37 @@ impl Store {
     ) -> Result<i64, KvError> {
         let now = now_ms();
         let mut tx = self.begin().await?;
-        // Make sure there is a row to lock: two first increments of a key
-        // must not both start from "missing".
-        sqlx::query(
-            "INSERT INTO kv (app_id, key, value, size, expires_at) VALUES ($1, $2, $3, $4, NULL) \
-             ON CONFLICT (app_id, key) DO NOTHING",
-        )
-        .bind(app_id)
-        .bind(key)
-        .bind(&b"0"[..])
-        .bind((key.len() + 1) as i64)
-        .execute(&mut *tx)
-        .await?;
-        let lock = format!(
-            "SELECT value, expires_at FROM kv WHERE app_id = $1 AND key = $2{}",
-            self.for_update()
-        );
-        let row = sqlx::query(audited(lock))
+        // Every writer of the app holds its usage row first: two increments
+        // of a key never both start from the same value.
+        let (used, _) = usage::lock(&mut tx, app_id).await?;
+        let row = sqlx::query("SELECT value, expires_at FROM kv WHERE app_id = $1 AND key = $2")
             .bind(app_id)
             .bind(key)
-            .fetch_one(&mut *tx)
+            .fetch_optional(&mut *tx)
             .await?;
-        let expires_at: Option<i64> = row.try_get("expires_at")?;
-        let (current, expires_at) = if expires_at.is_some_and(|e| e <= now) {
-            (0, None)
-        } else {
-            let value: Vec<u8> = row.try_get("value")?;
-            let n = std::str::from_utf8(&value)
-                .ok()
-                .and_then(|t| t.trim().parse::<i64>().ok())
-                .ok_or(KvError::NotANumber)?;
-            (n, expires_at)
+        let (current, expires_at) = match row {
+            None => (0, None),
+            Some(row) => {
+                let expires_at: Option<i64> = row.try_get("expires_at")?;
+                if expires_at.is_some_and(|e| e <= now) {
+                    (0, None)
+                } else {
+                    let value: Vec<u8> = row.try_get("value")?;
+                    let n = std::str::from_utf8(&value)
+                        .ok()
+                        .and_then(|t| t.trim().parse::<i64>().ok())
+                        .ok_or(KvError::NotANumber)?;
+                    (n, expires_at)
+                }
+            }
         };
         let next = current.checked_add(delta).ok_or(KvError::NotANumber)?;
+        let text = next.to_string();
         Self::kv_put(
             &mut tx,
             app_id,
-            key,
-            next.to_string().as_bytes(),
+            used,
+            (key, text.as_bytes()),
             expires_at,
             quota,
         )
@@ -223,20 +230,37 @@ impl Store {
             .collect()
     }
 
-    /// Live bytes and keys of an app.
+    /// Bytes (keys plus values) and keys an app stores, from its running
+    /// total: one row read. Expired entries count until they are swept.
     pub async fn kv_usage(&self, app_id: i64) -> Result<(i64, i64), StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        Self::kv_usage_in(&mut conn, app_id, "").await
+        let row = sqlx::query("SELECT bytes, keys FROM kv_usage WHERE app_id = $1")
+            .bind(app_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        match row {
+            Some(r) => Ok((r.try_get("bytes")?, r.try_get("keys")?)),
+            None => Ok((0, 0)),
+        }
     }
 
-    /// Deletes expired entries; returns how many.
+    /// Deletes expired entries, app by app (each in a transaction that
+    /// keeps its running total exact); returns how many.
     pub async fn kv_sweep(&self) -> Result<u64, StoreError> {
-        Ok(
-            sqlx::query("DELETE FROM kv WHERE expires_at IS NOT NULL AND expires_at <= $1")
-                .bind(now_ms())
-                .execute(&self.pool)
-                .await?
-                .rows_affected(),
+        let now = now_ms();
+        let apps: Vec<i64> = sqlx::query_scalar(
+            "SELECT DISTINCT app_id FROM kv WHERE expires_at IS NOT NULL AND expires_at <= $1",
         )
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut swept = 0;
+        for app_id in apps {
+            let mut tx = self.begin().await?;
+            usage::lock(&mut tx, app_id).await?;
+            let (_, keys) = usage::purge_expired(&mut tx, app_id, now).await?;
+            tx.commit().await?;
+            swept += keys as u64;
+        }
+        Ok(swept)
     }
 }
