@@ -46,7 +46,7 @@ struct Args {
         default_value = "redis://127.0.0.1:6379"
     )]
     redis: String,
-    /// The registry Eddy's cluster nodes share (default: a temporary SQLite file).
+    /// The registry Eddy's cluster nodes share (default: one SQLite registry each).
     #[arg(long)]
     database: Option<String>,
     /// Update the results section of this Markdown file (full runs only).

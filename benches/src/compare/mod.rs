@@ -25,7 +25,7 @@ pub struct Setup {
     pub loadgen: PathBuf,
     /// Redis for the cluster scenario; `None` skips it.
     pub redis: Option<String>,
-    /// The registry Eddy's cluster nodes share; `None`: a temporary SQLite file.
+    /// The registry Eddy's cluster nodes share; `None`: one SQLite registry each.
     pub database: Option<String>,
     /// Run only these scenarios (all when empty).
     pub only: Vec<String>,
@@ -119,7 +119,7 @@ fn run_scenario(setup: &Setup, scenario: &Scenario) -> anyhow::Result<ScenarioRe
         outcomes: BTreeMap::new(),
     };
     for kind in [Kind::Eddy, Kind::Node] {
-        let (servers, shared_registry) = start_servers(setup, scenario, kind)?;
+        let servers = start_servers(setup, scenario, kind)?;
         result
             .servers
             .extend(servers.iter().map(|s| s.command.clone()));
@@ -140,11 +140,6 @@ fn run_scenario(setup: &Setup, scenario: &Scenario) -> anyhow::Result<ScenarioRe
         let output = command.output().with_context(|| format!("run {printed}"))?;
         for server in servers {
             server.stop();
-        }
-        if let Some(path) = shared_registry {
-            for suffix in ["", "-wal", "-shm"] {
-                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-            }
         }
         if !output.status.success() {
             bail!(
@@ -188,39 +183,27 @@ fn run_scenario(setup: &Setup, scenario: &Scenario) -> anyhow::Result<ScenarioRe
     Ok(result)
 }
 
-/// One server, or two joined through Redis for a cluster scenario (with
-/// the temporary registry file they share, to remove afterwards).
-fn start_servers(
-    setup: &Setup,
-    scenario: &Scenario,
-    kind: Kind,
-) -> anyhow::Result<(Vec<Server>, Option<PathBuf>)> {
+/// One server, or two joined through Redis for a cluster scenario.
+fn start_servers(setup: &Setup, scenario: &Scenario, kind: Kind) -> anyhow::Result<Vec<Server>> {
     if !scenario.cluster {
-        return Ok((vec![servers::start(kind, &setup.programs, None)?], None));
+        return Ok(vec![servers::start(kind, &setup.programs, None)?]);
     }
     let redis = setup
         .redis
         .as_deref()
         .context("the cluster scenario needs Redis")?;
     let prefix = format!("cmp{:08x}", rand::random::<u32>());
-    let shared =
-        std::env::temp_dir().join(format!("eddy-compare-{}-{prefix}.db", std::process::id()));
-    let database = setup
-        .database
-        .clone()
-        .unwrap_or_else(|| format!("sqlite://{}", shared.display()));
     let cluster = servers::Cluster {
         redis,
         prefix: &prefix,
-        database: &database,
+        database: setup.database.as_deref(),
     };
     // The first node creates the registry; the second joins it.
     let first = servers::start(kind, &setup.programs, Some(&cluster))?;
     let second = servers::start(kind, &setup.programs, Some(&cluster))?;
     // Let them hear each other's heartbeat before any client connects.
     std::thread::sleep(std::time::Duration::from_millis(1500));
-    let temporary = setup.database.is_none().then_some(shared);
-    Ok((vec![first, second], temporary))
+    Ok(vec![first, second])
 }
 
 fn versions(programs: &Programs) -> BTreeMap<String, String> {

@@ -92,8 +92,10 @@ impl Drop for Server {
 pub struct Cluster<'a> {
     pub redis: &'a str,
     pub prefix: &'a str,
-    /// The registry Eddy's nodes share (`sqlite://…` or `postgres://…`).
-    pub database: &'a str,
+    /// The registry Eddy's nodes share (`postgres://…`); `None`: each node
+    /// has its own SQLite registry in its data directory, each with the
+    /// same `demo` app (one server per SQLite registry, which it locks).
+    pub database: Option<&'a str>,
 }
 
 pub fn start(
@@ -120,8 +122,10 @@ pub fn start(
                 .env("EDDY_MAX_CONNECTIONS_PER_ADDRESS", "0")
                 .env("EDDY_SESSIONS_PER_SECOND_PER_ADDRESS", "0");
             if let Some(cl) = cluster {
-                c.args(["--broker", cl.redis, "--broker-prefix", cl.prefix])
-                    .args(["--database", cl.database]);
+                c.args(["--broker", cl.redis, "--broker-prefix", cl.prefix]);
+                if let Some(database) = cl.database {
+                    c.args(["--database", database]);
+                }
             }
             (c, Some(dir))
         }
