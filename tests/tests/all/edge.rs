@@ -174,16 +174,20 @@ async fn the_api_edge_is_strict() {
     assert!(read_reply(&mut stream).await.starts_with("HTTP/1.1 400"));
 
     let http = server.http();
-    let lower = format!("bearer {ADMIN_TOKEN}");
-    let apps = http
-        .request(
-            "GET",
-            "/admin/api/v1/apps",
-            Default::default(),
-            &[("authorization", &lower)],
-        )
-        .await
-        .unwrap();
+    let list_apps = |authorization: String| {
+        let http = http.clone();
+        async move {
+            http.request(
+                "GET",
+                "/admin/api/v1/apps",
+                Default::default(),
+                &[("authorization", &authorization)],
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let apps = list_apps(format!("bearer {ADMIN_TOKEN}")).await;
     assert_eq!(apps.status, 200, "{}", apps.body);
     assert_eq!(apps.headers["cache-control"], "no-store");
 
@@ -191,16 +195,7 @@ async fn the_api_edge_is_strict() {
     // the right token, until it has waited.
     let mut limited = None;
     for i in 0..30 {
-        let guess = format!("Bearer wrong-{i}");
-        let reply = http
-            .request(
-                "GET",
-                "/admin/api/v1/apps",
-                Default::default(),
-                &[("authorization", &guess)],
-            )
-            .await
-            .unwrap();
+        let reply = list_apps(format!("Bearer wrong-{i}")).await;
         if reply.status == 429 {
             limited = Some((i, reply));
             break;
@@ -214,25 +209,7 @@ async fn the_api_edge_is_strict() {
     );
     assert!(reply.headers.contains_key("retry-after"));
     let right = format!("Bearer {ADMIN_TOKEN}");
-    let blocked = http
-        .request(
-            "GET",
-            "/admin/api/v1/apps",
-            Default::default(),
-            &[("authorization", &right)],
-        )
-        .await
-        .unwrap();
-    assert_eq!(blocked.status, 429);
+    assert_eq!(list_apps(right.clone()).await.status, 429);
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let again = http
-        .request(
-            "GET",
-            "/admin/api/v1/apps",
-            Default::default(),
-            &[("authorization", &right)],
-        )
-        .await
-        .unwrap();
-    assert_eq!(again.status, 200);
+    assert_eq!(list_apps(right).await.status, 200);
 }
