@@ -59,6 +59,20 @@ impl RawWs {
         Ok(())
     }
 
+    /// A text frame carrying `bytes` as they are, valid UTF-8 or not (what a
+    /// broken or hostile client may send).
+    pub async fn send_raw_text(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
+        use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+        use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+        let frame = Frame::message(
+            Bytes::copy_from_slice(bytes),
+            OpCode::Data(Data::Text),
+            true,
+        );
+        self.inner.send(Message::Frame(frame)).await?;
+        Ok(())
+    }
+
     pub async fn send_binary(&mut self, data: &[u8]) -> anyhow::Result<()> {
         self.inner
             .send(Message::binary(Bytes::copy_from_slice(data)))

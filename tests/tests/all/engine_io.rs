@@ -382,3 +382,15 @@ async fn a_cancelled_poll_ends_the_session() {
         assert!(std::time::Instant::now() < deadline, "{}", poll.body);
     }
 }
+
+/// Hardening: a text frame that is not UTF-8 closes the websocket with
+/// 1007 (inconsistent data), as RFC 6455 says, not 1002.
+#[tokio::test]
+async fn a_text_frame_that_is_not_utf8_closes_with_1007() {
+    let server = echo_server().await;
+    let mut ws = server.ws(WS).await.unwrap();
+    ws.text().await.unwrap();
+    ws.send_raw_text(b"4\xff\xfe").await.unwrap();
+    let close = ws.closed().await.unwrap();
+    assert_eq!(close, Some((1007, "invalid utf-8".into())));
+}
