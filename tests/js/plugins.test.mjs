@@ -25,7 +25,9 @@ before(async () => {
   const api = admin(server);
   for (const [slug, name] of Object.entries(APPS)) {
     const limits = {
-      grow: { handler_memory_mb: 16 },
+      // The memory cap is under test: the (wall-clock) deadline must not
+      // cut the growth short on a busy machine.
+      grow: { handler_memory_mb: 16, handler_deadline_ms: 5000 },
       spin: { handler_deadline_ms: 50 },
       // The bystander makes round trips as fast as it can.
       "wasm-echo": { max_events_per_second: 100_000 },

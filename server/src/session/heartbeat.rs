@@ -22,6 +22,8 @@ pub struct HeartbeatSettings {
 pub struct Heartbeat {
     settings: HeartbeatSettings,
     next_ping: Instant,
+    /// When the last ping was due.
+    last_ping: Instant,
     pong_deadline: Option<Instant>,
     connect_deadline: Option<Instant>,
 }
@@ -42,6 +44,7 @@ impl Heartbeat {
         Self {
             settings,
             next_ping: now + settings.ping_interval,
+            last_ping: now,
             pong_deadline: None,
             connect_deadline: settings.connect_timeout.map(|t| now + t),
         }
@@ -64,10 +67,13 @@ impl Heartbeat {
         }
     }
 
-    /// The client answered: the next ping is one interval from now.
+    /// The client answered: the next ping is one interval after the last
+    /// was due (not after the pong: a slow round trip would otherwise push
+    /// every later ping back, and a session that has not joined a namespace
+    /// would meet its connect timeout pings early), or now if that is past.
     pub fn on_pong(&mut self, now: Instant) {
         if self.pong_deadline.take().is_some() {
-            self.next_ping = now + self.settings.ping_interval;
+            self.next_ping = (self.last_ping + self.settings.ping_interval).max(now);
         }
     }
 
@@ -97,6 +103,7 @@ impl Heartbeat {
             // gone on time; a client that receives the ping late gets its
             // full timeout from then (`ping_delivered`).
             None if now >= self.next_ping => {
+                self.last_ping = self.next_ping;
                 self.pong_deadline = Some(self.next_ping + self.settings.ping_timeout);
                 Beat::Ping
             }
@@ -155,14 +162,17 @@ mod tests {
     }
 
     #[test]
-    fn a_pong_schedules_the_next_ping_from_now() {
+    fn pings_keep_their_cadence_whatever_the_round_trip() {
         let t0 = Instant::now();
         let mut hb = Heartbeat::start(settings(None), t0);
         assert_eq!(hb.poll(t0 + 300 * MS), Beat::Ping);
         hb.on_pong(t0 + 350 * MS);
-        assert_eq!(hb.deadline(), t0 + 650 * MS);
-        assert_eq!(hb.poll(t0 + 600 * MS), Beat::Wait);
-        assert_eq!(hb.poll(t0 + 650 * MS), Beat::Ping);
+        assert_eq!(hb.deadline(), t0 + 600 * MS);
+        assert_eq!(hb.poll(t0 + 599 * MS), Beat::Wait);
+        assert_eq!(hb.poll(t0 + 600 * MS), Beat::Ping);
+        // A late pong does not push the next ping back.
+        hb.on_pong(t0 + 790 * MS);
+        assert_eq!(hb.deadline(), t0 + 900 * MS);
         // A pong nobody asked for changes nothing.
         let mut idle = Heartbeat::start(settings(None), t0);
         idle.on_pong(t0 + 100 * MS);

@@ -2,7 +2,10 @@
 //! (`../shared/conformance`, prepared by `./scripts/test` in
 //! `target/conformance` with its own `npm ci`) against the real binary:
 //! the Engine.IO suite on the diagnostics echo, the Socket.IO suite on the
-//! `demo` app. Every case must pass.
+//! `demo` app. Every case must pass. `./scripts/test` runs them on their
+//! own after the rest (`cargo test --test all -- conformance:: --ignored`):
+//! the suites' 200 ms ping timeout should measure the server, not a machine
+//! saturated by the other tests running beside them.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -75,6 +78,7 @@ async fn run_suite(suite: &str, url: &str, path: &str) -> (u64, Vec<String>) {
 }
 
 #[tokio::test]
+#[ignore = "run alone, after the other tests, by ./scripts/test"]
 async fn the_official_engine_io_v4_suite_passes() {
     if suites_dir().is_none() {
         return;
@@ -90,6 +94,7 @@ async fn the_official_engine_io_v4_suite_passes() {
 }
 
 #[tokio::test]
+#[ignore = "run alone, after the other tests, by ./scripts/test"]
 async fn the_official_socket_io_v5_suite_passes() {
     if suites_dir().is_none() {
         return;
