@@ -202,18 +202,8 @@ async fn require_host(request: Request<Body>, next: axum::middleware::Next) -> R
 /// authenticate gets 429 for a while (no token is even looked at), and no
 /// response is cached (some carry secrets).
 async fn guard_api(request: Request<Body>, next: axum::middleware::Next) -> Response {
-    let client = request
-        .extensions()
-        .get::<Arc<AddressGuard>>()
-        .cloned()
-        .zip(
-            request
-                .extensions()
-                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                .map(|c| c.0),
-        )
-        .map(|(guard, peer)| (guard.client_address(peer, request.headers()), guard));
-    if let Some((ip, guard)) = &client
+    let client = AddressGuard::of_request(request.extensions(), request.headers());
+    if let Some((guard, _, ip)) = &client
         && let Err(wait) = guard.auth_allowed(*ip)
     {
         let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
@@ -229,7 +219,7 @@ async fn guard_api(request: Request<Body>, next: axum::middleware::Next) -> Resp
     }
     let mut response = next.run(request).await;
     if response.status() == StatusCode::UNAUTHORIZED
-        && let Some((ip, guard)) = &client
+        && let Some((guard, _, ip)) = &client
     {
         guard.auth_failed(*ip);
     }

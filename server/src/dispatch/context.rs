@@ -85,11 +85,6 @@ impl SocketContext {
     /// to the app's log).
     pub fn join(&self, socket_id: &str, room: &str) -> bool {
         let app = self.socket.app();
-        let max_name = app.limits().max_room_name_bytes;
-        if room.len() as u64 > max_name {
-            app.refused_join(room, JoinError::NameTooLong { max: max_name });
-            return false;
-        }
         match self.resolve(socket_id) {
             Some(s) => match s.join(room) {
                 Ok(()) => true,
@@ -98,7 +93,16 @@ impl SocketContext {
                     false
                 }
             },
-            None => self.remote(socket_id, SocketOp::Join { room: room.into() }),
+            None => {
+                // The node that has the socket applies every limit; the
+                // name is checked here too so the handler hears of it.
+                let max_name = app.limits().max_room_name_bytes;
+                if room.len() as u64 > max_name {
+                    app.refused_join(room, JoinError::NameTooLong { max: max_name });
+                    return false;
+                }
+                self.remote(socket_id, SocketOp::Join { room: room.into() })
+            }
         }
     }
 

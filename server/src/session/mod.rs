@@ -407,11 +407,7 @@ impl Session {
     /// A long-poll handed the client its ping: it has a whole ping timeout
     /// from now to answer, however late the ping was sent.
     pub fn on_ping_delivered(&self) {
-        let answer_by = Instant::now() + self.settings.ping_timeout;
-        let ms = answer_by
-            .saturating_duration_since(self.created)
-            .as_millis() as u64;
-        self.expires_ms.fetch_max(ms, Ordering::AcqRel);
+        self.set_expiry(Instant::now() + self.settings.ping_timeout);
         self.ping_delivered.store(true, Ordering::Release);
         self.wake.notify_one();
     }

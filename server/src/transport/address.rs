@@ -15,7 +15,8 @@ use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::http::HeaderMap;
+use axum::extract::ConnectInfo;
+use axum::http::{Extensions, HeaderMap};
 use parking_lot::Mutex;
 
 use crate::metrics::AddressRefusals;
@@ -234,15 +235,6 @@ impl AddressGuard {
         }))
     }
 
-    /// Connections `peer` holds now.
-    pub fn connections_of(&self, peer: IpAddr) -> u32 {
-        self.connections
-            .lock()
-            .get(&bucket_key(peer))
-            .copied()
-            .unwrap_or(0)
-    }
-
     /// The client's address: the peer's, or, when the peer is a trusted
     /// proxy, the right-most forwarded address that is not a trusted proxy.
     pub fn client_address(&self, peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
@@ -262,6 +254,18 @@ impl AddressGuard {
             .filter_map(|hop| hop.trim().parse::<IpAddr>().ok().map(canonical))
             .find(|ip| !self.is_trusted_proxy(*ip))
             .unwrap_or(peer)
+    }
+
+    /// The guard the accept loop put on a request, with the request's TCP
+    /// peer and its client's address (see [`AddressGuard::client_address`]);
+    /// `None` for a request that did not come through the accept loop.
+    pub fn of_request(
+        extensions: &Extensions,
+        headers: &HeaderMap,
+    ) -> Option<(Arc<Self>, SocketAddr, IpAddr)> {
+        let guard = extensions.get::<Arc<Self>>()?;
+        let ConnectInfo(peer) = extensions.get::<ConnectInfo<SocketAddr>>()?;
+        Some((guard.clone(), *peer, guard.client_address(*peer, headers)))
     }
 
     /// Takes one new-session token for `client`, or says how long until

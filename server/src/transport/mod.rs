@@ -8,7 +8,7 @@ mod error;
 mod polling;
 mod websocket;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -220,14 +220,32 @@ async fn route(endpoint: Endpoint, request: Request<Body>) -> Result<Response, T
     if query.eio.as_deref() != Some("4") {
         return Err(ErrorCode::UnsupportedProtocolVersion.into());
     }
-    if query.sid.is_none() {
-        admit_new_session(&parts)?;
+    let client = AddressGuard::of_request(&parts.extensions, &parts.headers);
+    if query.sid.is_none()
+        && let Some((guard, _, address)) = &client
+    {
+        admit_new_session(guard, *address)?;
     }
+    let remote = client
+        .map(|(_, peer, address)| {
+            // Behind a trusted proxy, handlers see the client's address, not the proxy's.
+            if address == peer.ip() {
+                peer
+            } else {
+                SocketAddr::new(address, 0)
+            }
+        })
+        .or_else(|| {
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0)
+        });
     match query.transport.as_deref() {
         Some("polling") => match (&parts.method, query.sid.as_deref()) {
             (&Method::GET, None) => Ok(polling::handshake(
                 &endpoint,
-                handshake_info(&parts, query.all),
+                handshake_info(&parts, remote, query.all),
             )),
             (&Method::GET, Some(sid)) => polling::poll(endpoint.session(sid)?).await,
             (&Method::POST, Some(sid)) => {
@@ -253,7 +271,7 @@ async fn route(endpoint: Endpoint, request: Request<Body>) -> Result<Response, T
                 None => Ok(websocket::open(
                     &endpoint,
                     upgrade,
-                    handshake_info(&parts, query.all),
+                    handshake_info(&parts, remote, query.all),
                     permit,
                 )),
                 Some(sid) => websocket::upgrade(endpoint.session(sid)?, upgrade, permit),
@@ -264,14 +282,7 @@ async fn route(endpoint: Endpoint, request: Request<Body>) -> Result<Response, T
 }
 
 /// A handshake from a client address over its new-session rate gets 429.
-fn admit_new_session(parts: &axum::http::request::Parts) -> Result<(), TransportError> {
-    let Some(guard) = parts.extensions.get::<Arc<AddressGuard>>() else {
-        return Ok(());
-    };
-    let Some(ConnectInfo(peer)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() else {
-        return Ok(());
-    };
-    let client = guard.client_address(*peer, &parts.headers);
+fn admit_new_session(guard: &AddressGuard, client: IpAddr) -> Result<(), TransportError> {
     guard
         .open_session(client)
         .map_err(|wait| TransportError::TooManySessions {
@@ -279,8 +290,11 @@ fn admit_new_session(parts: &axum::http::request::Parts) -> Result<(), Transport
         })
 }
 
+/// What handlers see of the opening request; `remote` is the client's
+/// address (the peer's unless a trusted proxy forwarded it), when known.
 fn handshake_info(
     parts: &axum::http::request::Parts,
+    remote: Option<SocketAddr>,
     query: Vec<(String, String)>,
 ) -> HandshakeInfo {
     let headers = HANDSHAKE_HEADERS
@@ -290,23 +304,6 @@ fn handshake_info(
             Some(((*name).to_owned(), value.to_owned()))
         })
         .collect();
-    // Behind a trusted proxy, handlers see the client's address, not the proxy's.
-    let remote = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(
-            |ConnectInfo(peer)| match parts.extensions.get::<Arc<AddressGuard>>() {
-                Some(guard) => {
-                    let client = guard.client_address(*peer, &parts.headers);
-                    if client == peer.ip() {
-                        *peer
-                    } else {
-                        SocketAddr::new(client, 0)
-                    }
-                }
-                None => *peer,
-            },
-        );
     HandshakeInfo {
         remote,
         query,

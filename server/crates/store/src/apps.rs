@@ -122,11 +122,6 @@ impl AppLimits {
         }
         Ok(())
     }
-
-    /// True when a browser at `origin` may connect.
-    pub fn origin_allowed(&self, origin: &str) -> bool {
-        self.allowed_origins.is_empty() || self.allowed_origins.iter().any(|o| o == origin)
-    }
 }
 
 /// An origin as browsers send it: `http` or `https`, a host, an optional
