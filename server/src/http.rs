@@ -1,4 +1,6 @@
-//! The HTTP surface: probes, metrics, app endpoints and the diagnostics echo.
+//! The router: which path goes where (app endpoints, the diagnostics echo,
+//! the admin and tenant APIs, the admin UI, probes, metrics). Its own
+//! handlers are the probes and the app lookup; everything else is delegated.
 
 use std::sync::Arc;
 
@@ -8,155 +10,23 @@ use axum::extract::{Path, State};
 use axum::http::{Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
-use tokio::sync::{Semaphore, watch};
 
-use crate::admin::live::{self, Live};
-use crate::cluster::ClusterLink;
-use crate::config::Config;
-use crate::control::Control;
-use crate::metrics::{self, ServerMetrics};
-use crate::session::{CloseReason, EngineSettings, SessionTable};
-use crate::tenant::Tenants;
-use crate::transport::{self, AddressGuard, AddressLimits, Endpoint, IpRange, TransportError};
-
-/// Everything the request handlers share.
-pub struct ServerState {
-    pub config: Arc<Config>,
-    pub settings: Arc<EngineSettings>,
-    pub tenants: Arc<Tenants>,
-    /// The registry and the deploy pipeline.
-    pub control: Arc<Control>,
-    /// The other nodes, through the broker.
-    pub cluster: Arc<ClusterLink>,
-    /// Sessions of the diagnostics echo endpoint, when enabled.
-    pub echo: Option<Arc<SessionTable>>,
-    pub metrics: ServerMetrics,
-    /// One permit per open client connection (`max_connections`).
-    pub connection_permits: Arc<Semaphore>,
-    /// The connection cap in force: `max_connections`, lowered to what the
-    /// open-files limit allows.
-    pub max_connections: usize,
-    /// Connections served over the cap, for probes and the admin API.
-    pub overflow_permits: Arc<Semaphore>,
-    /// Per-client-address connection and session limits.
-    pub addresses: Arc<AddressGuard>,
-    /// The dashboard's once-a-second frames.
-    pub live: Live,
-    /// Flips to true once, when shutdown begins (long-lived admin streams end).
-    shutting_down: watch::Sender<bool>,
-}
-
-impl ServerState {
-    /// Opens the registry, brings every app up (compiling handler
-    /// components as needed), and starts the background samplers.
-    pub async fn start(config: Config) -> Result<Arc<Self>, String> {
-        let settings = Arc::new(EngineSettings::from_config(&config));
-        let tenants = Arc::new(Tenants::new([]));
-        let broker =
-            eddy_cluster::BrokerUrl::parse(&config.broker_url).map_err(|e| e.to_string())?;
-        let (cluster, cluster_events) = eddy_cluster::Cluster::start(eddy_cluster::Options {
-            broker,
-            prefix: config.broker_prefix.clone(),
-            node_name: config
-                .node_name
-                .clone()
-                .unwrap_or_else(|| config.listen.to_string()),
-        })
-        .map_err(|e| e.to_string())?;
-        let cluster = ClusterLink::new(cluster);
-        let control =
-            crate::control::bootstrap(&config, settings.clone(), tenants.clone(), cluster.clone())
-                .await?;
-        let max_connections = crate::open_files::connection_cap(config.max_connections);
-        let addresses = AddressGuard::new(AddressLimits {
-            max_connections: config.max_connections_per_address,
-            sessions_per_second: config.sessions_per_second_per_address,
-            trusted_proxies: config
-                .trusted_proxies
-                .iter()
-                .filter_map(|p| IpRange::parse(p))
-                .collect(),
-        });
-        let state = Arc::new(Self {
-            settings,
-            tenants: tenants.clone(),
-            control: control.clone(),
-            cluster: cluster.clone(),
-            echo: config.engine_io_echo.then(Default::default),
-            metrics: ServerMetrics::default(),
-            connection_permits: Arc::new(Semaphore::new(max_connections)),
-            max_connections,
-            overflow_permits: Arc::new(Semaphore::new(crate::server::OVERFLOW_CONNECTIONS)),
-            addresses,
-            live: Live::default(),
-            shutting_down: watch::Sender::new(false),
-            config: Arc::new(config),
-        });
-        tokio::spawn(live::run_sampler(
-            Arc::downgrade(&state),
-            state.cluster.cluster.name().to_owned(),
-        ));
-        crate::cluster::node::start(
-            cluster,
-            cluster_events,
-            tenants,
-            control,
-            state.shutdown_started(),
-        );
-        Ok(state)
-    }
-
-    pub fn open_connections(&self) -> usize {
-        self.max_connections - self.connection_permits.available_permits()
-    }
-
-    /// Stops new sessions and closes every open one with `server shutting down`.
-    pub fn begin_shutdown(&self) {
-        self.shutting_down.send_replace(true);
-        for table in self.session_tables() {
-            table.close_all(CloseReason::ServerShuttingDown);
-        }
-    }
-
-    pub fn open_sessions(&self) -> usize {
-        self.session_tables().iter().map(|t| t.len()).sum()
-    }
-
-    fn session_tables(&self) -> Vec<Arc<SessionTable>> {
-        let mut tables: Vec<_> = self
-            .tenants
-            .all()
-            .into_iter()
-            .map(|a| a.sessions.clone())
-            .collect();
-        tables.extend(self.echo.clone());
-        tables
-    }
-
-    fn is_shutting_down(&self) -> bool {
-        *self.shutting_down.borrow()
-    }
-
-    /// Resolves when shutdown begins.
-    pub fn shutdown_started(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
-        let mut rx = self.shutting_down.subscribe();
-        async move {
-            let _ = rx.wait_for(|closing| *closing).await;
-        }
-    }
-}
+use crate::api::{self, ApiError, ProblemCode};
+use crate::metrics;
+use crate::state::ServerState;
+use crate::transport::{self, Endpoint, TransportError};
 
 pub fn router(state: Arc<ServerState>) -> Router {
-    let api_guard = axum::middleware::from_fn(guard_api);
+    let api_guard = axum::middleware::from_fn(api::guard);
     let mut router = Router::new()
         .nest(
             "/admin/api/v1",
-            crate::admin::router(state.clone()).layer(api_guard.clone()),
+            api::admin::router(state.clone()).layer(api_guard.clone()),
         )
-        .route("/admin", get(crate::admin::ui::redirect))
-        .route("/admin/", get(crate::admin::ui::index))
-        .route("/admin/{*path}", get(crate::admin::ui::asset))
-        .merge(crate::tenant_api::router(state.clone()).layer(api_guard))
+        .route("/admin", get(api::admin::ui::redirect))
+        .route("/admin/", get(api::admin::ui::index))
+        .route("/admin/{*path}", get(api::admin::ui::asset))
+        .merge(api::tenant::router(state.clone()).layer(api_guard))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(prometheus))
@@ -173,66 +43,21 @@ pub fn router(state: Arc<ServerState>) -> Router {
         .with_state(state)
 }
 
-/// The token of an `Authorization: Bearer <token>` header (the scheme is
-/// case-insensitive, as HTTP says).
-pub fn bearer_token(value: &str) -> Option<&str> {
-    let (scheme, token) = value.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim())
-        .filter(|t| !t.is_empty())
-}
-
 /// HTTP/1.1 requires a Host header; a request without one is malformed (and
 /// a favourite of request-smuggling probes).
 async fn require_host(request: Request<Body>, next: axum::middleware::Next) -> Response {
     if request.version() == axum::http::Version::HTTP_11
         && !request.headers().contains_key(header::HOST)
     {
-        return problem(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-            "an HTTP/1.1 request must carry a Host header".into(),
-        );
+        return ApiError::bad_request("an HTTP/1.1 request must carry a Host header")
+            .into_response();
     }
     next.run(request).await
 }
 
-/// Around the admin and tenant APIs: an address that keeps failing to
-/// authenticate gets 429 for a while (no token is even looked at), and no
-/// response is cached (some carry secrets).
-async fn guard_api(request: Request<Body>, next: axum::middleware::Next) -> Response {
-    let client = AddressGuard::of_request(request.extensions(), request.headers());
-    if let Some((guard, _, ip)) = &client
-        && let Err(wait) = guard.auth_allowed(*ip)
-    {
-        let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
-        let mut response = problem(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            format!("too many failed authentications from this address; retry after {secs} s"),
-        );
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
-        return response;
-    }
-    let mut response = next.run(request).await;
-    if response.status() == StatusCode::UNAUTHORIZED
-        && let Some((guard, _, ip)) = &client
-    {
-        guard.auth_failed(*ip);
-    }
-    response.headers_mut().insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("no-store"),
-    );
-    response
-}
-
 async fn readyz(State(state): State<Arc<ServerState>>) -> Response {
     if state.is_shutting_down() {
-        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response();
+        return TransportError::ShuttingDown.into_response();
     }
     match state.control.store.ping().await {
         // A broker outage keeps the node ready (its own clients are served),
@@ -255,7 +80,12 @@ async fn readyz(State(state): State<Arc<ServerState>>) -> Response {
         }
         Err(error) => {
             tracing::warn!(%error, "readiness: the registry does not answer");
-            (StatusCode::SERVICE_UNAVAILABLE, "registry unavailable").into_response()
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ProblemCode::Unavailable,
+                "the registry does not answer",
+            )
+            .into_response()
         }
     }
 }
@@ -280,13 +110,14 @@ async fn app_engine(
         return TransportError::ShuttingDown.into_response();
     }
     let Some(app) = state.tenants.get(&slug) else {
-        return problem(
+        return ApiError::new(
             StatusCode::NOT_FOUND,
-            "unknown_app",
+            ProblemCode::UnknownApp,
             format!(
                 "no app named {slug:?} is served here; clients connect at /apps/{{slug}}/socket.io/"
             ),
-        );
+        )
+        .into_response();
     };
     transport::serve(Endpoint::app(app), request).await
 }
@@ -302,20 +133,246 @@ async fn echo_engine(State(state): State<Arc<ServerState>>, request: Request<Bod
 }
 
 async fn not_found() -> Response {
-    problem(
-        StatusCode::NOT_FOUND,
-        "not_found",
-        "no such endpoint".into(),
-    )
+    ApiError::not_found("no such endpoint").into_response()
 }
 
-/// A JSON error body: `{"error": code, "message": …}`.
-pub fn problem(status: StatusCode, code: &str, message: String) -> Response {
-    let body = serde_json::json!({ "error": code, "message": message });
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
-    )
-        .into_response()
+/// The router's error mapping, in process (`oneshot`): every refusal is
+/// problem+json with the right status and code.
+#[cfg(test)]
+mod tests {
+    use axum::http::{HeaderValue, Method};
+    use tower::ServiceExt;
+
+    use super::*;
+    use crate::config::{Config, Secret};
+
+    const TOKEN: &str = "router-test-token";
+
+    async fn state() -> (Arc<ServerState>, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!(
+            "eddy-router-test-{}-{}",
+            std::process::id(),
+            rand::random::<u64>()
+        ));
+        let config = Config {
+            data_dir: dir.clone(),
+            admin_token: Some(Secret(TOKEN.into())),
+            ..Config::default()
+        };
+        (ServerState::start(config).await.unwrap(), dir)
+    }
+
+    fn request(method: Method, uri: &str, token: Option<&str>, body: &str) -> Request<Body> {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::HOST, "localhost")
+            .header(header::CONTENT_TYPE, "application/json");
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        request.body(Body::from(body.to_owned())).unwrap()
+    }
+
+    async fn problem_of(router: &Router, request: Request<Body>) -> (u16, serde_json::Value) {
+        let response = router.clone().oneshot(request).await.unwrap();
+        let status = response.status().as_u16();
+        assert_eq!(
+            response.headers().get(header::CONTENT_TYPE),
+            Some(&HeaderValue::from_static("application/problem+json")),
+            "status {status}"
+        );
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    /// method, path, bearer token, body → status, problem code.
+    type Case = (
+        Method,
+        &'static str,
+        Option<&'static str>,
+        &'static str,
+        u16,
+        &'static str,
+    );
+
+    #[tokio::test]
+    async fn every_refusal_is_a_problem_with_its_status_and_code() {
+        let (state, dir) = state().await;
+        let router = router(state.clone());
+        let cases: &[Case] = &[
+            (Method::GET, "/nothing/here", None, "", 404, "not_found"),
+            (
+                Method::GET,
+                "/apps/nope/socket.io/?EIO=4&transport=polling",
+                None,
+                "",
+                404,
+                "unknown_app",
+            ),
+            (
+                Method::GET,
+                "/apps/demo/socket.io/?EIO=4&transport=carrier-pigeon",
+                None,
+                "",
+                400,
+                "engine_io",
+            ),
+            (
+                Method::GET,
+                "/apps/demo/socket.io/?EIO=3&transport=polling",
+                None,
+                "",
+                400,
+                "engine_io",
+            ),
+            (
+                Method::GET,
+                "/apps/demo/socket.io/?EIO=4&transport=polling&sid=nope",
+                None,
+                "",
+                400,
+                "engine_io",
+            ),
+            (
+                Method::GET,
+                "/admin/api/v1/apps",
+                None,
+                "",
+                401,
+                "unauthorized",
+            ),
+            (
+                Method::GET,
+                "/admin/api/v1/apps",
+                Some("wrong"),
+                "",
+                401,
+                "unauthorized",
+            ),
+            (
+                Method::GET,
+                "/admin/api/v1/apps/nope",
+                Some(TOKEN),
+                "",
+                404,
+                "not_found",
+            ),
+            (
+                Method::POST,
+                "/admin/api/v1/apps",
+                Some(TOKEN),
+                "{not json",
+                400,
+                "invalid_json",
+            ),
+            (
+                Method::POST,
+                "/admin/api/v1/apps",
+                Some(TOKEN),
+                r#"{"slug":"Bad Slug!"}"#,
+                422,
+                "invalid",
+            ),
+            (
+                Method::POST,
+                "/admin/api/v1/apps",
+                Some(TOKEN),
+                r#"{"slug":"demo"}"#,
+                409,
+                "conflict",
+            ),
+            (
+                Method::GET,
+                "/admin/api/nothing",
+                Some(TOKEN),
+                "",
+                404,
+                "not_found",
+            ),
+            (
+                Method::POST,
+                "/apps/demo/api/v1/emit",
+                None,
+                "{}",
+                401,
+                "unauthorized",
+            ),
+            (
+                Method::POST,
+                "/apps/demo/api/v1/emit",
+                Some("wrong"),
+                "{}",
+                401,
+                "unauthorized",
+            ),
+        ];
+        for (method, uri, token, body, status, code) in cases {
+            let (got, problem) =
+                problem_of(&router, request(method.clone(), uri, *token, body)).await;
+            assert_eq!(
+                (got, problem["code"].as_str()),
+                (*status, Some(*code)),
+                "{method} {uri}: {problem}"
+            );
+            assert_eq!(problem["status"], *status);
+            assert_eq!(problem["type"], format!("urn:eddy:problem:{code}"));
+            assert!(problem["detail"].as_str().is_some_and(|d| !d.is_empty()));
+        }
+        // Engine.IO errors keep the protocol's own number.
+        let (_, problem) = problem_of(
+            &router,
+            request(
+                Method::GET,
+                "/apps/demo/socket.io/?EIO=3&transport=polling",
+                None,
+                "",
+            ),
+        )
+        .await;
+        assert_eq!(problem["engine_io_code"], 5);
+
+        // HTTP/1.1 without Host is malformed.
+        let mut no_host = request(Method::GET, "/healthz", None, "");
+        no_host.headers_mut().remove(header::HOST);
+        let (status, problem) = problem_of(&router, no_host).await;
+        assert_eq!(
+            (status, problem["code"].as_str()),
+            (400, Some("bad_request"))
+        );
+
+        // Once shutdown begins, readiness and new sessions are refused.
+        state.begin_shutdown();
+        for uri in ["/readyz", "/apps/demo/socket.io/?EIO=4&transport=polling"] {
+            let (status, problem) = problem_of(&router, request(Method::GET, uri, None, "")).await;
+            assert_eq!(
+                (status, problem["code"].as_str()),
+                (503, Some("shutting_down")),
+                "{uri}"
+            );
+        }
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[tokio::test]
+    async fn api_answers_are_never_cached_and_401s_name_the_scheme() {
+        let (state, dir) = state().await;
+        let router = router(state);
+        let response = router
+            .clone()
+            .oneshot(request(Method::GET, "/admin/api/v1/apps", None, ""))
+            .await
+            .unwrap();
+        assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
+        assert_eq!(response.headers()[header::WWW_AUTHENTICATE], "Bearer");
+        let response = router
+            .oneshot(request(Method::GET, "/admin/api/v1/apps", Some(TOKEN), ""))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }

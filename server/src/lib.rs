@@ -1,6 +1,6 @@
 #![doc = include_str!("../README.md")]
 
-pub mod admin;
+pub mod api;
 pub mod cli;
 pub mod cluster;
 pub mod config;
@@ -8,11 +8,15 @@ pub mod control;
 pub mod deploy;
 pub mod dispatch;
 pub mod http;
+pub mod live;
 pub mod metrics;
 pub mod open_files;
 pub mod server;
 pub mod session;
 pub mod socket;
+pub mod state;
 pub mod tenant;
-pub mod tenant_api;
 pub mod transport;
+
+#[cfg(test)]
+mod code_map;

@@ -18,28 +18,14 @@ use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
-use tokio::sync::OwnedSemaphorePermit;
 use tower::ServiceExt;
 
-use crate::http::{self, ServerState};
-use crate::transport::{AddressSlot, DeadlineBody};
-
-/// Held by a client connection for as long as it is open (including after a
-/// websocket upgrade, which outlives the HTTP connection): its place under
-/// the server's cap and under its address's.
-#[derive(Clone)]
-pub struct ConnectionPermit(#[allow(dead_code)] Arc<(OwnedSemaphorePermit, Option<AddressSlot>)>);
-
-/// Marks a connection accepted over the cap: it may reach probes, metrics
-/// and the admin API, not open or serve sessions.
-#[derive(Clone, Copy)]
-pub struct OverflowConnection;
+use crate::http;
+use crate::state::ServerState;
+use crate::transport::{ConnectionPermit, DeadlineBody, OverflowConnection};
 
 /// Time a client has to send its request headers.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Connections served over the cap, for probes and operators.
-pub const OVERFLOW_CONNECTIONS: usize = 16;
 
 /// Says "connections refused" at most this often (with how many since).
 const REFUSAL_WARNING_EVERY: Duration = Duration::from_secs(10);
@@ -147,7 +133,7 @@ pub async fn run(
         };
         state.metrics.connections_accepted.inc();
         let _ = stream.set_nodelay(true);
-        let permit = ConnectionPermit(Arc::new((permit, slot)));
+        let permit = ConnectionPermit::new(permit, slot);
         let router = router.clone();
         let addresses = state.addresses.clone();
         let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {

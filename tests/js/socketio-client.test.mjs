@@ -151,7 +151,8 @@ test("an unknown app is a clear 404", async () => {
   const res = await fetch(`${server.url}/apps/nope/socket.io/?EIO=4&transport=polling`);
   assert.equal(res.status, 404);
   const body = await res.json();
-  assert.equal(body.error, "unknown_app");
+  assert.equal(res.headers.get("content-type"), "application/problem+json");
+  assert.equal(body.code, "unknown_app");
 });
 
 for (const transports of [["websocket"], ["polling"]]) {

@@ -87,7 +87,7 @@ def test_refused_namespace(server):
 def test_unknown_app_is_404(server):
     reply = requests.get(f"{server.url}/apps/nope/socket.io/", params={"EIO": "4", "transport": "polling"}, timeout=WAIT)
     assert reply.status_code == 404
-    assert reply.json()["error"] == "unknown_app"
+    assert reply.json()["code"] == "unknown_app"
 
 
 @pytest.mark.parametrize("transports", [["websocket"], ["polling"]])

@@ -8,7 +8,9 @@
 //! - `message-with-ack` → ack with the same arguments;
 //! - `join(room)` / `leave(room)` → ack with the room's size; `to-room(room,
 //!   …args)` → `room-message` with `args` to the room except the sender, ack
-//!   with how many got it (so the `demo` app shows rooms too).
+//!   with how many got it (so the `demo` app shows rooms too);
+//! - `fail(code, message)` → an error ack with that code (the server refuses
+//!   codes it reserves for itself: see `event-error` in the WIT).
 
 use eddy_sdk::{Ack, ConnectReply, Context, Event, EventResult, Handler, Handshake, Reject};
 
@@ -51,6 +53,10 @@ impl Handler for Echo {
                 let rest = eddy_sdk::Value::Array(args).to_string();
                 let n = cx.emit("room-message").to_room(&room).except_me().raw_args(&rest, event.attachments).send()?;
                 Ok(Some(Ack::of(&n)))
+            }
+            "fail" => {
+                let (code, message): (String, String) = (event.args.get(0)?, event.args.get(1)?);
+                Err(eddy_sdk::EventError::new(code, message))
             }
             _ => Ok(None),
         }

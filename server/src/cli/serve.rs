@@ -122,7 +122,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
             listen: address,
             ..config
         };
-        let state = crate::http::ServerState::start(config).await.map_err(anyhow::Error::msg)?;
+        let state = crate::state::ServerState::start(config).await.map_err(anyhow::Error::msg)?;
         for app in state.tenants.all() {
             tracing::info!(app = %app.slug, handler = %app.handler().describe(), "serving app at /apps/{}/socket.io/", app.slug);
         }

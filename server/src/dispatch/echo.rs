@@ -15,6 +15,7 @@
 
 use std::sync::Arc;
 
+use eddy_proto::codes::ClientErrorCode;
 use serde_json::Value;
 
 use super::{
@@ -70,10 +71,10 @@ impl Handler for EchoHandler {
                     let room = first_string(event.args)?;
                     if event.name == "join" {
                         if !cx.join(me, &room) {
-                            return Err(EventError {
-                                code: "room_limit".into(),
-                                message: "the app's room limits refused the join (max_rooms_per_socket, max_room_name_bytes)".into(),
-                            });
+                            return Err(EventError::server(
+                                ClientErrorCode::RoomLimit,
+                                "the app's room limits refused the join (max_rooms_per_socket, max_room_name_bytes)",
+                            ));
                         }
                     } else {
                         cx.leave(me, &room);
@@ -114,10 +115,7 @@ impl Handler for EchoHandler {
 }
 
 fn bad_args(message: &str) -> EventError {
-    EventError {
-        code: "bad_arguments".into(),
-        message: message.into(),
-    }
+    EventError::server(ClientErrorCode::BadArguments, message)
 }
 
 fn parse_args(args: &str) -> Result<Vec<Value>, EventError> {

@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 
 use bytes::Bytes;
+use eddy_proto::codes::ClientErrorCode;
 
 use crate::session::HandshakeInfo;
 
@@ -72,6 +73,14 @@ pub struct EventError {
 }
 
 impl EventError {
+    /// An error the server sends, with its code from the public table.
+    pub fn server(code: ClientErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code: Cow::Borrowed(code.as_str()),
+            message: message.into(),
+        }
+    }
+
     pub fn to_ack_args(&self) -> String {
         serde_json::json!([{ "error": { "code": self.code, "message": self.message } }]).to_string()
     }

@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use eddy_proto::codes::ClientErrorCode;
+
 use super::{
     Ack, ConnectEvent, ConnectReject, ConnectReply, EventError, Handler, HandlerFuture,
     SocketContext, SocketEvent,
@@ -47,10 +49,10 @@ impl Handler for UnavailableHandler {
         _event: SocketEvent<'a>,
     ) -> HandlerFuture<'a, Result<Option<Ack>, EventError>> {
         Box::pin(async move {
-            Err(EventError {
-                code: "app_unavailable".into(),
-                message: self.message.clone(),
-            })
+            Err(EventError::server(
+                ClientErrorCode::AppUnavailable,
+                self.message.clone(),
+            ))
         })
     }
 

@@ -12,6 +12,7 @@ use std::sync::atomic::Ordering;
 use bytes::Bytes;
 use eddy_host::types as wit;
 use eddy_host::{CallError, Capabilities, HandlerPool, KvFuture};
+use eddy_proto::codes::{ClientErrorCode, tenant_code_refusal};
 use eddy_proto::socketio::{args_valid, is_json, placeholders_valid};
 
 use super::{
@@ -61,18 +62,23 @@ impl WasmHandler {
                         "handler start-up failed; the app is faulted"
                     );
                 }
-                EventError {
-                    code: guest.code().into(),
-                    message: guest.to_string(),
-                }
+                let code = match guest {
+                    G::Timeout { .. } => ClientErrorCode::HandlerTimeout,
+                    G::MemoryLimit { .. } => ClientErrorCode::HandlerMemoryLimit,
+                    G::Trap(_) => ClientErrorCode::HandlerTrap,
+                    G::StartTimeout { .. } => ClientErrorCode::HandlerStartTimeout,
+                    // What clients of an app that cannot run get (as with no deployment).
+                    G::Faulted { .. } => ClientErrorCode::AppUnavailable,
+                };
+                EventError::server(code, guest.to_string())
             }
             CallError::Host(host) => {
                 m.handler_host_faults.inc();
                 tracing::error!(app = %cx.app(), error = %host, "handler host fault");
-                EventError {
-                    code: "server_error".into(),
-                    message: "the server could not run the handler".into(),
-                }
+                EventError::server(
+                    ClientErrorCode::ServerError,
+                    "the server could not run the handler",
+                )
             }
         }
     }
@@ -88,10 +94,10 @@ fn socket_info(cx: &SocketContext) -> wit::SocketInfo {
 }
 
 fn invalid(what: &str) -> EventError {
-    EventError {
-        code: "handler_invalid_reply".into(),
-        message: format!("the handler returned {what}"),
-    }
+    EventError::server(
+        ClientErrorCode::HandlerInvalidReply,
+        format!("the handler returned {what}"),
+    )
 }
 
 impl Handler for WasmHandler {
@@ -187,10 +193,19 @@ impl Handler for WasmHandler {
                     cx.app_log(wit::Level::Error, &e.message);
                     Err(e)
                 }
-                Ok(Err(e)) => Err(EventError {
-                    code: e.code.into(),
-                    message: e.message,
-                }),
+                Ok(Err(e)) => match tenant_code_refusal(&e.code) {
+                    None => Err(EventError {
+                        code: e.code.into(),
+                        message: e.message,
+                    }),
+                    Some(refusal) => {
+                        let e = invalid(&format!(
+                            "an error ack that breaks the code rule: {refusal}"
+                        ));
+                        cx.app_log(wit::Level::Error, &e.message);
+                        Err(e)
+                    }
+                },
                 Err(fault) => Err(self.fault(cx, &fault)),
             }
         })

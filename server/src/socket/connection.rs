@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
+use eddy_proto::codes::ClientErrorCode;
 use eddy_proto::socketio::{self, Assembler, PacketKind, Progress};
 use parking_lot::Mutex;
 
@@ -112,11 +113,10 @@ impl SioLayer {
                 if !socket.allow_event(self.app.limits().max_events_per_second) {
                     self.app.metrics.breach_event_rate.inc();
                     if let Some(id) = packet.id {
-                        let error = crate::dispatch::EventError {
-                            code: "rate_limited".into(),
-                            message: "too many events: slow down (the app's max_events_per_second)"
-                                .into(),
-                        };
+                        let error = crate::dispatch::EventError::server(
+                            ClientErrorCode::RateLimited,
+                            "too many events: slow down (the app's max_events_per_second)",
+                        );
                         socket.send_ack(id, &error.to_ack_args(), &[]);
                     }
                     return Ok(());
@@ -153,7 +153,8 @@ impl SioLayer {
                 nsp_name,
                 "connection limit reached",
                 Some(&format!(
-                    "{{\"code\":\"connection_limit\",\"max_connections\":{max}}}"
+                    "{{\"code\":\"{}\",\"max_connections\":{max}}}",
+                    ClientErrorCode::ConnectionLimit.as_str()
                 )),
             );
             return;
@@ -176,7 +177,8 @@ impl SioLayer {
                 nsp_name,
                 "namespace limit reached",
                 Some(&format!(
-                    "{{\"code\":\"namespace_limit\",\"max_namespaces\":{max}}}"
+                    "{{\"code\":\"{}\",\"max_namespaces\":{max}}}",
+                    ClientErrorCode::NamespaceLimit.as_str()
                 )),
             );
             return;

@@ -1,13 +1,16 @@
-//! The one place transport failures become HTTP responses: Engine.IO's
-//! 400 with a JSON error code, or 413 for an oversized message.
+//! The one place transport failures become HTTP responses. The bodies are
+//! problem+json like every other HTTP error (built by `api::problem`); an
+//! Engine.IO protocol error keeps the protocol's number in `engine_io_code`.
 
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use eddy_proto::engine::ErrorCode;
 
+use crate::api::problem::{ApiError, ProblemCode};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TransportError {
-    /// A protocol error with its Engine.IO code (HTTP 400).
+    /// A protocol error with its Engine.IO code (HTTP 400; 403 for Forbidden).
     Engine(ErrorCode),
     /// The message exceeds `max_payload` (HTTP 413).
     PayloadTooLarge { max_payload: usize },
@@ -27,47 +30,54 @@ impl From<ErrorCode> for TransportError {
     }
 }
 
+impl From<TransportError> for ApiError {
+    fn from(error: TransportError) -> Self {
+        match error {
+            TransportError::Engine(code) => {
+                let (status, problem) = match code {
+                    ErrorCode::Forbidden => (StatusCode::FORBIDDEN, ProblemCode::Forbidden),
+                    _ => (StatusCode::BAD_REQUEST, ProblemCode::EngineIo),
+                };
+                Self {
+                    engine_io_code: Some(code as u8),
+                    ..Self::new(status, problem, code.message())
+                }
+            }
+            TransportError::PayloadTooLarge { max_payload } => Self {
+                max_payload: Some(max_payload),
+                ..Self::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    ProblemCode::TooLarge,
+                    format!("the message is larger than max_payload ({max_payload} bytes)"),
+                )
+            },
+            TransportError::ShuttingDown => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ProblemCode::ShuttingDown,
+                "the server is shutting down",
+            ),
+            TransportError::AtCapacity => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ProblemCode::AtCapacity,
+                "the server is at its connection limit; retry later",
+            ),
+            TransportError::TooManySessions { retry_after_secs } => Self::rate_limited(
+                retry_after_secs,
+                format!(
+                    "too many new sessions from this address; retry after {retry_after_secs} s"
+                ),
+            ),
+            TransportError::BodyTimeout => Self::new(
+                StatusCode::REQUEST_TIMEOUT,
+                ProblemCode::BodyTimeout,
+                "the request body did not arrive in time",
+            ),
+        }
+    }
+}
+
 impl IntoResponse for TransportError {
     fn into_response(self) -> Response {
-        let (status, body) = match self {
-            Self::Engine(ErrorCode::Forbidden) => {
-                (StatusCode::FORBIDDEN, ErrorCode::Forbidden.json_body())
-            }
-            Self::Engine(code) => (StatusCode::BAD_REQUEST, code.json_body()),
-            Self::PayloadTooLarge { max_payload } => (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("{{\"message\":\"Payload too large\",\"maxPayload\":{max_payload}}}"),
-            ),
-            Self::ShuttingDown => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "{\"error\":\"shutting_down\",\"message\":\"the server is shutting down\"}"
-                    .to_owned(),
-            ),
-            Self::AtCapacity => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "{\"error\":\"at_capacity\",\"message\":\"the server is at its connection limit; retry later\"}"
-                    .to_owned(),
-            ),
-            Self::TooManySessions { retry_after_secs } => {
-                let body = format!(
-                    "{{\"error\":\"rate_limited\",\"message\":\"too many new sessions from this address; retry after {retry_after_secs} s\"}}"
-                );
-                return (
-                    StatusCode::TOO_MANY_REQUESTS,
-                    [
-                        (header::CONTENT_TYPE, "application/json".to_owned()),
-                        (header::RETRY_AFTER, retry_after_secs.to_string()),
-                    ],
-                    body,
-                )
-                    .into_response();
-            }
-            Self::BodyTimeout => (
-                StatusCode::REQUEST_TIMEOUT,
-                "{\"error\":\"body_timeout\",\"message\":\"the request body did not arrive in time\"}"
-                    .to_owned(),
-            ),
-        };
-        (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+        ApiError::from(self).into_response()
     }
 }

@@ -5,6 +5,7 @@
 mod address;
 mod body;
 mod error;
+mod permit;
 mod polling;
 mod websocket;
 
@@ -22,8 +23,8 @@ use eddy_proto::engine::ErrorCode;
 pub use address::{AddressGuard, AddressLimits, AddressSlot, IpRange};
 pub use body::{DeadlineBody, is_body_timeout};
 pub use error::TransportError;
+pub use permit::{ConnectionPermit, OVERFLOW_CONNECTIONS, OverflowConnection};
 
-use crate::server::{ConnectionPermit, OverflowConnection};
 use crate::session::{
     CloseReason, EngineSettings, HANDSHAKE_HEADERS, HandshakeInfo, Layer, Session, SessionTable,
     Transport,

@@ -16,8 +16,7 @@ use eddy_proto::engine::PONG_PROBE;
 use futures_util::{FutureExt, SinkExt};
 use tokio::time::Instant;
 
-use super::{Endpoint, TransportError};
-use crate::server::ConnectionPermit;
+use super::{ConnectionPermit, Endpoint, TransportError};
 use crate::session::{self, Beat, CloseReason, Heartbeat, Inbound, OutFrame, Session, Transport};
 
 /// Frames read back to back before the task flushes what they produced.

@@ -131,7 +131,7 @@ async fn sigterm_closes_sockets_with_the_shutdown_reason() {
     // No close packet for a shutdown: clients are meant to come back.
     let pending = pending.await.unwrap();
     assert_eq!(pending.status, 503, "{}", pending.body);
-    assert_eq!(pending.json()["error"], "shutting_down");
+    assert_eq!(pending.json()["code"], "shutting_down");
     assert_eq!(
         stopping.await.unwrap().unwrap(),
         0,

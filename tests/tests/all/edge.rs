@@ -39,7 +39,7 @@ async fn new_sessions_are_rate_limited_per_address() {
     // Bursts of twice the rate, then refused.
     assert!((10..=12).contains(&opened), "opened {opened}");
     let refused = refused.expect("a 429 within 50 handshakes");
-    assert_eq!(refused.json()["error"], "rate_limited");
+    assert_eq!(refused.json()["code"], "rate_limited");
     let retry: u64 = refused.headers["retry-after"]
         .to_str()
         .unwrap()

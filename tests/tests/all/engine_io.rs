@@ -81,8 +81,9 @@ async fn bad_handshakes_get_engine_io_error_codes() {
             .await
             .unwrap();
         assert_eq!(reply.status, 400, "{method} {path}: {}", reply.body);
-        assert_eq!(reply.json()["code"], code, "{method} {path}");
-        assert!(reply.json()["message"].is_string());
+        assert_eq!(reply.json()["engine_io_code"], code, "{method} {path}");
+        assert_eq!(reply.json()["code"], "engine_io", "{method} {path}");
+        assert!(reply.json()["detail"].is_string());
     }
 }
 
@@ -284,7 +285,7 @@ async fn oversized_messages_are_refused() {
     let sid = polling_session(&server).await;
     let push = http.post(&with_sid(&sid), "4".repeat(101)).await.unwrap();
     assert_eq!(push.status, 413);
-    assert_eq!(push.json()["maxPayload"], 100);
+    assert_eq!(push.json()["max_payload"], 100);
     assert_eq!(http.get(&with_sid(&sid)).await.unwrap().status, 400);
 
     let mut ws = server.ws(WS).await.unwrap();
@@ -301,7 +302,7 @@ async fn the_echo_endpoint_is_off_by_default() {
     let server = TestServer::start(BIN, &[]).await.unwrap();
     let reply = server.http().get(POLL).await.unwrap();
     assert_eq!(reply.status, 404);
-    assert_eq!(reply.json()["error"], "not_found");
+    assert_eq!(reply.json()["code"], "not_found");
 }
 
 /// Conformance: the reference server's timers start at the handshake and
@@ -314,7 +315,7 @@ async fn an_unpolled_session_is_gone_after_ping_interval_plus_timeout() {
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let poll = http.get(&with_sid(&sid)).await.unwrap();
     assert_eq!(poll.status, 400, "{}", poll.body);
-    assert_eq!(poll.json()["code"], 1);
+    assert_eq!(poll.json()["engine_io_code"], 1);
 }
 
 /// Hardening: heartbeats go server → client in Engine.IO v4. A client ping

@@ -367,7 +367,8 @@ async fn browser_origins_follow_the_apps_list() {
         .await
         .unwrap();
     assert_eq!(bad.status, 403);
-    assert_eq!(bad.json()["code"], 4);
+    assert_eq!(bad.json()["code"], "forbidden");
+    assert_eq!(bad.json()["engine_io_code"], 4);
     // Clients outside a browser send no Origin and are not concerned.
     assert_eq!(http.get(&handshake("closed")).await.unwrap().status, 200);
     // An invalid entry is refused with the reason.

@@ -352,12 +352,12 @@ async fn an_unknown_app_is_a_json_404() {
         .await
         .unwrap();
     assert_eq!(reply.status, 404);
-    assert_eq!(reply.headers["content-type"], "application/json");
-    assert_eq!(reply.json()["error"], "unknown_app");
-    assert!(reply.json()["message"].as_str().unwrap().contains("nope"));
+    assert_eq!(reply.headers["content-type"], "application/problem+json");
+    assert_eq!(reply.json()["code"], "unknown_app");
+    assert!(reply.json()["detail"].as_str().unwrap().contains("nope"));
     let reply = server.http().get("/nothing/here").await.unwrap();
     assert_eq!(
-        (reply.status, reply.json()["error"].as_str()),
+        (reply.status, reply.json()["code"].as_str()),
         (404, Some("not_found"))
     );
 }
@@ -403,4 +403,37 @@ async fn a_placeholder_past_the_attachments_drops_the_sender() {
         bystander.text().await.unwrap(),
         r#"42["message-back","still here"]"#
     );
+}
+
+/// Public codes: a handler's own error code reaches the client as is; a
+/// code the server reserves (or a malformed one) becomes
+/// `handler_invalid_reply`, so `handler_timeout` always means the server
+/// stopped the handler.
+#[tokio::test]
+async fn handlers_may_not_send_the_codes_the_server_reserves() {
+    let server = server().await;
+    let mut ws = connected(&server).await;
+    let cases = [
+        ("unknown_event", "unknown_event"),
+        ("bad_arguments", "bad_arguments"),
+        ("handler_timeout", "handler_invalid_reply"),
+        ("rate_limited", "handler_invalid_reply"),
+        ("eddy_custom", "handler_invalid_reply"),
+        ("with space", "handler_invalid_reply"),
+    ];
+    for (id, (sent, received)) in cases.into_iter().enumerate() {
+        ws.send(&format!("42{id}[\"fail\",\"{sent}\",\"from the handler\"]"))
+            .await
+            .unwrap();
+        let ack = ws.text().await.unwrap();
+        let body: serde_json::Value =
+            serde_json::from_str(ack.strip_prefix(&format!("43{id}")).unwrap()).unwrap();
+        assert_eq!(body[0]["error"]["code"], received, "{sent}: {ack}");
+        if sent == received {
+            assert_eq!(body[0]["error"]["message"], "from the handler");
+        } else {
+            let message = body[0]["error"]["message"].as_str().unwrap();
+            assert!(message.contains(sent), "{message}");
+        }
+    }
 }

@@ -70,20 +70,6 @@ pub enum GuestFault {
     Faulted { retry_in_ms: u64 },
 }
 
-impl GuestFault {
-    /// A stable code for metrics and error acks.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::Timeout { .. } => "handler_timeout",
-            Self::MemoryLimit { .. } => "handler_memory_limit",
-            Self::Trap(_) => "handler_trap",
-            Self::StartTimeout { .. } => "handler_start_timeout",
-            // What clients of an app that cannot run get (as with no deployment).
-            Self::Faulted { .. } => "app_unavailable",
-        }
-    }
-}
-
 /// Something failed on our side of the boundary (a bug or exhaustion).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error("host fault: {0}")]

@@ -121,15 +121,6 @@ impl ErrorCode {
             Self::UnsupportedProtocolVersion => "Unsupported protocol version",
         }
     }
-
-    /// `{"code":1,"message":"Session ID unknown"}`
-    pub fn json_body(self) -> String {
-        format!(
-            "{{\"code\":{},\"message\":\"{}\"}}",
-            self as u8,
-            self.message()
-        )
-    }
 }
 
 #[cfg(test)]
@@ -203,15 +194,5 @@ mod tests {
             }
         });
         assert!(ws.contains("\"upgrades\":[]"));
-    }
-
-    #[test]
-    fn error_bodies_are_json() {
-        let v: serde_json::Value =
-            serde_json::from_str(&ErrorCode::UnknownSid.json_body()).unwrap();
-        assert_eq!(
-            v,
-            serde_json::json!({"code": 1, "message": "Session ID unknown"})
-        );
     }
 }

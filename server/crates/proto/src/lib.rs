@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod codes;
 pub mod engine;
 mod error;
 mod json;

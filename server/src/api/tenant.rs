@@ -9,17 +9,16 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Path, Query, Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use serde::{Deserialize, Serialize};
 
-use crate::admin::{ApiError, ApiJson};
+use super::{ApiError, ApiJson, ProblemCode, live_app};
 use crate::dispatch::Target;
-use crate::http::ServerState;
 use crate::socket::{AckError, encode_event};
-use crate::tenant::App;
+use crate::state::ServerState;
 
 /// Longest a caller may wait for a socket's ack.
 const MAX_ACK_WAIT: Duration = Duration::from_secs(30);
@@ -45,14 +44,10 @@ async fn require_secret(
         .and_then(|rest| rest.split('/').next())
         .unwrap_or_default()
         .to_owned();
-    let secret = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(crate::http::bearer_token)
-        .ok_or_else(|| {
-            ApiError::unauthorized("send the app secret as `Authorization: Bearer <secret>`")
-        })?;
+    let secret = super::bearer_token(
+        request.headers(),
+        "send the app secret as `Authorization: Bearer <secret>`",
+    )?;
     let valid = state
         .control
         .store
@@ -65,13 +60,6 @@ async fn require_secret(
         ));
     }
     Ok(next.run(request).await)
-}
-
-fn live_app(state: &ServerState, slug: &str) -> Result<Arc<App>, ApiError> {
-    state
-        .tenants
-        .get(slug)
-        .ok_or_else(|| ApiError::not_found(format!("no app {slug:?}")))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -120,7 +108,7 @@ async fn emit(
     {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_event",
+            ProblemCode::InvalidEvent,
             "the event name is empty or reserved by Socket.IO",
         ));
     }
@@ -132,7 +120,7 @@ async fn emit(
     if targets.iter().filter(|t| **t).count() > 1 {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_target",
+            ProblemCode::InvalidTarget,
             "give at most one of `room`, `rooms` and `socket`",
         ));
     }
@@ -142,7 +130,7 @@ async fn emit(
         app.metrics.breach_payload.inc();
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
+            ProblemCode::TooLarge,
             format!("the event is larger than the app's max_payload of {max} bytes"),
         ));
     }
@@ -152,7 +140,7 @@ async fn emit(
         let Some(id) = &request.socket else {
             return Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_target",
+                ProblemCode::InvalidTarget,
                 "waiting for an ack needs one `socket`",
             ));
         };
@@ -173,12 +161,12 @@ async fn emit(
             })),
             Err(AckError::Timeout) => Err(ApiError::new(
                 StatusCode::GATEWAY_TIMEOUT,
-                "ack_timeout",
+                ProblemCode::AckTimeout,
                 "the client did not acknowledge in time",
             )),
             Err(AckError::Disconnected) => Err(ApiError::new(
                 StatusCode::CONFLICT,
-                "disconnected",
+                ProblemCode::Disconnected,
                 "the socket disconnected before acknowledging",
             )),
         };

@@ -9,9 +9,9 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use super::{Actor, ApiError};
-use crate::http::ServerState;
 use crate::session::Transport;
 use crate::socket::Socket;
+use crate::state::ServerState;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -76,7 +76,7 @@ impl SocketInfo {
 
 #[utoipa::path(get, path = "/apps/{slug}/sockets", tag = "sockets", security(("admin_token" = [])),
     params(("slug" = String, Path), ListParams),
-    responses((status = 200, body = SocketList), (status = 404, body = super::error::Problem)))]
+    responses((status = 200, body = SocketList), (status = 404, body = crate::api::Problem)))]
 pub async fn list(
     State(state): State<Arc<ServerState>>,
     Path(slug): Path<String>,
@@ -117,7 +117,7 @@ pub struct NamespaceParam {
 /// does not reconnect by itself) and the app's disconnect hook runs.
 #[utoipa::path(delete, path = "/apps/{slug}/sockets/{id}", tag = "sockets", security(("admin_token" = [])),
     params(("slug" = String, Path), ("id" = String, Path), NamespaceParam),
-    responses((status = 204), (status = 404, body = super::error::Problem)))]
+    responses((status = 204), (status = 404, body = crate::api::Problem)))]
 pub async fn disconnect(
     State(state): State<Arc<ServerState>>,
     Extension(actor): Extension<Actor>,

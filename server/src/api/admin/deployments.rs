@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::{Actor, ApiError};
 use crate::control::DeployReport;
-use crate::http::ServerState;
+use crate::state::ServerState;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -36,7 +36,7 @@ pub struct RollbackRequest {
 }
 
 #[utoipa::path(get, path = "/apps/{slug}/deployments", tag = "deployments", security(("admin_token" = [])),
-    params(("slug" = String, Path)), responses((status = 200, body = Vec<Deployment>), (status = 404, body = super::error::Problem)))]
+    params(("slug" = String, Path)), responses((status = 200, body = Vec<Deployment>), (status = 404, body = crate::api::Problem)))]
 pub async fn list(
     State(state): State<Arc<ServerState>>,
     Path(slug): Path<String>,
@@ -49,8 +49,8 @@ pub async fn list(
 #[utoipa::path(post, path = "/apps/{slug}/deployments", tag = "deployments", security(("admin_token" = [])),
     params(("slug" = String, Path), UploadParams),
     request_body(content = Vec<u8>, content_type = "application/wasm"),
-    responses((status = 201, body = DeployReport), (status = 413, body = super::error::Problem),
-        (status = 422, description = "refused by a pipeline step (`step` says which)", body = super::error::Problem)))]
+    responses((status = 201, body = DeployReport), (status = 413, body = crate::api::Problem),
+        (status = 422, description = "refused by a pipeline step (`step` says which)", body = crate::api::Problem)))]
 pub async fn upload(
     State(state): State<Arc<ServerState>>,
     Extension(actor): Extension<Actor>,
@@ -89,7 +89,7 @@ pub async fn upload(
 
 #[utoipa::path(post, path = "/apps/{slug}/deployments/{version}/activate", tag = "deployments",
     security(("admin_token" = [])), params(("slug" = String, Path), ("version" = i64, Path)),
-    responses((status = 200, body = Deployment), (status = 404, body = super::error::Problem)))]
+    responses((status = 200, body = Deployment), (status = 404, body = crate::api::Problem)))]
 pub async fn activate(
     State(state): State<Arc<ServerState>>,
     Extension(actor): Extension<Actor>,
@@ -102,7 +102,7 @@ pub async fn activate(
 
 #[utoipa::path(post, path = "/apps/{slug}/rollback", tag = "deployments", security(("admin_token" = [])),
     params(("slug" = String, Path)), request_body = RollbackRequest,
-    responses((status = 200, body = Deployment), (status = 422, body = super::error::Problem)))]
+    responses((status = 200, body = Deployment), (status = 422, body = crate::api::Problem)))]
 pub async fn rollback(
     State(state): State<Arc<ServerState>>,
     Extension(actor): Extension<Actor>,
@@ -116,7 +116,7 @@ pub async fn rollback(
         serde_json::from_slice(&body).map_err(|e| {
             ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_json",
+                super::ProblemCode::InvalidJson,
                 e.to_string(),
             )
         })?

@@ -23,7 +23,7 @@ pub async fn index(headers: HeaderMap) -> Response {
 pub async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
     if path.starts_with("api/") {
         // A mistyped API path gets an API answer, not the UI's 404.
-        return super::ApiError::not_found(format!("no admin API route /admin/{path}"))
+        return crate::api::ApiError::not_found(format!("no admin API route /admin/{path}"))
             .into_response();
     }
     serve(&path, &headers)

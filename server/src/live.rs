@@ -3,7 +3,7 @@
 //! serializes it once, and hands it to every open stream. The data plane
 //! pays nothing for it but the atomic counters it bumps anyway.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -11,9 +11,9 @@ use parking_lot::Mutex;
 use serde::Serialize;
 use tokio::sync::watch;
 
-use crate::http::ServerState;
+use crate::cluster::ClusterLink;
 use crate::metrics::LatencyHistogram;
-use crate::tenant::App;
+use crate::tenant::{App, Tenants};
 
 /// Frames kept for a dashboard that opens now (its charts start full).
 pub const HISTORY: usize = 120;
@@ -32,7 +32,7 @@ pub struct LiveFrame {
     /// Every app on the node, by slug.
     pub apps: Vec<AppLive>,
     /// The nodes of the cluster and the broker's health.
-    pub cluster: super::nodes::ClusterView,
+    pub cluster: ClusterView,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -129,18 +129,98 @@ impl Live {
     }
 }
 
-/// Samples once a second while the server lives.
-pub async fn run_sampler(state: Weak<ServerState>, node: String) {
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ClusterView {
+    pub broker: BrokerView,
+    /// This node first, then the others by name.
+    pub nodes: Vec<NodeView>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct BrokerView {
+    /// `local`, `redis` or `nats`.
+    pub kind: &'static str,
+    /// Publishing and receiving both work (always true for `local`).
+    pub up: bool,
+    pub published: u64,
+    pub received: u64,
+    /// Messages for other nodes lost while the broker was away or behind.
+    pub dropped: u64,
+    pub reconnects: u64,
+    pub last_error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct NodeView {
+    pub id: String,
+    pub name: String,
+    /// The node that answered.
+    pub this_node: bool,
+    pub started_ms: u64,
+    /// Sockets connected, all apps.
+    pub connections: u64,
+    /// Sockets per app.
+    pub apps: BTreeMap<String, u64>,
+    /// Milliseconds since its last heartbeat (0 for this node).
+    pub last_seen_ms_ago: u64,
+}
+
+impl ClusterView {
+    pub fn of(tenants: &Tenants, cluster: &eddy_cluster::Cluster) -> Self {
+        let status = cluster.status();
+        let apps: BTreeMap<String, u64> = tenants
+            .all()
+            .iter()
+            .map(|a| (a.slug.to_string(), a.socket_count() as u64))
+            .collect();
+        let mut nodes = vec![NodeView {
+            id: cluster.id().to_string(),
+            name: cluster.name().to_owned(),
+            this_node: true,
+            started_ms: cluster.started_ms(),
+            connections: apps.values().sum(),
+            apps,
+            last_seen_ms_ago: 0,
+        }];
+        for peer in cluster.peers() {
+            nodes.push(NodeView {
+                id: peer.id.to_string(),
+                name: peer.name,
+                this_node: false,
+                started_ms: peer.started_ms,
+                connections: peer.apps.values().sum(),
+                apps: peer.apps.into_iter().collect(),
+                last_seen_ms_ago: peer.last_seen.elapsed().as_millis() as u64,
+            });
+        }
+        Self {
+            broker: BrokerView {
+                kind: status.broker,
+                up: status.up,
+                published: status.published,
+                received: status.received,
+                dropped: status.dropped,
+                reconnects: status.reconnects,
+                last_error: status.last_error,
+            },
+            nodes,
+        }
+    }
+}
+
+/// Samples once a second for as long as `live` has an owner.
+pub async fn run_sampler(live: Weak<Live>, tenants: Arc<Tenants>, cluster: Arc<ClusterLink>) {
+    let node = cluster.cluster.name().to_owned();
     let started = Instant::now();
     let mut sampler = Sampler::default();
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
-        let Some(state) = state.upgrade() else { return };
-        let (totals, apps) = sampler.sample(&state.tenants.all());
-        let cluster = super::nodes::ClusterView::of(&state);
-        state.live.publish(LiveFrame {
+        let Some(live) = live.upgrade() else { return };
+        let (totals, apps) = sampler.sample(&tenants.all());
+        let view = ClusterView::of(&tenants, &cluster.cluster);
+        live.publish(LiveFrame {
             at_ms: SystemTime::now()
                 .duration_since(SystemTime::UNIX_EPOCH)
                 .unwrap_or_default()
@@ -149,7 +229,7 @@ pub async fn run_sampler(state: Weak<ServerState>, node: String) {
             uptime_s: started.elapsed().as_secs(),
             totals,
             apps,
-            cluster,
+            cluster: view,
         });
     }
 }
@@ -365,8 +445,8 @@ mod tests {
                 uptime_s: 0,
                 totals: LiveStats::default(),
                 apps: vec![],
-                cluster: super::super::nodes::ClusterView {
-                    broker: super::super::nodes::BrokerView {
+                cluster: super::ClusterView {
+                    broker: super::BrokerView {
                         kind: "local",
                         up: true,
                         published: 0,

@@ -5,9 +5,7 @@
 
 mod apps;
 mod deployments;
-pub mod error;
-pub mod live;
-pub mod nodes;
+mod nodes;
 mod observe;
 mod openapi;
 mod sockets;
@@ -18,37 +16,18 @@ pub mod ui;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{FromRequest, Request, State};
-use axum::http::header;
+use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::{delete, get, post};
 use tracing::Instrument;
 
-pub use error::ApiError;
-
-use crate::http::ServerState;
-use crate::tenant::App;
+use super::{ApiError, ApiJson, ProblemCode, live_app};
+use crate::state::ServerState;
 
 /// Who made an admin call: the label of their token (written to the audit log).
 #[derive(Debug, Clone)]
 pub struct Actor(pub String);
-
-/// A JSON body whose rejections are problem+json like every other error.
-pub struct ApiJson<T>(pub T);
-
-impl<S, T> FromRequest<S> for ApiJson<T>
-where
-    axum::Json<T>: FromRequest<S, Rejection = axum::extract::rejection::JsonRejection>,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let axum::Json(value) = axum::Json::<T>::from_request(req, state).await?;
-        Ok(Self(value))
-    }
-}
 
 pub fn router(state: Arc<ServerState>) -> Router<Arc<ServerState>> {
     let authenticated = Router::new()
@@ -84,28 +63,16 @@ pub fn router(state: Arc<ServerState>) -> Router<Arc<ServerState>> {
         .merge(authenticated)
 }
 
-/// The app as this node runs it.
-fn live_app(state: &ServerState, slug: &str) -> Result<Arc<App>, ApiError> {
-    state
-        .tenants
-        .get(slug)
-        .ok_or_else(|| ApiError::not_found(format!("no app {slug:?}")))
-}
-
 /// Checks the bearer token against the registry's (hashed) admin tokens.
 async fn require_token(
     State(state): State<Arc<ServerState>>,
     mut request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    let token = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(crate::http::bearer_token)
-        .ok_or_else(|| {
-            ApiError::unauthorized("send the admin token as `Authorization: Bearer <token>`")
-        })?;
+    let token = super::bearer_token(
+        request.headers(),
+        "send the admin token as `Authorization: Bearer <token>`",
+    )?;
     let record = state
         .control
         .store

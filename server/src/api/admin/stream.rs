@@ -11,8 +11,8 @@ use futures_util::{Stream, StreamExt, stream};
 use tokio::sync::broadcast::error::RecvError;
 
 use super::ApiError;
-use super::live::LiveFrame;
-use crate::http::ServerState;
+use crate::live::LiveFrame;
+use crate::state::ServerState;
 use crate::tenant::log::LogLine;
 
 type EventStream = Sse<
@@ -47,7 +47,7 @@ pub async fn live(State(state): State<Arc<ServerState>>) -> EventStream {
 /// faults, deploy notices), oldest first.
 #[utoipa::path(get, path = "/apps/{slug}/logs", tag = "observe", security(("admin_token" = [])),
     params(("slug" = String, Path)),
-    responses((status = 200, body = Vec<LogLine>), (status = 404, body = super::error::Problem)))]
+    responses((status = 200, body = Vec<LogLine>), (status = 404, body = crate::api::Problem)))]
 pub async fn logs(
     State(state): State<Arc<ServerState>>,
     Path(slug): Path<String>,
@@ -61,7 +61,7 @@ pub async fn logs(
 #[utoipa::path(get, path = "/apps/{slug}/logs/stream", tag = "observe", security(("admin_token" = [])),
     params(("slug" = String, Path)),
     responses((status = 200, description = "`text/event-stream`; each event's data is a LogLine", body = LogLine),
-        (status = 404, body = super::error::Problem)))]
+        (status = 404, body = crate::api::Problem)))]
 pub async fn log_tail(
     State(state): State<Arc<ServerState>>,
     Path(slug): Path<String>,

@@ -10,7 +10,7 @@ use eddy_store::{AppLimits, NewApp};
 use serde::{Deserialize, Serialize};
 
 use super::{Actor, ApiError, ApiJson};
-use crate::http::ServerState;
+use crate::state::ServerState;
 
 /// Limits to set; the ones left out keep their value (or the default).
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -112,7 +112,7 @@ pub(super) fn view(state: &ServerState, app: eddy_store::App) -> AppView {
 }
 
 #[utoipa::path(get, path = "/apps", tag = "apps", security(("admin_token" = [])),
-    responses((status = 200, body = Vec<AppView>), (status = 401, body = super::error::Problem)))]
+    responses((status = 200, body = Vec<AppView>), (status = 401, body = crate::api::Problem)))]
 pub async fn list(
     State(state): State<Arc<ServerState>>,
 ) -> Result<axum::Json<Vec<AppView>>, ApiError> {
@@ -123,8 +123,8 @@ pub async fn list(
 }
 
 #[utoipa::path(post, path = "/apps", tag = "apps", security(("admin_token" = [])), request_body = CreateApp,
-    responses((status = 201, body = CreatedApp), (status = 409, body = super::error::Problem),
-        (status = 422, body = super::error::Problem)))]
+    responses((status = 201, body = CreatedApp), (status = 409, body = crate::api::Problem),
+        (status = 422, body = crate::api::Problem)))]
 pub async fn create(
     State(state): State<Arc<ServerState>>,
     Extension(actor): Extension<Actor>,
@@ -145,7 +145,7 @@ pub async fn create(
 }
 
 #[utoipa::path(get, path = "/apps/{slug}", tag = "apps", security(("admin_token" = [])),
-    params(("slug" = String, Path)), responses((status = 200, body = AppView), (status = 404, body = super::error::Problem)))]
+    params(("slug" = String, Path)), responses((status = 200, body = AppView), (status = 404, body = crate::api::Problem)))]
 pub async fn get(
     State(state): State<Arc<ServerState>>,
     Path(slug): Path<String>,
@@ -155,7 +155,7 @@ pub async fn get(
 }
 
 #[utoipa::path(patch, path = "/apps/{slug}", tag = "apps", security(("admin_token" = [])), request_body = UpdateApp,
-    params(("slug" = String, Path)), responses((status = 200, body = AppView), (status = 422, body = super::error::Problem)))]
+    params(("slug" = String, Path)), responses((status = 200, body = AppView), (status = 422, body = crate::api::Problem)))]
 pub async fn update(
     State(state): State<Arc<ServerState>>,
     Extension(actor): Extension<Actor>,
@@ -175,7 +175,7 @@ pub async fn update(
 }
 
 #[utoipa::path(delete, path = "/apps/{slug}", tag = "apps", security(("admin_token" = [])),
-    params(("slug" = String, Path)), responses((status = 204), (status = 404, body = super::error::Problem)))]
+    params(("slug" = String, Path)), responses((status = 204), (status = 404, body = crate::api::Problem)))]
 pub async fn delete(
     State(state): State<Arc<ServerState>>,
     Extension(actor): Extension<Actor>,
@@ -186,7 +186,7 @@ pub async fn delete(
 }
 
 #[utoipa::path(post, path = "/apps/{slug}/secret", tag = "apps", security(("admin_token" = [])),
-    params(("slug" = String, Path)), responses((status = 200, body = AppKey), (status = 404, body = super::error::Problem)))]
+    params(("slug" = String, Path)), responses((status = 200, body = AppKey), (status = 404, body = crate::api::Problem)))]
 pub async fn rotate_secret(
     State(state): State<Arc<ServerState>>,
     Extension(actor): Extension<Actor>,

@@ -7,7 +7,7 @@ use eddy_store::{AuditEntry, KvEntry};
 use serde::{Deserialize, Serialize};
 
 use super::ApiError;
-use crate::http::ServerState;
+use crate::state::ServerState;
 
 /// What an app is doing now, on this node.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -63,7 +63,7 @@ pub struct LimitBreaches {
 }
 
 #[utoipa::path(get, path = "/apps/{slug}/stats", tag = "observe", security(("admin_token" = [])),
-    params(("slug" = String, Path)), responses((status = 200, body = AppStats), (status = 404, body = super::error::Problem)))]
+    params(("slug" = String, Path)), responses((status = 200, body = AppStats), (status = 404, body = crate::api::Problem)))]
 pub async fn stats(
     State(state): State<Arc<ServerState>>,
     Path(slug): Path<String>,

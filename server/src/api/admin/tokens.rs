@@ -10,8 +10,8 @@ use axum::response::IntoResponse;
 use eddy_store::AdminToken;
 use serde::{Deserialize, Serialize};
 
-use super::{Actor, ApiError, ApiJson};
-use crate::http::ServerState;
+use super::{Actor, ApiError, ApiJson, ProblemCode};
+use crate::state::ServerState;
 
 /// The longest expiry a token can be given: ten years, in seconds.
 const MAX_EXPIRES_IN: u64 = 10 * 365 * 24 * 3600;
@@ -45,7 +45,7 @@ pub async fn list(
 }
 
 #[utoipa::path(post, path = "/tokens", tag = "tokens", security(("admin_token" = [])), request_body = NewToken,
-    responses((status = 201, body = CreatedToken), (status = 422, body = super::error::Problem)))]
+    responses((status = 201, body = CreatedToken), (status = 422, body = crate::api::Problem)))]
 pub async fn create(
     State(state): State<Arc<ServerState>>,
     Extension(actor): Extension<Actor>,
@@ -55,7 +55,7 @@ pub async fn create(
     if label.is_empty() || label.len() > 100 {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid",
+            ProblemCode::Invalid,
             "a token label is 1 to 100 characters",
         ));
     }
@@ -65,7 +65,7 @@ pub async fn create(
         Some(_) => {
             return Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid",
+                ProblemCode::Invalid,
                 format!("expires_in_seconds is 1 to {MAX_EXPIRES_IN} (ten years)"),
             ));
         }
@@ -89,7 +89,7 @@ pub async fn create(
 #[utoipa::path(delete, path = "/tokens/{id}", tag = "tokens", security(("admin_token" = [])),
     params(("id" = i64, Path)),
     responses((status = 200, description = "Revoked (at once, on every node)", body = AdminToken),
-        (status = 404, body = super::error::Problem)))]
+        (status = 404, body = crate::api::Problem)))]
 pub async fn revoke(
     State(state): State<Arc<ServerState>>,
     Extension(actor): Extension<Actor>,
