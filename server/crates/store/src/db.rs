@@ -100,18 +100,9 @@ impl Store {
 
     /// Applies pending migrations (also done by [`Store::connect`]).
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        match self.backend {
-            Backend::Sqlite => {
-                sqlx::migrate!("./migrations/sqlite")
-                    .run(&self.pool)
-                    .await?
-            }
-            Backend::Postgres => {
-                sqlx::migrate!("./migrations/postgres")
-                    .run(&self.pool)
-                    .await?
-            }
-        }
+        crate::migrations::migrator(self.backend)
+            .run(&self.pool)
+            .await?;
         Ok(())
     }
 

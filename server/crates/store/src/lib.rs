@@ -6,6 +6,7 @@ mod db;
 mod deployments;
 mod error;
 mod kv;
+mod migrations;
 mod secret;
 mod tokens;
 
