@@ -103,7 +103,7 @@ impl From<ControlError> for ApiError {
                 ..Self::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", detail)
             },
             ControlError::Deploy { step, .. } => Self {
-                step: Some(step),
+                step: Some(step.as_str()),
                 ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "deploy_refused", detail)
             },
             ControlError::Internal(cause) => Self::internal(cause),
