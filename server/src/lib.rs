@@ -5,7 +5,6 @@ pub mod cli;
 pub mod cluster;
 pub mod config;
 pub mod control;
-pub mod deploy;
 pub mod dispatch;
 pub mod http;
 pub mod live;

@@ -18,6 +18,7 @@ use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, SemaphorePermit};
 use tower::ServiceExt;
 
 use crate::http;
@@ -79,6 +80,10 @@ pub async fn run(
     let grace = Duration::from_millis(state.config.shutdown_grace_ms);
     let body_timeout = Duration::from_millis(state.config.request_body_timeout_ms);
     let mut drain_deadline: Option<tokio::time::Instant> = None;
+    // Polled only once shutdown has begun: the drain ends when the last
+    // session is gone or at the deadline, whichever comes first.
+    let sessions_closed = state.sessions_closed();
+    tokio::pin!(sessions_closed);
     let mut accept_failed = QuietWarning::new();
     let mut at_capacity = QuietWarning::new();
     loop {
@@ -89,12 +94,8 @@ pub async fn run(
                 drain_deadline = Some(tokio::time::Instant::now() + grace);
                 continue;
             }
-            _ = tokio::time::sleep(Duration::from_millis(10)), if drain_deadline.is_some() => {
-                if state.open_sessions() == 0 || drain_deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
-                    break;
-                }
-                continue;
-            }
+            () = &mut sessions_closed, if drain_deadline.is_some() => break,
+            () = sleep_until_some(drain_deadline), if drain_deadline.is_some() => break,
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(error) => {
@@ -171,14 +172,70 @@ pub async fn run(
     let deadline =
         drain_deadline.unwrap_or_else(tokio::time::Instant::now) + Duration::from_millis(500);
     let _ = stopping_tx.send(true);
-    while state.open_connections() > 0 && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    if state.open_connections() > 0 {
+    let connections_closed = async {
+        // Overflow connections (probes, the admin API) are open connections too.
+        let _all = permits_returned(&state.connection_permits, state.max_connections).await;
+        let _overflow = permits_returned(&state.overflow_permits, OVERFLOW_CONNECTIONS).await;
+    };
+    if tokio::time::timeout_at(deadline, connections_closed)
+        .await
+        .is_err()
+    {
         tracing::warn!(
             connections = state.open_connections(),
+            overflow = OVERFLOW_CONNECTIONS - state.overflow_permits.available_permits(),
             "shutdown grace period over; dropping the rest"
         );
     }
     tracing::info!("stopped");
+}
+
+/// Sleeps until the deadline, if there is one (else forever).
+async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Resolves, holding them, once all `total` permits of `permits` are back:
+/// no connection holds one any more. Resolves at once when every permit
+/// is free, and never if `total` is more than the semaphore was given.
+async fn permits_returned(permits: &Semaphore, total: usize) -> Option<SemaphorePermit<'_>> {
+    let total = u32::try_from(total).unwrap_or(u32::MAX);
+    permits.acquire_many(total).await.ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use futures_util::FutureExt as _;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn permits_returned_waits_for_the_last_connection_and_not_before() {
+        let permits = Arc::new(Semaphore::new(3));
+        assert!(
+            permits_returned(&permits, 3).now_or_never().is_some(),
+            "none held"
+        );
+        let a = permits.clone().try_acquire_owned().unwrap();
+        let b = permits.clone().try_acquire_owned().unwrap();
+        let mut returned = Box::pin(permits_returned(&permits, 3));
+        assert!((&mut returned).now_or_never().is_none());
+        drop(a);
+        assert!(
+            (&mut returned).now_or_never().is_none(),
+            "one is still held"
+        );
+        drop(b);
+        let held = (&mut returned).now_or_never().expect("all returned");
+        assert_eq!(
+            permits.available_permits(),
+            0,
+            "held while the shutdown finishes"
+        );
+        drop(held);
+        assert_eq!(permits.available_permits(), 3);
+    }
 }

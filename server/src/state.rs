@@ -119,6 +119,21 @@ impl ServerState {
         self.session_tables().iter().map(|t| t.len()).sum()
     }
 
+    /// Resolves once no session is open on any endpoint (the shutdown
+    /// drain waits on it, up to its grace period).
+    pub async fn sessions_closed(&self) {
+        // Each table in turn; then all again, in case an app came or a
+        // table refilled meanwhile.
+        loop {
+            for table in self.session_tables() {
+                table.emptied().await;
+            }
+            if self.open_sessions() == 0 {
+                return;
+            }
+        }
+    }
+
     fn session_tables(&self) -> Vec<Arc<SessionTable>> {
         let mut tables: Vec<_> = self
             .tenants

@@ -111,7 +111,7 @@ impl From<ControlError> for ApiError {
                 ..Self::new(StatusCode::PAYLOAD_TOO_LARGE, ProblemCode::TooLarge, detail)
             },
             ControlError::Deploy { step, .. } => Self {
-                step: Some(step),
+                step: Some(step.as_str()),
                 ..Self::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     ProblemCode::DeployRefused,

@@ -7,11 +7,10 @@ use std::time::Duration;
 
 use eddy_store::{AppLimits, NewApp, Store};
 
-use super::Control;
 use super::dir_lock::{self, DirLock};
+use super::{Compiler, Control};
 use crate::cluster::ClusterLink;
 use crate::config::Config;
-use crate::deploy::Deployer;
 use crate::session::EngineSettings;
 use crate::tenant::{App, Tenants};
 
@@ -38,10 +37,10 @@ pub async fn bootstrap(
     let store = Store::connect(&url)
         .await
         .map_err(|e| format!("cannot open the registry at {}: {e}", redact(&url)))?;
-    let deployer = Arc::new(Deployer::new(config).map_err(|e| e.to_string())?);
+    let compiler = Arc::new(Compiler::new(config).map_err(|e| e.to_string())?);
     let control = Arc::new(Control {
         store: store.clone(),
-        deployer,
+        compiler,
         tenants: tenants.clone(),
         settings: settings.clone(),
         max_component_bytes: config.max_component_bytes,

@@ -1,6 +1,8 @@
 use eddy_store::StoreError;
 use thiserror::Error;
 
+use super::DeployStep;
+
 /// Why a control-plane operation failed.
 #[derive(Debug, Error)]
 pub enum ControlError {
@@ -15,13 +17,13 @@ pub enum ControlError {
     #[error("the component is larger than the limit of {max} bytes")]
     TooLarge { size: usize, max: usize },
     #[error("deploy refused at step `{step}`: {message}")]
-    Deploy { step: &'static str, message: String },
+    Deploy { step: DeployStep, message: String },
     #[error("internal error: {0}")]
     Internal(String),
 }
 
 impl ControlError {
-    pub fn deploy(step: &'static str, error: impl std::fmt::Display) -> Self {
+    pub fn deploy(step: DeployStep, error: impl std::fmt::Display) -> Self {
         Self::Deploy {
             step,
             message: error.to_string(),
@@ -29,10 +31,10 @@ impl ControlError {
     }
 
     /// The pipeline step, for a deploy refusal.
-    pub fn step(&self) -> Option<&'static str> {
+    pub fn step(&self) -> Option<DeployStep> {
         match self {
-            Self::Deploy { step, .. } => Some(step),
-            Self::TooLarge { .. } => Some("size"),
+            Self::Deploy { step, .. } => Some(*step),
+            Self::TooLarge { .. } => Some(DeployStep::Size),
             _ => None,
         }
     }

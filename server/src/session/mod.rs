@@ -7,209 +7,36 @@
 //! websocket task, or one polling POST at a time), which keeps a client's
 //! events in order without holding any lock that others wait on.
 
+mod close;
 mod driver;
 mod engine;
+mod handshake;
 pub mod heartbeat;
 pub mod outbox;
+mod settings;
+mod table;
 
-use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
-use parking_lot::RwLock;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use crate::config::Config;
 use crate::metrics::Traffic;
 use crate::socket::SioLayer;
+pub use close::CloseReason;
 pub use driver::drive_polling;
 pub use engine::{on_binary, on_packet, on_text};
+pub use handshake::{HANDSHAKE_HEADERS, HandshakeInfo, unix_millis};
 pub use heartbeat::{Beat, Heartbeat, HeartbeatSettings};
 pub use outbox::{OutFrame, Outbox, OutboxLimits, PushError};
-
-/// Engine-level settings shared by every session of the server.
-#[derive(Debug, Clone)]
-pub struct EngineSettings {
-    pub ping_interval: Duration,
-    pub ping_timeout: Duration,
-    pub connect_timeout: Duration,
-    pub upgrade_timeout: Duration,
-    pub max_payload: usize,
-    pub outbox: OutboxLimits,
-    pub ws_read_buffer: usize,
-    pub max_attachments: usize,
-}
-
-impl EngineSettings {
-    pub fn from_config(c: &Config) -> Self {
-        Self {
-            ping_interval: Duration::from_millis(c.ping_interval_ms),
-            ping_timeout: Duration::from_millis(c.ping_timeout_ms),
-            connect_timeout: Duration::from_millis(c.connect_timeout_ms),
-            upgrade_timeout: Duration::from_millis(c.upgrade_timeout_ms),
-            max_payload: usize::try_from(c.max_payload).unwrap_or(usize::MAX),
-            outbox: OutboxLimits {
-                max_frames: c.outbox_max_frames,
-                max_bytes: c.outbox_max_bytes,
-            },
-            ws_read_buffer: c.ws_read_buffer,
-            max_attachments: c.max_attachments,
-        }
-    }
-
-    /// The settings of one app's sessions: its payload limit, never above the server's.
-    pub fn for_app(&self, limits: &eddy_store::AppLimits) -> Self {
-        Self {
-            max_payload: self
-                .max_payload
-                .min(usize::try_from(limits.max_payload).unwrap_or(usize::MAX)),
-            ..self.clone()
-        }
-    }
-
-    /// A writer that cannot flush within a full heartbeat cycle is stuck.
-    pub fn write_timeout(&self) -> Duration {
-        self.ping_interval + self.ping_timeout
-    }
-}
-
-/// Why a session ended. The strings are the ones Socket.IO servers report,
-/// plus Eddy's own for its limits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum CloseReason {
-    /// The client closed the connection or sent a close packet.
-    TransportClose,
-    /// The connection failed: IO error, overlapping requests, a stuck writer.
-    TransportError,
-    /// The client did not answer a ping in time.
-    PingTimeout,
-    /// The client sent something that is not Engine.IO / Socket.IO.
-    ParseError,
-    /// The client sent a websocket text message that is not UTF-8.
-    InvalidUtf8,
-    /// The client sent a message larger than `max_payload`.
-    MessageTooLarge,
-    /// The client did not read its messages fast enough and its outbox overflowed.
-    SlowConsumer,
-    /// The client opened a session but joined no namespace in time.
-    ConnectTimeout,
-    /// The server is stopping.
-    ServerShuttingDown,
-    /// The server closed the session on purpose (an operator, a handler, an app removal).
-    ForcedServerClose,
-}
-
-impl CloseReason {
-    pub const ALL: [Self; 10] = [
-        Self::TransportClose,
-        Self::TransportError,
-        Self::PingTimeout,
-        Self::ParseError,
-        Self::InvalidUtf8,
-        Self::MessageTooLarge,
-        Self::SlowConsumer,
-        Self::ConnectTimeout,
-        Self::ServerShuttingDown,
-        Self::ForcedServerClose,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::TransportClose => "transport close",
-            Self::TransportError => "transport error",
-            Self::PingTimeout => "ping timeout",
-            Self::ParseError => "parse error",
-            Self::InvalidUtf8 => "invalid utf-8",
-            Self::MessageTooLarge => "message too large",
-            Self::SlowConsumer => "slow consumer",
-            Self::ConnectTimeout => "connect timeout",
-            Self::ServerShuttingDown => "server shutting down",
-            Self::ForcedServerClose => "forced server close",
-        }
-    }
-
-    /// The websocket close code sent with this reason.
-    pub fn ws_close_code(self) -> u16 {
-        match self {
-            Self::ParseError => 1002,
-            // RFC 6455: 1007 is "inconsistent data", such as non-UTF-8 text.
-            Self::InvalidUtf8 => 1007,
-            Self::MessageTooLarge => 1009,
-            Self::SlowConsumer => 1008,
-            Self::ServerShuttingDown => 1001,
-            Self::TransportError => 1011,
-            _ => 1000,
-        }
-    }
-
-    /// The client is gone (missed its pong, dropped or broke its
-    /// connection): the session is forgotten at once, as the reference
-    /// server does, and its next request gets "unknown sid". Any other close
-    /// keeps it a moment so the client can collect its farewell.
-    pub fn client_gone(self) -> bool {
-        matches!(self, Self::PingTimeout | Self::TransportError)
-    }
-
-    /// What a pending polling GET receives when the session closes: the
-    /// reference server answers a client's own close with a noop, any other
-    /// close with a close packet, and a malformed request with nothing (the
-    /// POST itself gets the 400). A shutdown sends no close packet either:
-    /// some clients (python-socketio) take one as "do not reconnect", and a
-    /// restarting server wants its clients back; the GET gets a 503 instead.
-    fn polling_farewell(self) -> Option<OutFrame> {
-        match self {
-            Self::TransportClose => Some(OutFrame::NOOP),
-            Self::ParseError
-            | Self::InvalidUtf8
-            | Self::MessageTooLarge
-            | Self::ServerShuttingDown => None,
-            _ => Some(OutFrame::CLOSE),
-        }
-    }
-}
-
-impl std::fmt::Display for CloseReason {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// What the client sent when it opened the session, kept for the
-/// Socket.IO handshake that handlers see.
-#[derive(Debug, Clone, Default)]
-pub struct HandshakeInfo {
-    pub remote: Option<SocketAddr>,
-    /// Query parameters of the opening request, in order.
-    pub query: Vec<(String, String)>,
-    /// A few request headers handlers may use (origin, user agent, forwarding).
-    pub headers: Vec<(String, String)>,
-    /// Milliseconds since the Unix epoch.
-    pub issued_ms: u64,
-}
-
-/// Milliseconds since the Unix epoch, now.
-pub fn unix_millis() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
+pub use settings::EngineSettings;
+pub use table::SessionTable;
 
 /// How long a closed polling session waits for the client to collect its
 /// close packet before it is forgotten.
 const POLLING_FAREWELL_WAIT: Duration = Duration::from_secs(1);
-
-/// The headers copied into [`HandshakeInfo::headers`].
-pub const HANDSHAKE_HEADERS: [&str; 6] = [
-    "origin",
-    "user-agent",
-    "referer",
-    "accept-language",
-    "x-forwarded-for",
-    "x-real-ip",
-];
 
 /// What runs on top of the Engine.IO session.
 pub enum Layer {
@@ -493,43 +320,6 @@ impl Session {
     }
 }
 
-/// The live sessions of one endpoint (an app, or the echo endpoint), by sid.
-#[derive(Default)]
-pub struct SessionTable {
-    map: RwLock<HashMap<Arc<str>, Arc<Session>>>,
-    pub traffic: Arc<Traffic>,
-}
-
-impl SessionTable {
-    pub fn get(&self, sid: &str) -> Option<Arc<Session>> {
-        self.map.read().get(sid).cloned()
-    }
-
-    fn insert(&self, session: Arc<Session>) {
-        self.map.write().insert(session.sid.clone(), session);
-    }
-
-    fn remove(&self, sid: &str) {
-        self.map.write().remove(sid);
-    }
-
-    pub fn len(&self) -> usize {
-        self.map.read().len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.map.read().is_empty()
-    }
-
-    /// Closes every session with `reason`.
-    pub fn close_all(&self, reason: CloseReason) {
-        let sessions: Vec<_> = self.map.read().values().cloned().collect();
-        for s in sessions {
-            s.close(reason);
-        }
-    }
-}
-
 /// A random, URL-safe 20-character id (120 bits): session ids authorize
 /// polling requests, so they must not be guessable.
 pub fn random_id() -> Arc<str> {
@@ -543,6 +333,7 @@ pub fn random_id() -> Arc<str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
 
     #[test]
     fn ids_are_url_safe_and_distinct() {

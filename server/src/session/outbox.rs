@@ -280,4 +280,21 @@ mod tests {
         o.close();
         waiter.await.unwrap();
     }
+
+    #[tokio::test]
+    async fn emptied_resolves_when_a_drain_takes_the_last_frame_and_not_before() {
+        use futures_util::FutureExt as _;
+        let o = outbox(10, 100);
+        assert!(o.emptied().now_or_never().is_some(), "empty at once");
+        o.push(text("4a"), &[]).unwrap();
+        o.push(text("4b"), &[]).unwrap();
+        let mut emptied = Box::pin(o.emptied());
+        assert!((&mut emptied).now_or_never().is_none());
+        let mut out = Vec::new();
+        o.drain(&mut out, 1);
+        assert_eq!(out.len(), 1);
+        assert!((&mut emptied).now_or_never().is_none(), "a frame is left");
+        o.drain(&mut out, usize::MAX);
+        assert!((&mut emptied).now_or_never().is_some());
+    }
 }

@@ -207,7 +207,7 @@ impl SioLayer {
 
     /// The session closed: every socket leaves, and its disconnect hook runs.
     pub async fn teardown(&self, reason: CloseReason) {
-        self.app.metrics.closed(reason);
+        self.app.metrics.closed(reason as usize);
         if reason == CloseReason::MessageTooLarge {
             self.app.metrics.breach_payload.inc();
         }

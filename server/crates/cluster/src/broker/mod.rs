@@ -7,6 +7,7 @@
 
 pub mod nats;
 pub mod redis;
+pub mod url;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;

@@ -1,7 +1,7 @@
-//! Turning a component into a handler: check and compile it (off the async
-//! threads; the compiled form is cached on disk by content hash), then
-//! instantiate it once under the app's limits. The control plane stores it
-//! and swaps it in.
+//! The compile step of the deploy pipeline: turning a component into a
+//! handler. Check and compile it (off the async threads; the compiled form
+//! is cached on disk by content hash), then instantiate it once under the
+//! app's limits. The pipeline (`deploy.rs`) stores it and swaps it in.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,14 +13,14 @@ use eddy_host::{
 use crate::config::Config;
 use crate::dispatch::WasmHandler;
 
-pub struct Deployer {
+pub struct Compiler {
     engine: HostEngine,
     max_payload: usize,
     start_deadline: Duration,
     compile_timeout: Duration,
 }
 
-impl Deployer {
+impl Compiler {
     pub fn new(config: &Config) -> Result<Self, HostFault> {
         let engine = HostEngine::new(EngineOptions {
             cache_dir: Some(config.data_dir.join("compiled")),

@@ -1,0 +1,128 @@
+//! Apps in the registry and live together: created, changed, deleted, and
+//! the live app built from a registry record.
+
+use std::sync::Arc;
+
+use eddy_store::{AppLimits, Credentials, NewApp};
+
+use super::{Control, ControlError, DeployStep};
+use crate::dispatch::{Handler, UnavailableHandler};
+use crate::session::CloseReason;
+use crate::tenant::App;
+use crate::tenant::kv::KvBackend;
+
+impl Control {
+    /// The live app for a registry record: its active version's handler
+    /// (built under its limits), its limits, its key-value data.
+    pub(super) async fn live_app(&self, record: &eddy_store::App) -> Arc<App> {
+        let handler: Arc<dyn Handler> = match record.active_version {
+            None => Arc::new(UnavailableHandler::no_deployment()),
+            Some(version) => match self
+                .handler_for(&record.slug, version, &record.limits)
+                .await
+            {
+                Ok(handler) => handler,
+                Err(error) => {
+                    tracing::error!(app = %record.slug, version, %error, "cannot load the active handler");
+                    Arc::new(UnavailableHandler::broken(&error.to_string()))
+                }
+            },
+        };
+        let kv = KvBackend::registry(self.store.clone(), record.id);
+        App::new(
+            &record.slug,
+            record.id,
+            (handler, record.active_version),
+            record.limits.clone(),
+            &self.settings,
+            kv,
+            self.cluster.clone(),
+        )
+    }
+
+    /// Builds the handler of a stored version (its compiled form is usually cached).
+    pub(super) async fn handler_for(
+        &self,
+        slug: &str,
+        version: i64,
+        limits: &AppLimits,
+    ) -> Result<Arc<dyn Handler>, ControlError> {
+        let deployment = self.store.deployment(slug, version).await?;
+        let bytes = self.store.artifact(&deployment.hash).await?;
+        let handler = self
+            .compiler
+            .build(bytes, self.compiler.limits(limits))
+            .await
+            .map_err(|e| ControlError::deploy(DeployStep::of(&e), e))?;
+        Ok(handler)
+    }
+
+    #[tracing::instrument(name = "create_app", skip_all, fields(app = new.slug, actor))]
+    pub async fn create_app(
+        &self,
+        new: &NewApp,
+        actor: &str,
+    ) -> Result<(eddy_store::App, Credentials), ControlError> {
+        if self.tenants.get(&new.slug).is_some_and(|a| a.id == 0) {
+            return Err(ControlError::Conflict(format!(
+                "{:?} is a built-in app from the config file",
+                new.slug
+            )));
+        }
+        let _guard = self.app_locks.lock(&new.slug).await;
+        let (record, credentials) = self.store.create_app(new, actor).await?;
+        self.tenants.insert(self.live_app(&record).await);
+        self.cluster.cluster.app_changed(&record.slug);
+        tracing::info!(app = %record.slug, actor, "app created");
+        Ok((record, credentials))
+    }
+
+    /// Renames an app or changes its limits; new limits apply at once
+    /// (handler limits by rebuilding the active version under them).
+    #[tracing::instrument(name = "update_app", skip_all, fields(app = slug, actor))]
+    pub async fn update_app(
+        &self,
+        slug: &str,
+        name: Option<&str>,
+        limits: Option<&AppLimits>,
+        actor: &str,
+    ) -> Result<eddy_store::App, ControlError> {
+        let _guard = self.app_locks.lock(slug).await;
+        let before = self.store.app(slug).await?;
+        let record = self.store.update_app(slug, name, limits, actor).await?;
+        if let Some(app) = self.tenants.get(slug) {
+            app.set_limits(record.limits.clone(), &self.settings);
+            let handler_limits_changed = before.limits.handler_deadline_ms
+                != record.limits.handler_deadline_ms
+                || before.limits.handler_memory_mb != record.limits.handler_memory_mb
+                || before.limits.max_payload != record.limits.max_payload;
+            if handler_limits_changed && let Some(version) = record.active_version {
+                let handler = self.handler_for(slug, version, &record.limits).await?;
+                app.set_handler(handler, Some(version));
+            }
+        }
+        self.cluster.cluster.app_changed(slug);
+        Ok(record)
+    }
+
+    /// Deletes an app and its data; its clients are disconnected.
+    #[tracing::instrument(name = "delete_app", skip_all, fields(app = slug, actor))]
+    pub async fn delete_app(&self, slug: &str, actor: &str) -> Result<(), ControlError> {
+        let _guard = self.app_locks.lock(slug).await;
+        self.store.delete_app(slug, actor).await?;
+        if let Some(app) = self.tenants.remove(slug) {
+            app.sessions.close_all(CloseReason::ForcedServerClose);
+        }
+        self.cluster.cluster.app_changed(slug);
+        tracing::info!(app = %slug, actor, "app deleted");
+        Ok(())
+    }
+
+    pub async fn rotate_secret(
+        &self,
+        slug: &str,
+        actor: &str,
+    ) -> Result<Credentials, ControlError> {
+        Ok(self.store.rotate_secret(slug, actor).await?)
+    }
+}
