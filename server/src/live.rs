@@ -39,6 +39,10 @@ pub struct LiveFrame {
 pub struct AppLive {
     pub slug: String,
     pub active_version: Option<i64>,
+    /// Present while the app is faulted (its handler's start-up failed, new
+    /// instances are refused): milliseconds until it tries again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub faulted_for_ms: Option<u64>,
     #[serde(flatten)]
     pub stats: LiveStats,
 }
@@ -268,6 +272,7 @@ impl Sampler {
             rows.push(AppLive {
                 slug: app.slug.to_string(),
                 active_version: app.active_version(),
+                faulted_for_ms: app.handler().footprint().faulted_for_ms,
                 stats,
             });
         }

@@ -7,7 +7,7 @@
 // Run by tests/tests/all/admin_ui.rs (which sets EDDY_BIN and EDDY_PLUGINS_DIR).
 import { test as nodeTest, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { copyFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { io } from "socket.io-client";
@@ -81,8 +81,8 @@ async function newPage(options = {}) {
   return { page, context, problems };
 }
 
-async function signIn(page) {
-  await page.goto(`${server.url}/admin/`);
+async function signIn(page, on = server) {
+  await page.goto(`${on.url}/admin/`);
   await page.locator("#token").fill(ADMIN_TOKEN);
   await page.locator("#token").press("Enter");
   await page.getByRole("heading", { name: "Overview" }).waitFor();
@@ -303,6 +303,73 @@ test("keyboard: the skip link and the tabs are reachable", async () => {
   await page.keyboard.press("Enter");
   await page.locator("#save-limits").waitFor();
   await context.close();
+});
+
+/**
+ * Waits until `hostile-start-flaky` (plugins/hostile/start-flaky) would start
+ * in its lucky half of the clock's 8 s period (start-up returns) or its
+ * unlucky half (start-up spins), with at least `room` ms of that half left.
+ */
+async function flakyPhase(unlucky, room) {
+  const period = 8000;
+  const half = period / 2;
+  const phase = Date.now() % period;
+  const [start, end] = unlucky ? [half, period] : [0, half];
+  const wait = phase >= start && phase + room <= end ? 0 : (start + period - phase) % period;
+  await new Promise((resolve) => setTimeout(resolve, wait));
+}
+
+test("an app whose handler fails to start is shown as faulted, until it tries again", async () => {
+  // Its own server, with a short start deadline: a spinning start-up costs
+  // 300 ms of a core, and the shared server's apps stay as they are.
+  const own = await startServer({ ping: [25000, 20000], config: "wasm_start_timeout_ms = 300\n" });
+  const { page, context, problems } = await newPage();
+  const client = io(own.url, { path: "/apps/flaky/socket.io/", transports: ["websocket"], autoConnect: false });
+  try {
+    const api = admin(own);
+    await api.createApp("flaky");
+    await api.createApp("warm");
+    const wasm = readFileSync(plugin("hostile-start-flaky"));
+    // Compiled once (cached by content hash), so the real deploy is quick;
+    // this one's trial start may pass or fail, whichever half it lands in.
+    await api.call("POST", "/apps/warm/deployments?activate=false", wasm, "application/wasm").catch(() => {});
+    await signIn(page, own);
+    await page.goto(`${own.url}/admin/#/apps/flaky`);
+    await page.getByText("No versions yet").waitFor();
+    assert.ok(await page.locator("#faulted").isHidden(), "a new app is not faulted");
+
+    // The trial start passes in a lucky half; the client connects on that
+    // instance, and a crash loses it.
+    await flakyPhase(false, 3000);
+    await api.deploy("flaky", plugin("hostile-start-flaky"));
+    client.connect();
+    await next(client, "connect");
+    assert.equal((await client.timeout(3000).emitWithAck("crash")).error.code, "handler_trap");
+    // In the unlucky half every new instance spins past its deadline: the
+    // first failure faults the app for 1 s, the next (once that is over)
+    // for 2 s; events in between are refused at once.
+    await flakyPhase(true, 3000);
+    const codes = new Set();
+    for (const started = Date.now(); Date.now() - started < 2000; ) {
+      const reply = await client.timeout(3000).emitWithAck("ping");
+      codes.add(reply?.error?.code ?? "ok");
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    assert.ok(codes.has("handler_start_timeout") && codes.has("app_unavailable"), [...codes].join(", "));
+
+    // The app page says so, live, with what it means for clients ...
+    const notice = page.locator("#faulted");
+    await notice.waitFor({ state: "visible" });
+    assert.match(await notice.textContent(), /Faulted\..*tries again in [\d.]+ s.*app_unavailable/);
+    await shot(page, "app-faulted", "#faulted");
+    // ... and clears it when the backoff is over.
+    await notice.waitFor({ state: "hidden" });
+    assert.deepEqual(problems, []);
+  } finally {
+    client.disconnect();
+    await context.close();
+    await own.stop();
+  }
 });
 
 // Leaves a record of what ran for the CI artefacts.

@@ -1,6 +1,16 @@
 // The apps list, and creating an app (its secret is shown once).
 import { api } from "./api.js";
 import { copyButton, errorBox, formatTime, h } from "./dom.js";
+import { faultedBadge } from "./faulted.js";
+import { dataTable } from "./table.js";
+
+const COLUMNS = [
+  { label: "App", cell: (a) => [h("a", { href: `#/apps/${a.slug}` }, a.slug), faultedBadge(a.faulted_for_ms)] },
+  { label: "Name", cell: (a) => a.name },
+  { label: "Version", class: "num", cell: (a) => a.active_version ?? "—" },
+  { label: "Connections", class: "num", cell: (a) => a.connections },
+  { label: "Created", class: "hide-narrow", cell: (a) => formatTime(a.created_at) },
+];
 
 export async function appsPage({ main }) {
   const list = h("div", { class: "panel table-wrap" }, h("p", { class: "muted" }, "Loading apps…"));
@@ -16,40 +26,7 @@ async function refresh(list) {
       list.replaceChildren(h("p", { class: "empty" }, "No apps yet. Create the first one above."));
       return;
     }
-    list.replaceChildren(
-      h(
-        "table",
-        {},
-        h(
-          "thead",
-          {},
-          h(
-            "tr",
-            {},
-            h("th", {}, "App"),
-            h("th", {}, "Name"),
-            h("th", { class: "num" }, "Version"),
-            h("th", { class: "num" }, "Connections"),
-            h("th", { class: "hide-narrow" }, "Created"),
-          ),
-        ),
-        h(
-          "tbody",
-          {},
-          apps.map((a) =>
-            h(
-              "tr",
-              {},
-              h("td", {}, h("a", { href: `#/apps/${a.slug}` }, a.slug)),
-              h("td", {}, a.name),
-              h("td", { class: "num" }, a.active_version ?? "—"),
-              h("td", { class: "num" }, a.connections),
-              h("td", { class: "hide-narrow" }, formatTime(a.created_at)),
-            ),
-          ),
-        ),
-      ),
-    );
+    list.replaceChildren(dataTable(COLUMNS, apps));
   } catch (error) {
     list.replaceChildren(errorBox(error));
   }

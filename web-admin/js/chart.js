@@ -1,6 +1,13 @@
 // Small line charts on a canvas: a rolling window of samples per series.
+import { h } from "./dom.js";
 
 const COLORS = ["#2457d6", "#13804a", "#c2293b", "#a35d00", "#7a3fd1"];
+
+/** A titled panel holding one chart: `{ el, chart }`. */
+export function chartPanel(title, options = {}) {
+  const canvas = h("canvas", { role: "img", "aria-label": title });
+  return { el: h("div", { class: "panel chart" }, h("h3", {}, title), canvas), chart: new LineChart(canvas, options) };
+}
 
 export class LineChart {
   constructor(canvas, { window = 120, unit = "", bytes = false } = {}) {

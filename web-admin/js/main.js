@@ -1,4 +1,8 @@
 // The admin app: a hash router over five pages, a live metrics stream.
+// Pages: signin.js, overview.js, apps.js, app.js (one app; its tabs are the
+// modules in app/), tokens.js. Shared: api.js (the admin API, streams),
+// dom.js (elements, dialogs, formats), table.js (tables from column specs),
+// chart.js (line charts), faulted.js (an app whose handler fails to start).
 import { session, whenUnauthorized } from "./api.js";
 import { clear, toast } from "./dom.js";
 import { signinPage } from "./signin.js";

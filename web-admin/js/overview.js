@@ -1,7 +1,29 @@
 // The overview: the node's totals and charts, every app's numbers, live.
 import { stream } from "./api.js";
-import { LineChart, format } from "./chart.js";
+import { chartPanel, format } from "./chart.js";
 import { formatBytes, h } from "./dom.js";
+import { faultedBadge } from "./faulted.js";
+import { tableHead, tableRow } from "./table.js";
+
+const NODE_COLUMNS = [
+  { label: "Node", cell: (n) => [n.name, n.this_node ? h("span", { class: "muted" }, " (this node)") : null] },
+  { label: "Connections", class: "num", cell: (n) => format(n.connections) },
+  { label: "Apps with sockets", class: "num hide-narrow", cell: (n) => Object.values(n.apps).filter((c) => c > 0).length },
+  { label: "Started", class: "hide-narrow", cell: (n) => new Date(n.started_ms).toLocaleString() },
+  { label: "Last heard", class: "num hide-narrow", cell: (n) => (n.this_node ? "—" : `${(n.last_seen_ms_ago / 1000).toFixed(1)} s ago`) },
+];
+
+const APP_COLUMNS = [
+  { label: "App", cell: (a) => [h("a", { href: `#/apps/${a.slug}` }, a.slug), faultedBadge(a.faulted_for_ms)] },
+  { label: "Version", class: "num", cell: (a) => a.active_version ?? "—" },
+  { label: "Connections", class: "num", cellClass: "connections", cell: (a) => a.connections },
+  { label: "Events in/s", class: "num", cell: (a) => a.events_in_per_second },
+  { label: "Out/s", class: "num", cell: (a) => a.emits_per_second },
+  { label: "p50 µs", class: "num hide-narrow", cell: (a) => a.handler_p50_us },
+  { label: "p99 µs", class: "num hide-narrow", cell: (a) => a.handler_p99_us },
+  { label: "Memory", class: "num hide-narrow", cell: (a) => formatBytes(a.handler_memory_bytes) },
+  { label: "Faults", class: "num hide-narrow", cell: (a) => a.handler_faults },
+];
 
 export function overviewPage({ main, signal }) {
   const stats = {
@@ -35,51 +57,13 @@ export function overviewPage({ main, signal }) {
     h(
       "div",
       { class: "panel table-wrap" },
-      h(
-        "table",
-        { id: "nodes" },
-        h(
-          "thead",
-          {},
-          h(
-            "tr",
-            {},
-            h("th", {}, "Node"),
-            h("th", { class: "num" }, "Connections"),
-            h("th", { class: "num hide-narrow" }, "Apps with sockets"),
-            h("th", { class: "hide-narrow" }, "Started"),
-            h("th", { class: "num hide-narrow" }, "Last heard"),
-          ),
-        ),
-        nodeRows,
-      ),
+      h("table", { id: "nodes" }, tableHead(NODE_COLUMNS), nodeRows),
     ),
     h("h2", {}, "Apps"),
     h(
       "div",
       { class: "panel table-wrap" },
-      h(
-        "table",
-        { id: "apps-live" },
-        h(
-          "thead",
-          {},
-          h(
-            "tr",
-            {},
-            h("th", {}, "App"),
-            h("th", { class: "num" }, "Version"),
-            h("th", { class: "num" }, "Connections"),
-            h("th", { class: "num" }, "Events in/s"),
-            h("th", { class: "num" }, "Out/s"),
-            h("th", { class: "num hide-narrow" }, "p50 µs"),
-            h("th", { class: "num hide-narrow" }, "p99 µs"),
-            h("th", { class: "num hide-narrow" }, "Memory"),
-            h("th", { class: "num hide-narrow" }, "Faults"),
-          ),
-        ),
-        rows,
-      ),
+      h("table", { id: "apps-live" }, tableHead(APP_COLUMNS), rows),
     ),
   );
   const live = document.getElementById("live");
@@ -110,37 +94,11 @@ export function overviewPage({ main, signal }) {
       broker.textContent = cluster.broker.kind === "local" ? "single node" : `${cluster.broker.kind} ${cluster.broker.up ? "connected" : "unreachable"}`;
       broker.className = `badge ${cluster.broker.up ? "active" : "down"}`;
       broker.title = cluster.broker.last_error ?? "";
-      nodeRows.replaceChildren(
-        ...cluster.nodes.map((n) =>
-          h(
-            "tr",
-            { "data-node": n.name },
-            h("td", {}, n.name, n.this_node ? h("span", { class: "muted" }, " (this node)") : null),
-            h("td", { class: "num" }, format(n.connections)),
-            h("td", { class: "num hide-narrow" }, Object.values(n.apps).filter((c) => c > 0).length),
-            h("td", { class: "hide-narrow" }, new Date(n.started_ms).toLocaleString()),
-            h("td", { class: "num hide-narrow" }, n.this_node ? "—" : `${(n.last_seen_ms_ago / 1000).toFixed(1)} s ago`),
-          ),
-        ),
-      );
+      nodeRows.replaceChildren(...cluster.nodes.map((n) => tableRow(NODE_COLUMNS, n, { "data-node": n.name })));
       rows.replaceChildren(
         ...(frame.apps.length
-          ? frame.apps.map((a) =>
-              h(
-                "tr",
-                { "data-app": a.slug },
-                h("td", {}, h("a", { href: `#/apps/${a.slug}` }, a.slug)),
-                h("td", { class: "num" }, a.active_version ?? "—"),
-                h("td", { class: "num connections" }, a.connections),
-                h("td", { class: "num" }, a.events_in_per_second),
-                h("td", { class: "num" }, a.emits_per_second),
-                h("td", { class: "num hide-narrow" }, a.handler_p50_us),
-                h("td", { class: "num hide-narrow" }, a.handler_p99_us),
-                h("td", { class: "num hide-narrow" }, formatBytes(a.handler_memory_bytes)),
-                h("td", { class: "num hide-narrow" }, a.handler_faults),
-              ),
-            )
-          : [h("tr", {}, h("td", { colspan: 9, class: "empty" }, "No apps yet. ", h("a", { href: "#/apps" }, "Create one.")))]),
+          ? frame.apps.map((a) => tableRow(APP_COLUMNS, a, { "data-app": a.slug }))
+          : [h("tr", {}, h("td", { colspan: APP_COLUMNS.length, class: "empty" }, "No apps yet. ", h("a", { href: "#/apps" }, "Create one.")))]),
       );
     },
     signal,
@@ -152,11 +110,6 @@ function stat(label) {
   const value = h("div", { class: "value" }, "–");
   const el = h("div", { class: "panel stat" }, value, h("div", { class: "label" }, label));
   return { el, set: (v) => (value.textContent = typeof v === "number" ? format(v) : v) };
-}
-
-export function chartPanel(title, options = {}) {
-  const canvas = h("canvas", { role: "img", "aria-label": title });
-  return { el: h("div", { class: "panel chart" }, h("h3", {}, title), canvas), chart: new LineChart(canvas, options) };
 }
 
 function formatUptime(s) {

@@ -2,6 +2,7 @@
 // optionally expiring), revoking one (calls with it get 401 at once).
 import { api } from "./api.js";
 import { confirmDialog, copyButton, errorBox, formatTime, h, toast } from "./dom.js";
+import { dataTable } from "./table.js";
 
 const EXPIRIES = [
   ["", "Never"],
@@ -40,63 +41,34 @@ function stateOf(t) {
 async function refresh(list) {
   try {
     const tokens = await api("GET", "/tokens");
-    list.replaceChildren(
-      h(
-        "table",
-        {},
-        h(
-          "thead",
-          {},
-          h(
-            "tr",
-            {},
-            h("th", { class: "num" }, "Id"),
-            h("th", {}, "Label"),
-            h("th", {}, "State"),
-            h("th", { class: "hide-narrow" }, "Created"),
-            h("th", {}, "Last used"),
-            h("th", { class: "hide-narrow" }, "Expires"),
-            h("th", {}, h("span", { class: "visually-hidden" }, "Actions")),
-          ),
-        ),
-        h(
-          "tbody",
-          {},
-          tokens.map((t) => {
-            const [state, badge] = stateOf(t);
-            return h(
-              "tr",
-              { "data-token-id": t.id },
-              h("td", { class: "num" }, t.id),
-              h("td", {}, t.label, t.configured ? h("span", { class: "muted" }, " (EDDY_ADMIN_TOKEN)") : null),
-              h("td", {}, h("span", { class: `badge ${badge}` }, state)),
-              h("td", { class: "hide-narrow" }, formatTime(t.created_at)),
-              h("td", {}, formatTime(t.last_used_at)),
-              h("td", { class: "hide-narrow" }, t.expires_at ? formatTime(t.expires_at) : "never"),
-              h(
-                "td",
-                {},
-                state === "revoked"
-                  ? null
-                  : h(
-                      "button",
-                      {
-                        type: "button",
-                        class: "ghost",
-                        "aria-label": `Revoke token ${t.id} (${t.label})`,
-                        onclick: () => revoke(t, list),
-                      },
-                      "Revoke",
-                    ),
-              ),
-            );
-          }),
-        ),
-      ),
-    );
+    const columns = [
+      { label: "Id", class: "num", cell: (t) => t.id },
+      { label: "Label", cell: (t) => [t.label, t.configured ? h("span", { class: "muted" }, " (EDDY_ADMIN_TOKEN)") : null] },
+      {
+        label: "State",
+        cell: (t) => {
+          const [state, badge] = stateOf(t);
+          return h("span", { class: `badge ${badge}` }, state);
+        },
+      },
+      { label: "Created", class: "hide-narrow", cell: (t) => formatTime(t.created_at) },
+      { label: "Last used", cell: (t) => formatTime(t.last_used_at) },
+      { label: "Expires", class: "hide-narrow", cell: (t) => (t.expires_at ? formatTime(t.expires_at) : "never") },
+      { label: h("span", { class: "visually-hidden" }, "Actions"), cell: (t) => revokeButton(t, list) },
+    ];
+    list.replaceChildren(dataTable(columns, tokens, { rowAttrs: (t) => ({ "data-token-id": t.id }) }));
   } catch (error) {
     list.replaceChildren(errorBox(error));
   }
+}
+
+function revokeButton(token, list) {
+  if (stateOf(token)[0] === "revoked") return null;
+  return h(
+    "button",
+    { type: "button", class: "ghost", "aria-label": `Revoke token ${token.id} (${token.label})`, onclick: () => revoke(token, list) },
+    "Revoke",
+  );
 }
 
 async function revoke(token, list) {

@@ -2,8 +2,9 @@
 //! app, the `echo` WebAssembly component) and the Node Socket.IO peer
 //! (`benches/peers/node`), alone or as a two-process cluster over Redis.
 
+use std::ffi::OsStr;
 use std::net::{SocketAddr, TcpListener};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -225,14 +226,27 @@ fn http_exchange(addr: SocketAddr, request: &str) -> std::io::Result<String> {
     Ok(reply)
 }
 
-/// A command line as it could be typed again (env assignments first).
+/// A command line as it could be typed again from the repository root (env
+/// assignments first). `compare` runs there (`benches/compare` moves to it),
+/// so paths under the current folder are written relative to it: the report
+/// names `target/release/eddy`, not where this checkout happens to be.
 pub fn render_command(command: &Command) -> String {
+    render_command_from(command, std::env::current_dir().ok().as_deref())
+}
+
+fn render_command_from(command: &Command, root: Option<&Path>) -> String {
+    let shown = |word: &OsStr| match root.and_then(|r| Path::new(word).strip_prefix(r).ok()) {
+        Some(relative) if !relative.as_os_str().is_empty() => {
+            relative.to_string_lossy().into_owned()
+        }
+        _ => word.to_string_lossy().into_owned(),
+    };
     let mut parts: Vec<String> = command
         .get_envs()
         .filter_map(|(k, v)| Some(format!("{}={}", k.to_str()?, v?.to_str()?)))
         .collect();
-    parts.push(command.get_program().to_string_lossy().into_owned());
-    parts.extend(command.get_args().map(|a| a.to_string_lossy().into_owned()));
+    parts.push(shown(command.get_program()));
+    parts.extend(command.get_args().map(shown));
     parts.join(" ")
 }
 
@@ -253,4 +267,29 @@ pub fn redis_reachable(url: &str) -> bool {
         .ok()
         .and_then(|mut a| a.next())
         .is_some_and(|a| std::net::TcpStream::connect_timeout(&a, Duration::from_secs(1)).is_ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_name_paths_under_the_repository_relative_to_it() {
+        let mut command = Command::new("/home/ci/eddy/target/release/eddy");
+        command
+            .args(["serve", "--data-dir", "/tmp/eddy-compare-1-2"])
+            .arg("/home/ci/eddy/benches/peers/node/server.js")
+            .arg("/home/ci/eddy-other/x")
+            .env("EDDY_ADMIN_TOKEN", "t");
+        assert_eq!(
+            render_command_from(&command, Some(Path::new("/home/ci/eddy"))),
+            "EDDY_ADMIN_TOKEN=t target/release/eddy serve --data-dir /tmp/eddy-compare-1-2 \
+             benches/peers/node/server.js /home/ci/eddy-other/x"
+        );
+        // Without a current folder, as given.
+        assert_eq!(
+            render_command_from(&Command::new("/usr/bin/node"), None),
+            "/usr/bin/node"
+        );
+    }
 }

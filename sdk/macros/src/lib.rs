@@ -1,5 +1,6 @@
 //! `#[eddy_sdk::handler]`: put it on `impl Handler for YourType` and the
 //! component exports that type as the app's handler.
+#![deny(missing_docs)]
 
 use proc_macro::TokenStream;
 use quote::quote;

@@ -81,7 +81,14 @@ mod tests {
     #[test]
     fn every_file_is_embedded_with_a_known_type() {
         let names: Vec<&str> = ASSETS.iter().map(|(p, _, _)| *p).collect();
-        for expected in ["index.html", "styles.css", "js/main.js", "js/api.js"] {
+        // (js/app/ holds the app page's tabs: subfolders are embedded too.)
+        for expected in [
+            "index.html",
+            "styles.css",
+            "js/main.js",
+            "js/api.js",
+            "js/app/deployments.js",
+        ] {
             assert!(names.contains(&expected), "{expected} in {names:?}");
         }
         for (path, bytes, etag) in ASSETS {
@@ -94,25 +101,28 @@ mod tests {
     #[test]
     fn every_module_the_ui_imports_is_embedded() {
         // A relative import of a file that is not there would break the UI
-        // only in a browser; catch it here.
+        // only in a browser; catch it here (tabs import `../dom.js`).
         for (path, bytes, _) in ASSETS.iter().filter(|(p, _, _)| p.ends_with(".js")) {
             let text = std::str::from_utf8(bytes).unwrap();
             for line in text.lines().filter(|l| l.starts_with("import ")) {
-                let target = line
-                    .rsplit_once("from \"./")
-                    .map(|(_, t)| t.trim_end_matches("\";"));
-                if let Some(target) = target {
-                    let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
-                    let full = if dir.is_empty() {
-                        target.to_owned()
-                    } else {
-                        format!("{dir}/{target}")
-                    };
-                    assert!(
-                        ASSETS.iter().any(|(p, _, _)| *p == full),
-                        "{path} imports {full}"
-                    );
+                let Some((_, target)) = line.rsplit_once("from \"") else {
+                    continue;
+                };
+                let target = target.trim_end_matches("\";");
+                let mut full: Vec<&str> = path.split('/').collect();
+                full.pop();
+                for part in target.split('/') {
+                    match part {
+                        "." => {}
+                        ".." => assert!(full.pop().is_some(), "{path} imports {target}"),
+                        part => full.push(part),
+                    }
                 }
+                let full = full.join("/");
+                assert!(
+                    ASSETS.iter().any(|(p, _, _)| *p == full),
+                    "{path} imports {full}"
+                );
             }
         }
     }
