@@ -23,7 +23,7 @@ use tower::ServiceExt;
 
 use crate::http;
 use crate::state::ServerState;
-use crate::transport::{ConnectionPermit, DeadlineBody, OverflowConnection};
+use crate::transport::{ConnectionPermit, DeadlineBody, OVERFLOW_CONNECTIONS, OverflowConnection};
 
 /// Time a client has to send its request headers.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);

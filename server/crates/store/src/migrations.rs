@@ -17,17 +17,49 @@ use crate::db::Backend;
 type Table = &'static [(i64, &'static str, &'static str)];
 
 const SQLITE: Table = &[
-    (1, "registry", include_str!("../migrations/sqlite/0001_registry.sql")),
-    (2, "app limits", include_str!("../migrations/sqlite/0002_app_limits.sql")),
-    (3, "kv usage", include_str!("../migrations/sqlite/0003_kv_usage.sql")),
-    (4, "token lifecycle", include_str!("../migrations/sqlite/0004_token_lifecycle.sql")),
+    (
+        1,
+        "registry",
+        include_str!("../migrations/sqlite/0001_registry.sql"),
+    ),
+    (
+        2,
+        "app limits",
+        include_str!("../migrations/sqlite/0002_app_limits.sql"),
+    ),
+    (
+        3,
+        "kv usage",
+        include_str!("../migrations/sqlite/0003_kv_usage.sql"),
+    ),
+    (
+        4,
+        "token lifecycle",
+        include_str!("../migrations/sqlite/0004_token_lifecycle.sql"),
+    ),
 ];
 
 const POSTGRES: Table = &[
-    (1, "registry", include_str!("../migrations/postgres/0001_registry.sql")),
-    (2, "app limits", include_str!("../migrations/postgres/0002_app_limits.sql")),
-    (3, "kv usage", include_str!("../migrations/postgres/0003_kv_usage.sql")),
-    (4, "token lifecycle", include_str!("../migrations/postgres/0004_token_lifecycle.sql")),
+    (
+        1,
+        "registry",
+        include_str!("../migrations/postgres/0001_registry.sql"),
+    ),
+    (
+        2,
+        "app limits",
+        include_str!("../migrations/postgres/0002_app_limits.sql"),
+    ),
+    (
+        3,
+        "kv usage",
+        include_str!("../migrations/postgres/0003_kv_usage.sql"),
+    ),
+    (
+        4,
+        "token lifecycle",
+        include_str!("../migrations/postgres/0004_token_lifecycle.sql"),
+    ),
 ];
 
 fn table(backend: Backend) -> Table {
