@@ -27,3 +27,5 @@ pub fn now_ms() -> i64 {
 
 #[cfg(test)]
 mod conformance;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
