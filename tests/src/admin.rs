@@ -96,12 +96,11 @@ impl Admin {
     pub async fn app_with(
         &self,
         slug: &str,
-        plugin: &str,
+        plugin: crate::Plugin,
         limits: Value,
     ) -> anyhow::Result<String> {
         let secret = self.create_app(slug, limits).await?;
-        self.deploy(slug, &std::fs::read(crate::plugin(plugin))?)
-            .await?;
+        self.deploy(slug, &plugin.bytes()).await?;
         Ok(secret)
     }
 

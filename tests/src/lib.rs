@@ -5,12 +5,14 @@
 
 pub mod admin;
 pub mod http;
+pub mod plugins;
 pub mod proxy;
 pub mod server;
 pub mod ws;
 
 pub use admin::Admin;
 pub use http::{EventStream, Http, Reply};
+pub use plugins::Plugin;
 pub use server::TestServer;
 pub use ws::RawWs;
 
@@ -27,63 +29,18 @@ pub const PING_INTERVAL_MS: u64 = 300;
 pub const PING_TIMEOUT_MS: u64 = 200;
 
 /// A registry URL for a fresh, empty schema on the PostgreSQL server at
-/// `base` (`EDDY_TEST_POSTGRES`): each test gets its own.
-pub async fn postgres_schema(base: &str) -> String {
-    use sqlx::Connection;
-    sqlx::any::install_default_drivers();
-    let schema = format!(
-        "eddy_it_{}_{:08x}",
-        std::process::id(),
-        rand::random::<u32>()
-    );
-    let mut conn = sqlx::AnyConnection::connect(base)
-        .await
-        .unwrap_or_else(|e| panic!("EDDY_TEST_POSTGRES is set but {base} is unreachable: {e}"));
-    // Schemas of earlier runs whose process is gone are dropped first.
-    let leftovers: Vec<String> = sqlx::query_scalar(
-        "SELECT CAST(schema_name AS TEXT) FROM information_schema.schemata WHERE schema_name LIKE 'eddy_it_%'",
-    )
-    .fetch_all(&mut conn)
-    .await
-    .unwrap_or_default();
-    for old in leftovers {
-        let pid = old.split('_').nth(2).unwrap_or_default();
-        if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
-            let drop = format!("DROP SCHEMA IF EXISTS {old} CASCADE");
-            let _ = sqlx::Executor::execute(&mut conn, sqlx::AssertSqlSafe(drop)).await;
-        }
-    }
-    sqlx::Executor::execute(
-        &mut conn,
-        sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")),
-    )
-    .await
-    .expect("create a schema");
-    let sep = if base.contains('?') { '&' } else { '?' };
-    format!("{base}{sep}options=-c%20search_path%3D{schema}")
-}
+/// `base`: each test gets its own (the store's conformance suite uses the
+/// same helper).
+pub use eddy_store::testing::postgres_schema;
 
 /// The registries to run a test against: SQLite (`None`, the default)
 /// always, and PostgreSQL when `EDDY_TEST_POSTGRES` is set (CI sets it).
 pub async fn registries() -> Vec<(&'static str, Option<String>)> {
     let mut all = vec![("sqlite", None)];
-    if let Ok(base) = std::env::var("EDDY_TEST_POSTGRES") {
+    if let Some(base) = eddy_store::testing::postgres_server() {
         all.push(("postgres", Some(postgres_schema(&base).await)));
     }
     all
-}
-
-/// The built plugin `name` (`echo`, `chat`, `hostile_spin`, …), compiled by
-/// this crate's build script.
-pub fn plugin(name: &str) -> std::path::PathBuf {
-    let path = std::path::Path::new(env!("EDDY_PLUGINS_DIR"))
-        .join(format!("{}.wasm", name.replace('-', "_")));
-    assert!(
-        path.is_file(),
-        "plugin {name} was not built: {}",
-        path.display()
-    );
-    path
 }
 
 /// `hostile-start-flaky` spins at start-up in the second half of every

@@ -108,7 +108,7 @@ fn main() -> anyhow::Result<()> {
     } else {
         plan::Size::Full
     };
-    let date = today();
+    let date = compare::date::today();
     let report = compare::run(&setup, plan::scenarios(size), date.clone())?;
     if report.scenarios.iter().all(|s| s.skipped.is_some()) {
         bail!("no scenario ran");
@@ -151,7 +151,7 @@ fn main() -> anyhow::Result<()> {
         let doc = std::fs::read_to_string(&args.docs)
             .with_context(|| format!("read {}", args.docs.display()))?;
         // The docs show the chart from where the results are.
-        let from_docs = relative(&args.docs, &args.out.join(&chart));
+        let from_docs = render::relative(&args.docs, &args.out.join(&chart));
         let section = render::markdown(&report, &from_docs);
         let updated = render::splice(&doc, &section)
             .with_context(|| format!("{} has no results markers", args.docs.display()))?;
@@ -164,57 +164,4 @@ fn write(path: &Path, text: &str) -> anyhow::Result<()> {
     std::fs::write(path, text).with_context(|| format!("write {}", path.display()))?;
     eprintln!("wrote {}", path.display());
     Ok(())
-}
-
-/// `target` as seen from the folder of `doc` (both relative to the repo root).
-fn relative(doc: &Path, target: &Path) -> String {
-    let depth = doc.parent().map_or(0, |p| p.components().count());
-    let mut out = "../".repeat(depth);
-    out.push_str(&target.to_string_lossy());
-    out
-}
-
-/// The UTC date, from the system clock (no date crate for one string).
-fn today() -> String {
-    let days = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() / 86_400) as i64;
-    civil(days)
-}
-
-/// Days since 1970-01-01 as a calendar date (Howard Hinnant's civil_from_days).
-fn civil(days: i64) -> String {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dates_are_calendar_dates() {
-        assert_eq!(civil(0), "1970-01-01");
-        assert_eq!(civil(11_016), "2000-02-29");
-        assert_eq!(civil(20_784), "2026-11-27");
-    }
-
-    #[test]
-    fn the_chart_path_is_relative_to_the_docs() {
-        assert_eq!(
-            relative(
-                Path::new("docs/benchmarks.md"),
-                Path::new("benches/results/x.svg")
-            ),
-            "../benches/results/x.svg"
-        );
-    }
 }

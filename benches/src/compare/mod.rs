@@ -2,6 +2,7 @@
 //! same machine, through the same loadgen scenarios; the result as JSON,
 //! Markdown and an SVG chart of the ratios.
 
+pub mod date;
 mod machine;
 pub mod plan;
 pub mod render;

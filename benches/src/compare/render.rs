@@ -3,6 +3,7 @@
 //! dependency for one bar chart.
 
 use std::fmt::Write;
+use std::path::Path;
 
 use super::plan::Better;
 use super::{MetricResult, Report};
@@ -237,6 +238,14 @@ pub fn splice(doc: &str, section: &str) -> Option<String> {
     ))
 }
 
+/// `target` as seen from the folder of `doc` (both relative to the repo root).
+pub fn relative(doc: &Path, target: &Path) -> String {
+    let depth = doc.parent().map_or(0, |p| p.components().count());
+    let mut out = "../".repeat(depth);
+    out.push_str(&target.to_string_lossy());
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -318,5 +327,16 @@ mod tests {
         assert_eq!(number(123.0), "123");
         assert_eq!(number(12.345), "12.3");
         assert_eq!(number(1.2345), "1.23");
+    }
+
+    #[test]
+    fn the_chart_path_is_relative_to_the_docs() {
+        assert_eq!(
+            relative(
+                Path::new("docs/benchmarks.md"),
+                Path::new("benches/results/x.svg")
+            ),
+            "../benches/results/x.svg"
+        );
     }
 }

@@ -2,7 +2,8 @@
 //! bad input the issue lists. Each gets a clear 4xx problem+json, and
 //! nothing half-written stays behind.
 
-use eddy_tests::{TestServer, plugin};
+use eddy_tests::TestServer;
+use eddy_tests::plugins::{COUNTER, ECHO, HOSTILE_BAD_IMPORT};
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_eddy-test-server");
@@ -191,7 +192,7 @@ async fn bad_uploads_name_the_step_and_change_nothing() {
         .await
         .unwrap();
     let admin = server.admin();
-    admin.app_with("app", "echo", json!({})).await.unwrap();
+    admin.app_with("app", ECHO, json!({})).await.unwrap();
     let tiny = admin
         .create_app("tiny", json!({ "handler_memory_mb": 1 }))
         .await
@@ -222,7 +223,7 @@ async fn bad_uploads_name_the_step_and_change_nothing() {
         ),
         (
             "app",
-            std::fs::read(plugin("hostile-bad-import")).unwrap(),
+            HOSTILE_BAD_IMPORT.bytes(),
             422,
             "validate",
             "evil:net/net",
@@ -230,13 +231,7 @@ async fn bad_uploads_name_the_step_and_change_nothing() {
         ("app", vec![0; 500_000], 413, "size", "limit"),
         ("app", Vec::new(), 422, "size", "empty"),
         // The echo component does not fit in a 1 MiB memory: its trial instantiation fails.
-        (
-            "tiny",
-            std::fs::read(plugin("echo")).unwrap(),
-            422,
-            "instantiate",
-            "failed to start",
-        ),
+        ("tiny", ECHO.bytes(), 422, "instantiate", "failed to start"),
     ];
     for (slug, bytes, status, step, says) in cases {
         let reply = admin.upload(slug, &bytes, "").await.unwrap();
@@ -292,13 +287,9 @@ async fn bad_uploads_name_the_step_and_change_nothing() {
 async fn versions_activate_and_roll_back() {
     let server = server().await;
     let admin = server.admin();
-    admin.app_with("app", "echo", json!({})).await.unwrap();
+    admin.app_with("app", ECHO, json!({})).await.unwrap();
     let stored = admin
-        .upload(
-            "app",
-            &std::fs::read(plugin("counter")).unwrap(),
-            "activate=false&notes=counter%20v2",
-        )
+        .upload("app", &COUNTER.bytes(), "activate=false&notes=counter%20v2")
         .await
         .unwrap();
     assert_eq!(stored.status, 201);
@@ -371,11 +362,8 @@ async fn versions_activate_and_roll_back() {
 async fn deleting_an_app_disconnects_its_clients_and_deletes_its_data() {
     let server = server().await;
     let admin = server.admin();
-    admin
-        .app_with("doomed", "counter", json!({}))
-        .await
-        .unwrap();
-    admin.app_with("kept", "echo", json!({})).await.unwrap();
+    admin.app_with("doomed", COUNTER, json!({})).await.unwrap();
+    admin.app_with("kept", ECHO, json!({})).await.unwrap();
     let mut doomed = server
         .ws("/apps/doomed/socket.io/?EIO=4&transport=websocket")
         .await
@@ -423,10 +411,7 @@ async fn deleting_an_app_disconnects_its_clients_and_deletes_its_data() {
         .unwrap();
     assert_eq!(gone.status, 404);
     // A new app with the same name starts empty.
-    admin
-        .app_with("doomed", "counter", json!({}))
-        .await
-        .unwrap();
+    admin.app_with("doomed", COUNTER, json!({})).await.unwrap();
     let mut again = server
         .ws("/apps/doomed/socket.io/?EIO=4&transport=websocket")
         .await

@@ -17,9 +17,10 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use eddy_tests::proxy::{Kind, Proxy};
+use eddy_tests::plugins::{CHAT, ECHO};
+use eddy_tests::proxy::{Kind, Proxy, deploy_file, fill};
 use eddy_tests::ws::{Frame, LiveWs};
-use eddy_tests::{Admin, RawWs, TestServer, plugin, postgres_schema};
+use eddy_tests::{Admin, RawWs, TestServer, postgres_schema};
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_eddy-test-server");
@@ -75,9 +76,7 @@ impl Cluster {
         cluster.secret = admin
             .create_app("chat", json!({ "max_events_per_second": 10000 }))
             .await?;
-        admin
-            .deploy("chat", &std::fs::read(plugin("echo"))?)
-            .await?;
+        admin.deploy("chat", &ECHO.bytes()).await?;
         cluster.wait_for_version(1).await?;
         Ok(cluster)
     }
@@ -376,7 +375,7 @@ async fn story(broker: &str, proxy: Kind, kill: bool) -> anyhow::Result<()> {
         .as_ref()
         .context("node 1")?
         .admin()
-        .deploy("chat", &std::fs::read(plugin("chat"))?)
+        .deploy("chat", &CHAT.bytes())
         .await?;
     anyhow::ensure!(report["deployment"]["version"] == 2, "{report}");
     let swapped = Instant::now();
@@ -637,6 +636,17 @@ async fn a_redis_outage_pauses_cross_node_delivery_and_it_comes_back() {
                 .await
                 .unwrap()
                 >= 1
+        );
+    }
+}
+
+#[test]
+fn the_deploy_configs_keep_their_markers() {
+    for file in ["nginx/nginx.conf", "haproxy/haproxy.cfg"] {
+        let template = std::fs::read_to_string(deploy_file(file)).unwrap();
+        let filled = fill(&template, "LISTEN", &["A".into(), "B".into()]).unwrap();
+        assert!(
+            filled.contains("LISTEN") && filled.contains("A\n") && !filled.contains("10.0.0.11")
         );
     }
 }

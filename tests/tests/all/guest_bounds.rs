@@ -5,8 +5,9 @@
 
 use std::time::{Duration, Instant};
 
+use eddy_tests::plugins::{ECHO, HOSTILE_SLEEP, HOSTILE_START_FLAKY, HOSTILE_START_SPIN};
 use eddy_tests::ws::LiveWs;
-use eddy_tests::{TestServer, WAIT, flaky_phase, plugin};
+use eddy_tests::{TestServer, WAIT, flaky_phase};
 use serde_json::json;
 
 const BIN: &str = env!("CARGO_BIN_EXE_eddy-test-server");
@@ -50,7 +51,7 @@ async fn deploying_a_start_up_that_never_returns_is_refused_promptly() {
     let server = server().await;
     let admin = server.admin();
     admin.create_app("stuck", json!({})).await.unwrap();
-    let wasm = std::fs::read(plugin("hostile-start-spin")).unwrap();
+    let wasm = HOSTILE_START_SPIN.bytes();
     let started = Instant::now();
     // `upload` gives up after WAIT: a deploy that hangs fails here.
     let reply = admin.upload("stuck", &wasm, "").await.unwrap();
@@ -82,10 +83,7 @@ async fn a_compilation_past_its_timeout_is_refused_at_the_validate_step() {
             .unwrap();
     let admin = server.admin();
     admin.create_app("big", json!({})).await.unwrap();
-    let reply = admin
-        .upload("big", &std::fs::read(plugin("echo")).unwrap(), "")
-        .await
-        .unwrap();
+    let reply = admin.upload("big", &ECHO.bytes(), "").await.unwrap();
     assert_eq!(reply.status, 422, "{}", reply.body);
     let problem = reply.json();
     assert_eq!(problem["step"], "validate", "{problem}");
@@ -99,7 +97,7 @@ async fn a_start_up_that_spins_sometimes_faults_its_app_and_the_cpu_returns_to_i
     let admin = server.admin();
     admin.create_app("flaky", json!({})).await.unwrap();
     admin.create_app("warm", json!({})).await.unwrap();
-    let wasm = std::fs::read(plugin("hostile-start-flaky")).unwrap();
+    let wasm = HOSTILE_START_FLAKY.bytes();
     // Compile once (cached by content hash), so the real deploy is quick;
     // its trial may pass or be refused, whichever half this lands in.
     let _ = admin.upload("warm", &wasm, "activate=false").await.unwrap();
@@ -165,12 +163,12 @@ async fn a_handler_sleeping_in_a_host_call_times_out_while_other_apps_answer() {
     admin
         .app_with(
             "sleepy",
-            "hostile-sleep",
+            HOSTILE_SLEEP,
             json!({ "handler_deadline_ms": 100 }),
         )
         .await
         .unwrap();
-    admin.app_with("other", "echo", json!({})).await.unwrap();
+    admin.app_with("other", ECHO, json!({})).await.unwrap();
     let mut other = join(&server, "other").await;
     other.text().await.unwrap(); // echo's `auth` emit
     let mut sleepers = Vec::new();
@@ -245,11 +243,11 @@ async fn the_cli_gives_up_on_a_server_that_never_answers() {
 async fn the_cli_names_the_step_that_refused_a_start_up_that_never_returns() {
     let server = server().await;
     server.admin().create_app("stuck", json!({})).await.unwrap();
-    let file = plugin("hostile-start-spin");
+    let file = HOSTILE_START_SPIN.path();
     let run = tokio::process::Command::new(BIN)
         .args(["deploy", "--app", "stuck", "--server", &server.url()])
         .args(["--token", eddy_tests::ADMIN_TOKEN, "--timeout-secs", "5"])
-        .arg(&file)
+        .arg(file)
         .env_remove("EDDY_CONFIG")
         .kill_on_drop(true)
         .output();

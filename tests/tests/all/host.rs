@@ -11,7 +11,11 @@ use eddy_host::{
     CallError, Capabilities, EngineOptions, GuestFault, HandlerPool, HostEngine, KvFuture, Limits,
     LoadError,
 };
-use eddy_tests::{WAIT, plugin};
+use eddy_tests::WAIT;
+use eddy_tests::plugins::{
+    CHAT, COUNTER, ECHO, HOSTILE_BAD_IMPORT, HOSTILE_FLOOD, HOSTILE_GROW, HOSTILE_PANIC,
+    HOSTILE_SLEEP, HOSTILE_SPIN, HOSTILE_START_FLAKY, HOSTILE_START_SPIN, Plugin,
+};
 use parking_lot::Mutex;
 
 #[derive(Default)]
@@ -86,8 +90,8 @@ fn engine() -> HostEngine {
     .unwrap()
 }
 
-async fn pool(engine: &HostEngine, name: &str, limits: Limits) -> HandlerPool {
-    let wasm = std::fs::read(plugin(name)).unwrap();
+async fn pool(engine: &HostEngine, plugin: Plugin, limits: Limits) -> HandlerPool {
+    let wasm = plugin.bytes();
     let loaded = engine.load(&wasm).unwrap();
     HandlerPool::new(engine, &loaded, limits).await.unwrap()
 }
@@ -128,7 +132,7 @@ fn uploads_that_cannot_run_are_refused_with_a_reason() {
         engine.load(b"\0asm\x01\0\0\0").err(),
         Some(LoadError::CoreModule)
     );
-    let echo = std::fs::read(plugin("echo")).unwrap();
+    let echo = ECHO.bytes();
     assert!(matches!(
         small.load(&echo),
         Err(LoadError::TooLarge { max: 1000, .. })
@@ -139,9 +143,7 @@ fn uploads_that_cannot_run_are_refused_with_a_reason() {
         engine.load(&truncated),
         Err(LoadError::Invalid(_))
     ));
-    let bad = engine
-        .load(&std::fs::read(plugin("hostile-bad-import")).unwrap())
-        .unwrap_err();
+    let bad = engine.load(&HOSTILE_BAD_IMPORT.bytes()).unwrap_err();
     assert_eq!(
         bad,
         LoadError::UnsupportedImport {
@@ -167,7 +169,7 @@ async fn a_component_of_another_world_is_refused() {
 #[tokio::test]
 async fn instances_are_reused_across_events() {
     let engine = engine();
-    let pool = pool(&engine, "echo", Limits::default()).await;
+    let pool = pool(&engine, ECHO, Limits::default()).await;
     let caps = Arc::new(Recorder::default());
     for i in 0..200 {
         let ack = pool
@@ -204,7 +206,7 @@ async fn an_infinite_loop_stops_at_the_deadline_and_the_next_call_works() {
         deadline: Duration::from_millis(30),
         ..Limits::default()
     };
-    let pool = pool(&engine, "hostile-spin", limits).await;
+    let pool = pool(&engine, HOSTILE_SPIN, limits).await;
     let caps = Arc::new(Recorder::default());
     for _ in 0..3 {
         let started = Instant::now();
@@ -246,7 +248,7 @@ async fn a_spinning_guest_does_not_block_the_runtime() {
         deadline: Duration::from_millis(300),
         ..Limits::default()
     };
-    let pool = Arc::new(pool(&engine, "hostile-spin", limits).await);
+    let pool = Arc::new(pool(&engine, HOSTILE_SPIN, limits).await);
     let caps = Arc::new(Recorder::default());
     let spinner = tokio::spawn({
         let pool = pool.clone();
@@ -305,7 +307,7 @@ async fn memory_growth_stops_at_the_cap() {
         deadline: Duration::from_secs(5),
         ..Limits::default()
     };
-    let pool = pool(&engine, "hostile-grow", limits).await;
+    let pool = pool(&engine, HOSTILE_GROW, limits).await;
     let caps = Arc::new(Recorder::default());
     let err = pool
         .on_event(caps.clone(), &info(), &event("grow", "[]"))
@@ -333,7 +335,7 @@ async fn memory_growth_stops_at_the_cap() {
 #[tokio::test]
 async fn a_panic_is_a_trap_and_its_message_reaches_the_log() {
     let engine = engine();
-    let pool = pool(&engine, "hostile-panic", Limits::default()).await;
+    let pool = pool(&engine, HOSTILE_PANIC, Limits::default()).await;
     let caps = Arc::new(Recorder::default());
     let err = pool
         .on_event(caps.clone(), &info(), &event("kaboom", "[]"))
@@ -364,7 +366,7 @@ async fn emits_per_call_are_capped() {
         max_emits_per_call: 100,
         ..Limits::default()
     };
-    let pool = pool(&engine, "hostile-flood", limits).await;
+    let pool = pool(&engine, HOSTILE_FLOOD, limits).await;
     let caps = Arc::new(Recorder::default());
     let ack = pool
         .on_event(caps.clone(), &info(), &event("flood", "[5000]"))
@@ -385,7 +387,7 @@ async fn emits_per_call_are_capped() {
 #[tokio::test]
 async fn kv_imports_reach_the_embedder() {
     let engine = engine();
-    let pool = pool(&engine, "counter", Limits::default()).await;
+    let pool = pool(&engine, COUNTER, Limits::default()).await;
     let caps = Arc::new(Recorder::default());
     for expected in 1..=3 {
         let ack = pool
@@ -406,7 +408,7 @@ fn compiled_components_are_cached_by_content_hash() {
         max_instances: 8,
         ..EngineOptions::default()
     };
-    let wasm = std::fs::read(plugin("chat")).unwrap();
+    let wasm = CHAT.bytes();
     let first = HostEngine::new(options.clone())
         .unwrap()
         .load(&wasm)
@@ -444,9 +446,7 @@ async fn a_start_up_that_never_returns_is_refused_at_the_trial() {
         start_deadline: Duration::from_millis(200),
         ..Limits::default()
     };
-    let loaded = engine
-        .load(&std::fs::read(plugin("hostile-start-spin")).unwrap())
-        .unwrap();
+    let loaded = engine.load(&HOSTILE_START_SPIN.bytes()).unwrap();
     let started = Instant::now();
     let err = within(WAIT, HandlerPool::new(&engine, &loaded, limits))
         .await
@@ -468,7 +468,7 @@ async fn a_start_up_that_spins_at_runtime_faults_the_pool_with_a_backoff() {
     // The trial starts in a lucky half (with room for it), then the next
     // instance is needed in an unlucky one.
     eddy_tests::flaky_phase(false, Duration::from_millis(1500)).await;
-    let pool = within(WAIT, pool(&engine, "hostile-start-flaky", limits)).await;
+    let pool = within(WAIT, pool(&engine, HOSTILE_START_FLAKY, limits)).await;
     let caps = Arc::new(Recorder::default());
     let crash = within(
         WAIT,
@@ -526,7 +526,7 @@ async fn a_handler_blocked_in_a_host_call_stops_at_its_deadline() {
         deadline: Duration::from_millis(100),
         ..Limits::default()
     };
-    let pool = pool(&engine, "hostile-sleep", limits).await;
+    let pool = pool(&engine, HOSTILE_SLEEP, limits).await;
     let caps = Arc::new(Recorder::default());
     let started = Instant::now();
     // The guest sleeps 5 s in `pollable.block`: no wasm runs, no epoch fires.

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use eddy_tests::TestServer;
+use eddy_tests::plugins::PRESENCE;
 use serde_json::json;
 
 const BIN: &str = env!("CARGO_BIN_EXE_eddy-test-server");
@@ -63,7 +64,7 @@ async fn a_kv_flood_does_not_stall_other_apps_admin_writes() {
     admin
         .app_with(
             "noisy",
-            "presence",
+            PRESENCE,
             json!({ "max_events_per_second": 100000, "max_connections": 1000 }),
         )
         .await

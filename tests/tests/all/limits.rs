@@ -3,6 +3,7 @@
 
 use std::time::Instant;
 
+use eddy_tests::plugins::{CHAT, ECHO, HOSTILE_HOARD, HOSTILE_SPIN, PRESENCE};
 use eddy_tests::{RawWs, TestServer, open_sid};
 use serde_json::json;
 
@@ -26,10 +27,10 @@ async fn connections_over_the_limit_are_refused_with_a_reason() {
     let server = TestServer::start(BIN, &["--no-demo"]).await.unwrap();
     let admin = server.admin();
     admin
-        .app_with("small", "chat", json!({ "max_connections": 2 }))
+        .app_with("small", CHAT, json!({ "max_connections": 2 }))
         .await
         .unwrap();
-    admin.app_with("other", "chat", json!({})).await.unwrap();
+    admin.app_with("other", CHAT, json!({})).await.unwrap();
     let (_a, ra) = socket(&server, "small").await;
     let (_b, rb) = socket(&server, "small").await;
     assert!(ra.starts_with("40{") && rb.starts_with("40{"));
@@ -61,7 +62,7 @@ async fn events_over_the_rate_get_an_error_ack() {
     let server = TestServer::start(BIN, &["--no-demo"]).await.unwrap();
     let admin = server.admin();
     admin
-        .app_with("slow", "echo", json!({ "max_events_per_second": 5 }))
+        .app_with("slow", ECHO, json!({ "max_events_per_second": 5 }))
         .await
         .unwrap();
     let (mut ws, _) = socket(&server, "slow").await;
@@ -92,10 +93,10 @@ async fn messages_over_the_app_payload_limit_are_refused() {
     let server = TestServer::start(BIN, &["--no-demo"]).await.unwrap();
     let admin = server.admin();
     admin
-        .app_with("tight", "echo", json!({ "max_payload": 1000 }))
+        .app_with("tight", ECHO, json!({ "max_payload": 1000 }))
         .await
         .unwrap();
-    admin.app_with("roomy", "echo", json!({})).await.unwrap();
+    admin.app_with("roomy", ECHO, json!({})).await.unwrap();
     // The handshake tells clients the app's limit.
     let http = server.http();
     let open = http
@@ -142,7 +143,7 @@ async fn handler_limits_change_live() {
     admin
         .app_with(
             "spin",
-            "hostile-spin",
+            HOSTILE_SPIN,
             json!({ "handler_deadline_ms": 20, "max_events_per_second": 1000 }),
         )
         .await
@@ -181,7 +182,7 @@ async fn kv_quota_is_enforced_per_app() {
     let server = TestServer::start(BIN, &["--no-demo"]).await.unwrap();
     let admin = server.admin();
     admin
-        .app_with("cramped", "presence", json!({ "kv_quota_bytes": 128 }))
+        .app_with("cramped", PRESENCE, json!({ "kv_quota_bytes": 128 }))
         .await
         .unwrap();
     let (mut ws, _) = socket(&server, "cramped").await;
@@ -222,7 +223,7 @@ async fn rooms_per_socket_and_room_names_are_bounded() {
     let server = TestServer::start(BIN, &["--no-demo"]).await.unwrap();
     let admin = server.admin();
     admin
-        .app_with("hoard", "hostile-hoard", json!({}))
+        .app_with("hoard", HOSTILE_HOARD, json!({}))
         .await
         .unwrap();
     let (mut ws, reply) = socket(&server, "hoard").await;
@@ -265,7 +266,7 @@ async fn namespaces_are_capped_and_pruned() {
     let server = TestServer::start(BIN, &["--no-demo"]).await.unwrap();
     let admin = server.admin();
     admin
-        .app_with("spaces", "hostile-hoard", json!({ "max_namespaces": 4 }))
+        .app_with("spaces", HOSTILE_HOARD, json!({ "max_namespaces": 4 }))
         .await
         .unwrap();
     let mut ws = server
@@ -311,11 +312,11 @@ async fn namespaces_are_capped_and_pruned() {
 async fn browser_origins_follow_the_apps_list() {
     let server = TestServer::start(BIN, &["--no-demo"]).await.unwrap();
     let admin = server.admin();
-    admin.app_with("open", "chat", json!({})).await.unwrap();
+    admin.app_with("open", CHAT, json!({})).await.unwrap();
     admin
         .app_with(
             "closed",
-            "chat",
+            CHAT,
             json!({ "allowed_origins": ["https://good.example"] }),
         )
         .await

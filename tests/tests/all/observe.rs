@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 
+use eddy_tests::plugins::ECHO;
 use eddy_tests::ws::Frame;
 use eddy_tests::{ADMIN_TOKEN, RawWs, TestServer};
 use serde_json::{Value, json};
@@ -61,8 +62,8 @@ async fn answering_pings(ws: &mut RawWs) -> String {
 async fn the_live_stream_counts_what_clients_do() {
     let server = TestServer::start(BIN, &["--no-demo"]).await.unwrap();
     let admin = server.admin();
-    admin.app_with("busy", "echo", json!({})).await.unwrap();
-    admin.app_with("quiet", "echo", json!({})).await.unwrap();
+    admin.app_with("busy", ECHO, json!({})).await.unwrap();
+    admin.app_with("quiet", ECHO, json!({})).await.unwrap();
     let mut stream = server
         .http()
         .stream("/admin/api/v1/stream", &[("authorization", &bearer())])
@@ -241,7 +242,7 @@ async fn streams_need_the_token_and_end_at_shutdown() {
 async fn logs_are_kept_and_streamed() {
     let server = TestServer::start(BIN, &["--no-demo"]).await.unwrap();
     let admin = server.admin();
-    admin.app_with("app", "echo", json!({})).await.unwrap();
+    admin.app_with("app", ECHO, json!({})).await.unwrap();
     let recent = admin
         .call("GET", "/apps/app/logs", None)
         .await
@@ -281,10 +282,7 @@ async fn logs_are_kept_and_streamed() {
             .contains("core WebAssembly module"),
         "{line}"
     );
-    admin
-        .deploy("app", &std::fs::read(eddy_tests::plugin("echo")).unwrap())
-        .await
-        .unwrap();
+    admin.deploy("app", &ECHO.bytes()).await.unwrap();
     let line = tail.next_json().await.unwrap();
     assert!(
         line["message"]
@@ -302,7 +300,7 @@ async fn logs_are_kept_and_streamed() {
 async fn sockets_are_listed_and_disconnected() {
     let server = TestServer::start(BIN, &["--no-demo"]).await.unwrap();
     let admin = server.admin();
-    admin.app_with("app", "echo", json!({})).await.unwrap();
+    admin.app_with("app", ECHO, json!({})).await.unwrap();
     let (mut ws, id) = socket_with_id(&server, "app").await;
     ws.send("421[\"join\",\"lobby\"]").await.unwrap();
     assert_eq!(ws.text().await.unwrap(), "431[1]");

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use eddy_tests::{TestServer, plugin, registries};
+use eddy_tests::plugins::{CHAT, COUNTER, ECHO, PRESENCE};
+use eddy_tests::{TestServer, registries};
 use serde_json::json;
 
 const BIN: &str = env!("CARGO_BIN_EXE_eddy-test-server");
@@ -54,19 +55,14 @@ async fn a_kill_during_deploys_leaves_the_registry_whole() {
         let mut server = TestServer::start(BIN, &args).await.unwrap();
         server
             .admin()
-            .app_with("app", "echo", json!({}))
+            .app_with("app", ECHO, json!({}))
             .await
             .unwrap();
-        let versions = [
-            plugin("counter"),
-            plugin("chat"),
-            plugin("presence"),
-            plugin("echo"),
-        ];
+        let versions = [COUNTER, CHAT, PRESENCE, ECHO];
         // Kill at different moments: before the upload lands, while it
         // compiles, while it is stored, after.
         for (round, delay_ms) in [0u64, 30, 90, 180, 400].into_iter().enumerate() {
-            let component = std::fs::read(&versions[round % versions.len()]).unwrap();
+            let component = versions[round % versions.len()].bytes();
             let admin = server.admin();
             let upload = tokio::spawn(async move { admin.upload("app", &component, "").await });
             tokio::time::sleep(Duration::from_millis(delay_ms)).await;

@@ -3,6 +3,7 @@
 //! socket's ack), read rooms, disconnect sockets. Wrong or missing secrets
 //! are refused.
 
+use eddy_tests::plugins::{CHAT, ECHO};
 use eddy_tests::ws::Frame;
 use eddy_tests::{RawWs, TestServer};
 use serde_json::json;
@@ -24,7 +25,7 @@ async fn connect(server: &TestServer, app: &str) -> (RawWs, String) {
 async fn emits_reach_rooms_sockets_and_namespaces() {
     let server = TestServer::start(BIN, &["--no-demo"]).await.unwrap();
     let admin = server.admin();
-    let secret = admin.app_with("chat", "chat", json!({})).await.unwrap();
+    let secret = admin.app_with("chat", CHAT, json!({})).await.unwrap();
     let (mut a, a_id) = connect(&server, "chat").await;
     let (mut b, _) = connect(&server, "chat").await;
     a.send("421[\"join\",\"lobby\"]").await.unwrap();
@@ -73,7 +74,7 @@ async fn emits_reach_rooms_sockets_and_namespaces() {
 async fn a_backend_can_wait_for_a_clients_ack() {
     let server = TestServer::start(BIN, &["--no-demo"]).await.unwrap();
     let admin = server.admin();
-    let secret = admin.app_with("echo", "echo", json!({})).await.unwrap();
+    let secret = admin.app_with("echo", ECHO, json!({})).await.unwrap();
     let (mut ws, id) = connect(&server, "echo").await;
     assert_eq!(ws.text().await.unwrap(), "42[\"auth\",{}]");
     let waiting = tokio::spawn({
@@ -117,7 +118,7 @@ async fn a_backend_can_wait_for_a_clients_ack() {
 async fn a_backend_can_disconnect_a_socket() {
     let server = TestServer::start(BIN, &["--no-demo"]).await.unwrap();
     let admin = server.admin();
-    let secret = admin.app_with("echo", "echo", json!({})).await.unwrap();
+    let secret = admin.app_with("echo", ECHO, json!({})).await.unwrap();
     let (mut ws, id) = connect(&server, "echo").await;
     ws.text().await.unwrap();
     let reply = admin

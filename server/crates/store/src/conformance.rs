@@ -4,7 +4,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::{AppLimits, DeploymentStatus, KvError, NewApp, Store, StoreError};
+use crate::{AppLimits, DeploymentStatus, KvError, NewApp, Store, StoreError, testing};
 
 static NEXT: AtomicUsize = AtomicUsize::new(0);
 
@@ -17,51 +17,11 @@ async fn sqlite() -> Store {
         .unwrap()
 }
 
-/// A fresh schema on the test server, and a store whose connections use it.
-async fn postgres(base: &str) -> Store {
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    let schema = format!(
-        "eddy_test_{}_{n}_{}",
-        std::process::id(),
-        rand::random::<u32>()
-    );
-    sqlx::any::install_default_drivers();
-    let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(base)
-        .await
-        .unwrap_or_else(|e| panic!("EDDY_TEST_POSTGRES is set but {base} is unreachable: {e}"));
-    // Schemas of earlier runs whose process is gone are dropped first.
-    let leftovers: Vec<String> = sqlx::query_scalar(
-        "SELECT CAST(schema_name AS TEXT) FROM information_schema.schemata WHERE schema_name LIKE 'eddy_test_%'",
-    )
-    .fetch_all(&mut admin)
-    .await
-    .unwrap();
-    for old in leftovers {
-        let pid = old.split('_').nth(2).unwrap_or_default();
-        if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
-            let _ = sqlx::Executor::execute(
-                &mut admin,
-                sqlx::AssertSqlSafe(format!("DROP SCHEMA {old} CASCADE")),
-            )
-            .await;
-        }
-    }
-    sqlx::Executor::execute(
-        &mut admin,
-        sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")),
-    )
-    .await
-    .unwrap();
-    let sep = if base.contains('?') { '&' } else { '?' };
-    Store::connect(&format!("{base}{sep}options=-c%20search_path%3D{schema}"))
-        .await
-        .unwrap()
-}
-
 async fn stores() -> Vec<(&'static str, Store)> {
     let mut all = vec![("sqlite", sqlite().await)];
-    if let Ok(url) = std::env::var("EDDY_TEST_POSTGRES") {
-        all.push(("postgres", postgres(&url).await));
+    if let Some(base) = testing::postgres_server() {
+        let url = testing::postgres_schema(&base).await;
+        all.push(("postgres", Store::connect(&url).await.unwrap()));
     }
     all
 }

@@ -28,3 +28,5 @@ pub fn now_ms() -> i64 {
 
 #[cfg(test)]
 mod conformance;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;

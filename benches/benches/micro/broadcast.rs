@@ -5,7 +5,7 @@
 use std::hint::black_box;
 use std::sync::Arc;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput};
 use eddy::config::Config;
 use eddy::dispatch::{ConnectReply, SocketContext, Target};
 use eddy::session::{EngineSettings, HandshakeInfo, Layer, Session, Transport};
@@ -51,7 +51,7 @@ fn drain(sessions: &[Arc<Session>]) -> usize {
     n
 }
 
-fn broadcast(c: &mut Criterion) {
+pub(crate) fn broadcast(c: &mut Criterion) {
     let (sessions, cx) = room(MEMBERS);
     let mut group = c.benchmark_group("broadcast");
     group.throughput(Throughput::Elements(MEMBERS as u64));
@@ -83,6 +83,3 @@ fn broadcast(c: &mut Criterion) {
     });
     group.finish();
 }
-
-criterion_group!(benches, broadcast);
-criterion_main!(benches);

@@ -2,28 +2,51 @@
 //! the Node peer in turn, runs every loadgen scenario (the cluster one on
 //! the Redis in `EDDY_TEST_REDIS`), and must write a report whose every
 //! number is real. Full runs are manual (`benches/compare`).
+//!
+//! Eddy here is the harness's own server binary (`eddy-test-server`): one
+//! server binary serves the tests and the benches.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+
+/// A binary of the `eddy-bench` package. Cargo hands a test the paths of
+/// its own package's binaries only, so these are found where Cargo puts
+/// every binary of a build: the folder above this test's `deps/`. `cargo
+/// test --workspace` builds them (the package's bench target needs them).
+fn bench_binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("a test binary lives in target/<profile>/deps");
+    let path = dir.join(name);
+    assert!(
+        path.is_file(),
+        "{} is not built: run the tests with `cargo test --workspace`, \
+         or `cargo build -p eddy-bench --bins` first",
+        path.display()
+    );
+    path
+}
 
 #[test]
 fn compare_smoke_runs_every_scenario_against_both_servers() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../benches");
     let peer = root.join("peers/node");
     assert!(
         peer.join("node_modules/socket.io").exists(),
         "the Node peer is not installed: npm ci in benches/peers/node (./scripts/test does it)"
     );
     let out = std::env::temp_dir().join(format!("eddy-compare-smoke-{}", std::process::id()));
-    let status = Command::new(env!("CARGO_BIN_EXE_compare"))
+    let status = Command::new(bench_binary("compare"))
         .arg("--smoke")
         .arg("--no-docs")
         .arg("--out")
         .arg(&out)
         .arg("--eddy")
-        .arg(env!("CARGO_BIN_EXE_eddy-bench-server"))
+        .arg(env!("CARGO_BIN_EXE_eddy-test-server"))
         .arg("--loadgen")
-        .arg(env!("CARGO_BIN_EXE_loadgen"))
+        .arg(bench_binary("loadgen"))
         .arg("--peer")
         .arg(&peer)
         .stdout(std::process::Stdio::null())

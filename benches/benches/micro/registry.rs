@@ -5,12 +5,12 @@
 
 use std::hint::black_box;
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::Criterion;
 use eddy_store::{AppLimits, NewApp, Store};
 
 const APPS: usize = 50;
 
-fn registry(c: &mut Criterion) {
+pub(crate) fn registry(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -80,6 +80,3 @@ fn registry(c: &mut Criterion) {
     rt.block_on(store.close());
     std::fs::remove_dir_all(dir).ok();
 }
-
-criterion_group!(benches, registry);
-criterion_main!(benches);

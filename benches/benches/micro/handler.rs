@@ -6,7 +6,7 @@
 use std::hint::black_box;
 use std::sync::Arc;
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::Criterion;
 use eddy::config::Config;
 use eddy::dispatch::{ConnectReply, Handler, SocketContext, SocketEvent, WasmHandler};
 use eddy::session::{EngineSettings, HandshakeInfo, Layer, Session, Transport};
@@ -43,7 +43,7 @@ fn event(name: &str) -> SocketEvent<'_> {
     }
 }
 
-fn handlers(c: &mut Criterion) {
+pub(crate) fn handlers(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -53,7 +53,7 @@ fn handlers(c: &mut Criterion) {
         ..EngineOptions::default()
     })
     .unwrap();
-    let wasm = std::fs::read(eddy_tests::plugin("echo")).unwrap();
+    let wasm = eddy_tests::plugins::ECHO.bytes();
     let loaded = engine.load(&wasm).unwrap();
     let pool = Arc::new(
         rt.block_on(HandlerPool::new(&engine, &loaded, Limits::default()))
@@ -90,6 +90,3 @@ fn handlers(c: &mut Criterion) {
     }
     group.finish();
 }
-
-criterion_group!(benches, handlers);
-criterion_main!(benches);

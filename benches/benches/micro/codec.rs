@@ -3,13 +3,13 @@
 
 use std::hint::black_box;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput};
 use eddy_proto::{engine, socketio};
 
 /// A chat message as a browser would send it, with an ack id.
 const FRAME: &str = r#"42/chat,17["message",{"room":"lobby","text":"hello there, how is everyone doing today?","ts":1764201600000}]"#;
 
-fn decode(c: &mut Criterion) {
+pub(crate) fn decode(c: &mut Criterion) {
     let mut group = c.benchmark_group("codec");
     group.throughput(Throughput::Bytes(FRAME.len() as u64));
     group.bench_function("decode_event", |b| {
@@ -34,6 +34,3 @@ fn decode(c: &mut Criterion) {
     });
     group.finish();
 }
-
-criterion_group!(benches, decode);
-criterion_main!(benches);
