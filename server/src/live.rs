@@ -379,7 +379,11 @@ mod tests {
 
     fn app(slug: &str) -> Arc<App> {
         let settings = EngineSettings::from_config(&crate::config::Config::default());
-        App::builtin(slug, crate::dispatch::builtin("echo").unwrap(), &settings)
+        App::builtin(
+            slug,
+            crate::dispatch::builtin(crate::config::BuiltinHandler::Echo),
+            &settings,
+        )
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::live::{self, Live};
 use crate::metrics::ServerMetrics;
 use crate::session::{CloseReason, EngineSettings, SessionTable};
 use crate::tenant::Tenants;
-use crate::transport::{AddressGuard, AddressLimits, IpRange, OVERFLOW_CONNECTIONS};
+use crate::transport::{AddressGuard, AddressLimits, OVERFLOW_CONNECTIONS};
 
 /// Everything the request handlers share.
 pub struct ServerState {
@@ -48,31 +48,15 @@ impl ServerState {
     pub async fn start(config: Config) -> Result<Arc<Self>, String> {
         let settings = Arc::new(EngineSettings::from_config(&config));
         let tenants = Arc::new(Tenants::new([]));
-        let broker =
-            eddy_cluster::BrokerUrl::parse(&config.broker_url).map_err(|e| e.to_string())?;
-        let (cluster, cluster_events) = eddy_cluster::Cluster::start(eddy_cluster::Options {
-            broker,
-            prefix: config.broker_prefix.clone(),
-            node_name: config
-                .node_name
-                .clone()
-                .unwrap_or_else(|| config.listen.to_string()),
-        })
-        .map_err(|e| e.to_string())?;
+        let (cluster, cluster_events) =
+            eddy_cluster::Cluster::start(crate::cluster::options(&config)?)
+                .map_err(|e| e.to_string())?;
         let cluster = ClusterLink::new(cluster);
         let control =
             crate::control::bootstrap(&config, settings.clone(), tenants.clone(), cluster.clone())
                 .await?;
         let max_connections = crate::open_files::connection_cap(config.max_connections);
-        let addresses = AddressGuard::new(AddressLimits {
-            max_connections: config.max_connections_per_address,
-            sessions_per_second: config.sessions_per_second_per_address,
-            trusted_proxies: config
-                .trusted_proxies
-                .iter()
-                .filter_map(|p| IpRange::parse(p))
-                .collect(),
-        });
+        let addresses = AddressGuard::new(AddressLimits::from_config(&config));
         let state = Arc::new(Self {
             settings,
             tenants: tenants.clone(),

@@ -16,7 +16,11 @@ const MEMBERS: usize = 1000;
 
 fn room(members: usize) -> (Vec<Arc<Session>>, SocketContext) {
     let settings = Arc::new(EngineSettings::from_config(&Config::default()));
-    let app = App::builtin("bench", eddy::dispatch::builtin("echo").unwrap(), &settings);
+    let app = App::builtin(
+        "bench",
+        eddy::dispatch::builtin(eddy::config::BuiltinHandler::Echo),
+        &settings,
+    );
     let nsp = app.namespace("/").expect("a namespace");
     let mut sessions = Vec::new();
     let mut sender = None;

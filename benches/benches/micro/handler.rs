@@ -60,7 +60,7 @@ pub(crate) fn handlers(c: &mut Criterion) {
             .unwrap(),
     );
     let wasm_handler: Arc<dyn Handler> = Arc::new(WasmHandler::new(pool.clone()));
-    let native_handler = eddy::dispatch::builtin("echo").unwrap();
+    let native_handler = eddy::dispatch::builtin(eddy::config::BuiltinHandler::Echo);
 
     let mut group = c.benchmark_group("handler");
     for (label, handler) in [("native", &native_handler), ("wasm", &wasm_handler)] {

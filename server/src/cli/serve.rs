@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::Args;
 
-use crate::config::Config;
+use crate::config::{Config, Flag};
 
 /// Flags override `EDDY_*` variables, which override the config file.
 #[derive(Args, Default)]
@@ -56,37 +56,70 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
-    fn load(&self) -> Result<Config, crate::config::ConfigError> {
-        let mut flags: Vec<(&str, String)> = Vec::new();
-        let optional = [
-            ("listen", &self.listen),
-            ("data_dir", &self.data_dir),
-            ("database_url", &self.database_url),
-            ("broker_url", &self.broker_url),
-            ("broker_prefix", &self.broker_prefix),
-            ("node_name", &self.node_name),
-            ("log", &self.log),
-            ("ping_interval_ms", &self.ping_interval_ms),
-            ("ping_timeout_ms", &self.ping_timeout_ms),
-            ("max_payload", &self.max_payload),
-            ("connect_timeout_ms", &self.connect_timeout_ms),
+    /// The settings given as flags; each names the config key it sets.
+    fn flags(&self) -> Vec<Flag> {
+        let given = [
+            ("--listen", "listen", &self.listen),
+            ("--data-dir", "data_dir", &self.data_dir),
+            ("--database", "database_url", &self.database_url),
+            ("--broker", "broker_url", &self.broker_url),
+            ("--broker-prefix", "broker_prefix", &self.broker_prefix),
+            ("--node-name", "node_name", &self.node_name),
+            ("--log", "log", &self.log),
+            (
+                "--ping-interval-ms",
+                "ping_interval_ms",
+                &self.ping_interval_ms,
+            ),
+            (
+                "--ping-timeout-ms",
+                "ping_timeout_ms",
+                &self.ping_timeout_ms,
+            ),
+            ("--max-payload", "max_payload", &self.max_payload),
+            (
+                "--connect-timeout-ms",
+                "connect_timeout_ms",
+                &self.connect_timeout_ms,
+            ),
         ];
-        for (key, value) in optional {
-            if let Some(value) = value {
-                flags.push((key, value.clone()));
+        let mut flags: Vec<Flag> = given
+            .into_iter()
+            .filter_map(|(name, key, value)| {
+                Some(Flag {
+                    name,
+                    key,
+                    value: value.clone()?,
+                })
+            })
+            .collect();
+        let switches = [
+            ("--no-demo", "demo", self.no_demo, "false"),
+            (
+                "--engine-io-echo",
+                "engine_io_echo",
+                self.engine_io_echo,
+                "true",
+            ),
+        ];
+        for (name, key, on, value) in switches {
+            if on {
+                flags.push(Flag {
+                    name,
+                    key,
+                    value: value.into(),
+                });
             }
         }
-        if self.no_demo {
-            flags.push(("demo", "false".into()));
-        }
-        if self.engine_io_echo {
-            flags.push(("engine_io_echo", "true".into()));
-        }
-        Config::load(
-            self.config.as_deref(),
-            |name| std::env::var(name).ok(),
-            &flags,
-        )
+        flags
+    }
+
+    fn load(&self) -> Result<Config, crate::config::ConfigError> {
+        // Variables that are not Unicode cannot be settings; leave them be.
+        let env = std::env::vars_os().filter_map(|(name, value)| {
+            Some((name.into_string().ok()?, value.into_string().ok()?))
+        });
+        Config::load(self.config.as_deref(), env, &self.flags())
     }
 }
 
@@ -170,4 +203,67 @@ async fn shutdown_signal() {
         _ = term.recv() => {}
     }
     tracing::info!("signal received");
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    /// Every flag of `eddy serve` sets the key it names, and its name in
+    /// errors is the one clap accepts.
+    #[test]
+    fn every_flag_sets_its_key() {
+        let args = [
+            "eddy",
+            "--listen=127.0.0.1:9",
+            "--data-dir=/d",
+            "--database=sqlite:///d/e.db",
+            "--broker=nats://n:4222",
+            "--broker-prefix=p",
+            "--node-name=n1",
+            "--log=debug",
+            "--no-demo",
+            "--engine-io-echo",
+            "--ping-interval-ms=1",
+            "--ping-timeout-ms=2",
+            "--max-payload=3",
+            "--connect-timeout-ms=4",
+        ];
+        let serve = Cli::try_parse_from(args).unwrap().serve;
+        let flags = serve.flags();
+        assert_eq!(flags.len(), args.len() - 1);
+        for flag in &flags {
+            assert!(
+                args.iter().any(|a| a.split('=').next() == Some(flag.name)),
+                "{}",
+                flag.name
+            );
+        }
+        let c = Config::load(None, [], &flags).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:9");
+        assert_eq!(c.data_dir, PathBuf::from("/d"));
+        assert_eq!(c.database_url.as_deref(), Some("sqlite:///d/e.db"));
+        assert_eq!(c.broker_url, "nats://n:4222");
+        assert_eq!(c.broker_prefix, "p");
+        assert_eq!(c.node_name.as_deref(), Some("n1"));
+        assert_eq!(c.log, "debug");
+        assert!(!c.demo && c.engine_io_echo);
+        assert_eq!(
+            (
+                c.ping_interval_ms,
+                c.ping_timeout_ms,
+                c.max_payload,
+                c.connect_timeout_ms
+            ),
+            (1, 2, 3, 4)
+        );
+    }
 }

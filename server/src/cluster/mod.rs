@@ -12,6 +12,21 @@ use eddy_cluster::{BrokerUrl, Cluster, Options};
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
+use crate::config::Config;
+
+/// This node's cluster options, from the config (whose `broker_url` was
+/// checked when it was read).
+pub fn options(config: &Config) -> Result<Options, String> {
+    Ok(Options {
+        broker: BrokerUrl::parse(&config.broker_url).map_err(|e| format!("broker_url: {e}"))?,
+        prefix: config.broker_prefix.clone(),
+        node_name: config
+            .node_name
+            .clone()
+            .unwrap_or_else(|| config.listen.to_string()),
+    })
+}
+
 /// A room (or, with no room, a namespace) whose local membership changed:
 /// its topic may need following or leaving, and other nodes its new count.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -63,7 +63,7 @@ pub async fn bootstrap(
                 app.slug
             ));
         }
-        let handler = crate::dispatch::builtin(&app.handler).expect("validated by Config");
+        let handler = crate::dispatch::builtin(app.handler);
         tenants.insert(App::builtin_on(
             &app.slug,
             handler,

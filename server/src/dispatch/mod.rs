@@ -25,6 +25,7 @@ pub use events::{Ack, ConnectEvent, ConnectReject, ConnectReply, EventError, Soc
 pub use unavailable::UnavailableHandler;
 pub use wasm::WasmHandler;
 
+use crate::config::BuiltinHandler;
 use crate::socket::{DisconnectReason, Socket};
 
 /// A boxed handler future: the seam is dynamic so an app's handler can be
@@ -80,11 +81,10 @@ pub struct Footprint {
     pub faulted_for_ms: Option<u64>,
 }
 
-/// The built-in native handlers, by name.
-pub fn builtin(name: &str) -> Option<Arc<dyn Handler>> {
-    match name {
-        "echo" => Some(Arc::new(EchoHandler)),
-        _ => None,
+/// The handler of a built-in native handler named in the config.
+pub fn builtin(handler: BuiltinHandler) -> Arc<dyn Handler> {
+    match handler {
+        BuiltinHandler::Echo => Arc::new(EchoHandler),
     }
 }
 

@@ -268,7 +268,7 @@ mod tests {
     fn refused_namespaces_are_pruned() {
         let app = App::builtin(
             "demo",
-            crate::dispatch::builtin("echo").unwrap(),
+            crate::dispatch::builtin(crate::config::BuiltinHandler::Echo),
             &settings(),
         );
         let nsp = app.namespace("/x").unwrap();
@@ -284,7 +284,7 @@ mod tests {
     fn namespaces_are_capped_and_unused_ones_make_room() {
         let app = App::builtin(
             "demo",
-            crate::dispatch::builtin("echo").unwrap(),
+            crate::dispatch::builtin(crate::config::BuiltinHandler::Echo),
             &settings(),
         );
         let limits = AppLimits {
@@ -314,7 +314,7 @@ mod tests {
     #[test]
     fn tenants_insert_and_remove() {
         let tenants = Tenants::new([]);
-        let echo = crate::dispatch::builtin("echo").unwrap();
+        let echo = crate::dispatch::builtin(crate::config::BuiltinHandler::Echo);
         tenants.insert(App::builtin("a", echo.clone(), &settings()));
         tenants.insert(App::builtin("b", echo, &settings()));
         assert_eq!(tenants.all().len(), 2);
@@ -325,7 +325,11 @@ mod tests {
 
     #[test]
     fn app_limits_shape_its_sessions() {
-        let app = App::builtin("a", crate::dispatch::builtin("echo").unwrap(), &settings());
+        let app = App::builtin(
+            "a",
+            crate::dispatch::builtin(crate::config::BuiltinHandler::Echo),
+            &settings(),
+        );
         let limits = AppLimits {
             max_payload: 1234,
             ..AppLimits::default()
