@@ -203,3 +203,107 @@ impl Excluded {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{BuiltinHandler, Config};
+    use crate::dispatch::ConnectReply;
+    use crate::session::{EngineSettings, HandshakeInfo, Layer, Session, Transport};
+    use crate::socket::SioLayer;
+    use crate::tenant::App;
+
+    /// Sockets a, b, c, d in namespace `/`: a in r1, b in r1 and r2, c in
+    /// r2, d in no room.
+    fn namespace() -> (Arc<Namespace>, Vec<(Arc<Session>, Arc<Socket>)>) {
+        let settings = Arc::new(EngineSettings::from_config(&Config::default()));
+        let app = App::builtin(
+            "rooms",
+            crate::dispatch::builtin(BuiltinHandler::Echo),
+            &settings,
+        );
+        let nsp = app.namespace("/").unwrap();
+        let rooms: [&[&str]; 4] = [&["r1"], &["r1", "r2"], &["r2"], &[]];
+        let members = rooms
+            .iter()
+            .map(|rooms| {
+                let session = Session::new(
+                    Layer::SocketIo(SioLayer::new(app.clone())),
+                    Transport::WebSocket,
+                    HandshakeInfo::default(),
+                    settings.clone(),
+                    &app.sessions,
+                );
+                let socket = Socket::new(app.clone(), nsp.clone(), &session);
+                assert!(socket.accept(ConnectReply {
+                    rooms: rooms.iter().map(|r| r.to_string()).collect(),
+                    data: None,
+                }));
+                (session, socket)
+            })
+            .collect();
+        (nsp, members)
+    }
+
+    /// Which of a, b, c, d got frames since the last look, each once at most.
+    fn received(members: &[(Arc<Session>, Arc<Socket>)]) -> String {
+        let mut out = Vec::new();
+        let mut who = String::new();
+        for ((session, _), name) in members.iter().zip(['a', 'b', 'c', 'd']) {
+            out.clear();
+            session.outbox.drain(&mut out, usize::MAX);
+            // The CONNECT reply (first look only) is not a broadcast.
+            out.retain(|frame| !matches!(frame, OutFrame::Text(t) if t.starts_with("40")));
+            assert!(out.len() <= 1, "{name} got {} copies", out.len());
+            if out.len() == 1 {
+                who.push(name);
+            }
+        }
+        who
+    }
+
+    #[test]
+    fn delivery_by_rooms_except_and_sender() {
+        let (nsp, members) = namespace();
+        received(&members);
+        let id = |i: usize| members[i].1.id().to_owned();
+        let (a, b, c) = (id(0), id(1), id(2));
+        // rooms (None: the whole namespace), except, the sending socket → who gets it.
+        let cases: Vec<(Option<Vec<&str>>, Vec<&str>, Option<usize>, &str)> = vec![
+            (None, vec![], None, "abcd"),
+            (None, vec![&a], Some(0), "bcd"),
+            (None, vec!["r1"], None, "cd"),
+            (None, vec!["r1", "r2"], None, "d"),
+            (Some(vec!["r1"]), vec![], None, "ab"),
+            (Some(vec!["r1"]), vec![&a], Some(0), "b"),
+            // The sender is left out only when `except` names it.
+            (Some(vec!["r1"]), vec![], Some(0), "ab"),
+            (Some(vec!["r1", "r2"]), vec![], None, "abc"),
+            (Some(vec!["r1", "r2"]), vec!["r2"], None, "a"),
+            (Some(vec!["r2"]), vec!["r1"], None, "c"),
+            (Some(vec!["r1"]), vec![&c], None, "ab"),
+            // A socket id is a room holding just that socket.
+            (Some(vec![&b]), vec![], None, "b"),
+            (Some(vec![&b, "r1"]), vec![], None, "ab"),
+            (Some(vec![&b]), vec![&b], Some(1), ""),
+            (Some(vec!["nobody"]), vec![], None, ""),
+            (Some(vec![]), vec![], None, ""),
+        ];
+        for (rooms, except, sender, expected) in cases {
+            let caller = sender.map(|i| members[i].1.clone());
+            let delivered = nsp.deliver(
+                rooms.as_deref(),
+                &except,
+                caller.as_deref(),
+                &OutFrame::text("42[\"x\"]".into()),
+                &[],
+            );
+            let who = received(&members);
+            assert_eq!(
+                (who.as_str(), delivered),
+                (expected, expected.len()),
+                "rooms {rooms:?} except {except:?} sender {sender:?}"
+            );
+        }
+    }
+}

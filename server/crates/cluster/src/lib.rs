@@ -17,19 +17,26 @@
 //! broker reconnects by itself and the node resynchronises (see
 //! [`Event::Reconnected`]).
 
+#[cfg(feature = "brokers")]
 pub mod broker;
+#[cfg(feature = "brokers")]
 mod cluster;
+#[cfg(feature = "brokers")]
 mod inbound;
 mod node;
+#[cfg(feature = "brokers")]
 pub mod topics;
 pub mod view;
 pub mod wire;
 
 use thiserror::Error;
 
+#[cfg(feature = "brokers")]
 pub use broker::url::BrokerUrl;
+#[cfg(feature = "brokers")]
 pub use cluster::Cluster;
 pub use node::{NodeId, TAG_LEN};
+#[cfg(feature = "brokers")]
 pub use topics::Topics;
 pub use view::Peer;
 pub use wire::{Broadcast, Command, Envelope, Heartbeat, Message, RoomCounts, SocketOp};
@@ -42,6 +49,7 @@ pub enum ClusterError {
     BadPrefix(String),
 }
 
+#[cfg(feature = "brokers")]
 pub struct Options {
     pub broker: BrokerUrl,
     /// Keeps this cluster's topics apart from others on the same broker.
