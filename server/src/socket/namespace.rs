@@ -213,9 +213,14 @@ mod tests {
     use crate::socket::SioLayer;
     use crate::tenant::App;
 
+    /// A member: its session (to read what it was sent) and its socket.
+    type Member = (Arc<Session>, Arc<Socket>);
+    /// rooms (None: the whole namespace), except, the sending member → who gets it.
+    type Case<'a> = (Option<Vec<&'a str>>, Vec<&'a str>, Option<usize>, &'a str);
+
     /// Sockets a, b, c, d in namespace `/`: a in r1, b in r1 and r2, c in
     /// r2, d in no room.
-    fn namespace() -> (Arc<Namespace>, Vec<(Arc<Session>, Arc<Socket>)>) {
+    fn namespace() -> (Arc<Namespace>, Vec<Member>) {
         let settings = Arc::new(EngineSettings::from_config(&Config::default()));
         let app = App::builtin(
             "rooms",
@@ -246,7 +251,7 @@ mod tests {
     }
 
     /// Which of a, b, c, d got frames since the last look, each once at most.
-    fn received(members: &[(Arc<Session>, Arc<Socket>)]) -> String {
+    fn received(members: &[Member]) -> String {
         let mut out = Vec::new();
         let mut who = String::new();
         for ((session, _), name) in members.iter().zip(['a', 'b', 'c', 'd']) {
@@ -268,8 +273,7 @@ mod tests {
         received(&members);
         let id = |i: usize| members[i].1.id().to_owned();
         let (a, b, c) = (id(0), id(1), id(2));
-        // rooms (None: the whole namespace), except, the sending socket → who gets it.
-        let cases: Vec<(Option<Vec<&str>>, Vec<&str>, Option<usize>, &str)> = vec![
+        let cases: Vec<Case<'_>> = vec![
             (None, vec![], None, "abcd"),
             (None, vec![&a], Some(0), "bcd"),
             (None, vec!["r1"], None, "cd"),
