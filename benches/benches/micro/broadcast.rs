@@ -6,11 +6,11 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use criterion::{Criterion, Throughput};
-use eddy::config::Config;
-use eddy::dispatch::{ConnectReply, SocketContext, Target};
-use eddy::session::{EngineSettings, HandshakeInfo, Layer, Session, Transport};
-use eddy::socket::{SioLayer, Socket};
-use eddy::tenant::App;
+use eddy::bench::Config;
+use eddy::bench::{ConnectReply, SocketContext, Target};
+use eddy::bench::{EngineSettings, HandshakeInfo, Layer, Session, Transport};
+use eddy::bench::{SioLayer, Socket};
+use eddy::bench::App;
 
 const MEMBERS: usize = 1000;
 
@@ -18,7 +18,7 @@ fn room(members: usize) -> (Vec<Arc<Session>>, SocketContext) {
     let settings = Arc::new(EngineSettings::from_config(&Config::default()));
     let app = App::builtin(
         "bench",
-        eddy::dispatch::builtin(eddy::config::BuiltinHandler::Echo),
+        eddy::bench::builtin(eddy::bench::BuiltinHandler::Echo),
         &settings,
     );
     let nsp = app.namespace("/").expect("a namespace");
@@ -76,7 +76,7 @@ pub(crate) fn broadcast(c: &mut Criterion) {
     });
     group.bench_function("room_1000_encode_once", |b| {
         b.iter(|| {
-            eddy::socket::encode_event(
+            eddy::bench::encode_event(
                 "/",
                 "message",
                 None,

@@ -7,11 +7,11 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use criterion::Criterion;
-use eddy::config::Config;
-use eddy::dispatch::{ConnectReply, Handler, SocketContext, SocketEvent, WasmHandler};
-use eddy::session::{EngineSettings, HandshakeInfo, Layer, Session, Transport};
-use eddy::socket::{SioLayer, Socket};
-use eddy::tenant::App;
+use eddy::bench::Config;
+use eddy::bench::{ConnectReply, Handler, SocketContext, SocketEvent, WasmHandler};
+use eddy::bench::{EngineSettings, HandshakeInfo, Layer, Session, Transport};
+use eddy::bench::{SioLayer, Socket};
+use eddy::bench::App;
 use eddy_host::{EngineOptions, HandlerPool, HostEngine, Limits};
 
 const ARGS: &str = r#"["hello there",{"n":42,"tags":["a","b"]}]"#;
@@ -60,7 +60,7 @@ pub(crate) fn handlers(c: &mut Criterion) {
             .unwrap(),
     );
     let wasm_handler: Arc<dyn Handler> = Arc::new(WasmHandler::new(pool.clone()));
-    let native_handler = eddy::dispatch::builtin(eddy::config::BuiltinHandler::Echo);
+    let native_handler = eddy::bench::builtin(eddy::bench::BuiltinHandler::Echo);
 
     let mut group = c.benchmark_group("handler");
     for (label, handler) in [("native", &native_handler), ("wasm", &wasm_handler)] {
