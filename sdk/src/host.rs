@@ -29,7 +29,7 @@ impl std::error::Error for EmitError {}
 
 /// Recipients of an emit.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum To {
+pub(crate) enum To {
     Socket(String),
     Rooms {
         rooms: Vec<String>,
@@ -137,7 +137,7 @@ mod imports {
 
 #[cfg(not(target_family = "wasm"))]
 mod imports {
-    pub use crate::testing::host::*;
+    pub(crate) use crate::testing::host::*;
 }
 
 pub(crate) use imports::*;

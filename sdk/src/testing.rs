@@ -231,7 +231,7 @@ pub(crate) mod host {
         }
     }
 
-    pub fn emit(
+    pub(crate) fn emit(
         to: To,
         event: &str,
         args: &str,
@@ -273,7 +273,7 @@ pub(crate) mod host {
         })
     }
 
-    pub fn join(socket: &str, room: &str) -> bool {
+    pub(crate) fn join(socket: &str, room: &str) -> bool {
         with_state(|s| {
             if !s.sockets.contains(socket) {
                 return false;
@@ -288,7 +288,7 @@ pub(crate) mod host {
         })
     }
 
-    pub fn leave(socket: &str, room: &str) -> bool {
+    pub(crate) fn leave(socket: &str, room: &str) -> bool {
         with_state(|s| {
             if !s.sockets.contains(socket) {
                 return false;
@@ -303,7 +303,7 @@ pub(crate) mod host {
         })
     }
 
-    pub fn disconnect(socket: &str) -> bool {
+    pub(crate) fn disconnect(socket: &str) -> bool {
         with_state(|s| {
             let known = s.sockets.contains(socket);
             if known {
@@ -313,11 +313,11 @@ pub(crate) mod host {
         })
     }
 
-    pub fn room_size(room: &str) -> u32 {
+    pub(crate) fn room_size(room: &str) -> u32 {
         with_state(|s| members(s, room).len() as u32)
     }
 
-    pub fn room_members(room: &str) -> Vec<String> {
+    pub(crate) fn room_members(room: &str) -> Vec<String> {
         with_state(|s| members(s, room).into_iter().collect())
     }
 
@@ -329,7 +329,7 @@ pub(crate) mod host {
         }
     }
 
-    pub fn kv_get(key: &str) -> Result<Option<Vec<u8>>, KvError> {
+    pub(crate) fn kv_get(key: &str) -> Result<Option<Vec<u8>>, KvError> {
         check_key(key)?;
         with_state(|s| {
             let now = s.now_ms;
@@ -340,7 +340,7 @@ pub(crate) mod host {
         })
     }
 
-    pub fn kv_set(key: &str, value: &[u8], ttl_ms: Option<u64>) -> Result<(), KvError> {
+    pub(crate) fn kv_set(key: &str, value: &[u8], ttl_ms: Option<u64>) -> Result<(), KvError> {
         check_key(key)?;
         with_state(|s| {
             let expiry = ttl_ms.map(|t| s.now_ms + t);
@@ -349,12 +349,12 @@ pub(crate) mod host {
         })
     }
 
-    pub fn kv_delete(key: &str) -> Result<bool, KvError> {
+    pub(crate) fn kv_delete(key: &str) -> Result<bool, KvError> {
         check_key(key)?;
         with_state(|s| Ok(s.kv.remove(key).is_some()))
     }
 
-    pub fn kv_increment(key: &str, delta: i64) -> Result<i64, KvError> {
+    pub(crate) fn kv_increment(key: &str, delta: i64) -> Result<i64, KvError> {
         let current = kv_get(key)?;
         let n: i64 = match current {
             None => 0,
@@ -371,15 +371,15 @@ pub(crate) mod host {
         Ok(next)
     }
 
-    pub fn log(level: Level, message: &str) {
+    pub(crate) fn log(level: Level, message: &str) {
         with_state(|s| s.logs.push((level, message.to_owned())));
     }
 
-    pub fn now_ms() -> u64 {
+    pub(crate) fn now_ms() -> u64 {
         with_state(|s| s.now_ms)
     }
 
-    pub fn random_u64() -> u64 {
+    pub(crate) fn random_u64() -> u64 {
         // splitmix64: deterministic, so tests are repeatable.
         with_state(|s| {
             s.seed = s.seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -390,7 +390,7 @@ pub(crate) mod host {
         })
     }
 
-    pub fn random_bytes(len: u32) -> Vec<u8> {
+    pub(crate) fn random_bytes(len: u32) -> Vec<u8> {
         (0..len).map(|_| random_u64() as u8).collect()
     }
 }

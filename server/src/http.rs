@@ -16,7 +16,7 @@ use crate::metrics;
 use crate::state::ServerState;
 use crate::transport::{self, Endpoint, TransportError};
 
-pub fn router(state: Arc<ServerState>) -> Router {
+pub(crate) fn router(state: Arc<ServerState>) -> Router {
     let api_guard = axum::middleware::from_fn(api::guard);
     let mut router = Router::new()
         .nest(

@@ -16,13 +16,13 @@ use crate::metrics::LatencyHistogram;
 use crate::tenant::{App, Tenants};
 
 /// Frames kept for a dashboard that opens now (its charts start full).
-pub const HISTORY: usize = 120;
+pub(crate) const HISTORY: usize = 120;
 /// Latency quantiles cover the calls of this many last seconds.
 const LATENCY_WINDOW: usize = 5;
 
 /// What the node is doing, once a second.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct LiveFrame {
+pub(crate) struct LiveFrame {
     /// Milliseconds since the Unix epoch.
     pub at_ms: u64,
     /// The node that measured it.
@@ -36,7 +36,7 @@ pub struct LiveFrame {
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct AppLive {
+pub(crate) struct AppLive {
     pub slug: String,
     pub active_version: Option<i64>,
     /// Present while the app is faulted (its handler's start-up failed, new
@@ -50,7 +50,7 @@ pub struct AppLive {
 /// Gauges, per-second rates over the last second, latency over the last
 /// five seconds, and fault totals since the node started.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct LiveStats {
+pub(crate) struct LiveStats {
     pub connections: u64,
     pub sessions: u64,
     pub events_in_per_second: u64,
@@ -77,7 +77,7 @@ pub struct LiveStats {
 }
 
 /// The latest frame (as JSON) and the ones before it.
-pub struct Live {
+pub(crate) struct Live {
     latest: watch::Sender<Arc<str>>,
     history: Mutex<VecDeque<Arc<str>>>,
     last: Mutex<Option<LiveFrame>>,
@@ -95,24 +95,19 @@ impl Default for Live {
 
 impl Live {
     /// Frames from now on; the current one is marked seen.
-    pub fn subscribe(&self) -> watch::Receiver<Arc<str>> {
+    pub(crate) fn subscribe(&self) -> watch::Receiver<Arc<str>> {
         let mut rx = self.latest.subscribe();
         rx.mark_unchanged();
         rx
     }
 
     /// The last [`HISTORY`] frames as JSON, oldest first.
-    pub fn history(&self) -> Vec<Arc<str>> {
+    pub(crate) fn history(&self) -> Vec<Arc<str>> {
         self.history.lock().iter().cloned().collect()
     }
 
-    /// The latest frame, once the sampler has made one.
-    pub fn last(&self) -> Option<LiveFrame> {
-        self.last.lock().clone()
-    }
-
     /// An app's row of the latest frame.
-    pub fn app(&self, slug: &str) -> Option<AppLive> {
+    pub(crate) fn app(&self, slug: &str) -> Option<AppLive> {
         let last = self.last.lock();
         last.as_ref()?.apps.iter().find(|a| a.slug == slug).cloned()
     }
@@ -134,14 +129,14 @@ impl Live {
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct ClusterView {
+pub(crate) struct ClusterView {
     pub broker: BrokerView,
     /// This node first, then the others by name.
     pub nodes: Vec<NodeView>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct BrokerView {
+pub(crate) struct BrokerView {
     /// `local`, `redis` or `nats`.
     pub kind: &'static str,
     /// Publishing and receiving both work (always true for `local`).
@@ -155,7 +150,7 @@ pub struct BrokerView {
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct NodeView {
+pub(crate) struct NodeView {
     pub id: String,
     pub name: String,
     /// The node that answered.
@@ -170,7 +165,7 @@ pub struct NodeView {
 }
 
 impl ClusterView {
-    pub fn of(tenants: &Tenants, cluster: &eddy_cluster::Cluster) -> Self {
+    pub(crate) fn of(tenants: &Tenants, cluster: &eddy_cluster::Cluster) -> Self {
         let status = cluster.status();
         let apps: BTreeMap<String, u64> = tenants
             .all()
@@ -213,7 +208,11 @@ impl ClusterView {
 }
 
 /// Samples once a second for as long as `live` has an owner.
-pub async fn run_sampler(live: Weak<Live>, tenants: Arc<Tenants>, cluster: Arc<ClusterLink>) {
+pub(crate) async fn run_sampler(
+    live: Weak<Live>,
+    tenants: Arc<Tenants>,
+    cluster: Arc<ClusterLink>,
+) {
     let node = cluster.cluster.name().to_owned();
     let started = Instant::now();
     let mut sampler = Sampler::default();
@@ -476,6 +475,9 @@ mod tests {
             rx.borrow_and_update()
                 .contains(&format!("\"at_ms\":{},", HISTORY + 4))
         );
-        assert_eq!(live.last().unwrap().at_ms, (HISTORY + 4) as u64);
+        assert_eq!(
+            live.last.lock().as_ref().unwrap().at_ms,
+            (HISTORY + 4) as u64
+        );
     }
 }

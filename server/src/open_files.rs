@@ -12,11 +12,11 @@ use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
 /// Descriptors kept for what is not a client connection: the registry's
 /// pool, the listener, the broker, compiled-artifact files, overflow
 /// connections for probes.
-pub const RESERVED: usize = 128;
+pub(crate) const RESERVED: usize = 128;
 
 /// Raises the soft open-files limit to the hard one; returns the limit now
 /// in force (`None` when unlimited).
-pub fn raise_soft_limit() -> Option<u64> {
+pub(crate) fn raise_soft_limit() -> Option<u64> {
     let limit = getrlimit(Resource::Nofile);
     if limit.current != limit.maximum {
         let raised = Rlimit {
@@ -33,7 +33,7 @@ pub fn raise_soft_limit() -> Option<u64> {
 /// Files the server creates from now on are its own: the registry holds
 /// tenant data and credential hashes, the cache tenant code. The data
 /// directory is made (or tightened to) 0700.
-pub fn make_private(data_dir: &std::path::Path) -> std::io::Result<()> {
+pub(crate) fn make_private(data_dir: &std::path::Path) -> std::io::Result<()> {
     use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     std::fs::DirBuilder::new()
@@ -50,7 +50,7 @@ pub fn make_private(data_dir: &std::path::Path) -> std::io::Result<()> {
 
 /// `configured`, lowered so that client connections cannot exhaust the
 /// open-files limit.
-pub fn connection_cap(configured: usize) -> usize {
+pub(crate) fn connection_cap(configured: usize) -> usize {
     let Some(limit) = getrlimit(Resource::Nofile).current else {
         return configured;
     };

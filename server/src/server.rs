@@ -60,7 +60,7 @@ impl QuietWarning {
     }
 }
 
-pub async fn run(
+pub(crate) async fn run(
     listener: TcpListener,
     state: Arc<ServerState>,
     shutdown: impl Future<Output = ()>,

@@ -16,7 +16,7 @@ use crate::tenant::Tenants;
 use crate::transport::{AddressGuard, AddressLimits, OVERFLOW_CONNECTIONS};
 
 /// Everything the request handlers share.
-pub struct ServerState {
+pub(crate) struct ServerState {
     pub config: Arc<Config>,
     pub settings: Arc<EngineSettings>,
     pub tenants: Arc<Tenants>,
@@ -45,7 +45,7 @@ pub struct ServerState {
 impl ServerState {
     /// Opens the registry, brings every app up (compiling handler
     /// components as needed), and starts the background samplers.
-    pub async fn start(config: Config) -> Result<Arc<Self>, String> {
+    pub(crate) async fn start(config: Config) -> Result<Arc<Self>, String> {
         let settings = Arc::new(EngineSettings::from_config(&config));
         let tenants = Arc::new(Tenants::new([]));
         let (cluster, cluster_events) =
@@ -87,25 +87,25 @@ impl ServerState {
         Ok(state)
     }
 
-    pub fn open_connections(&self) -> usize {
+    pub(crate) fn open_connections(&self) -> usize {
         self.max_connections - self.connection_permits.available_permits()
     }
 
     /// Stops new sessions and closes every open one with `server shutting down`.
-    pub fn begin_shutdown(&self) {
+    pub(crate) fn begin_shutdown(&self) {
         self.shutting_down.send_replace(true);
         for table in self.session_tables() {
             table.close_all(CloseReason::ServerShuttingDown);
         }
     }
 
-    pub fn open_sessions(&self) -> usize {
+    pub(crate) fn open_sessions(&self) -> usize {
         self.session_tables().iter().map(|t| t.len()).sum()
     }
 
     /// Resolves once no session is open on any endpoint (the shutdown
     /// drain waits on it, up to its grace period).
-    pub async fn sessions_closed(&self) {
+    pub(crate) async fn sessions_closed(&self) {
         // Each table in turn; then all again, in case an app came or a
         // table refilled meanwhile.
         loop {
@@ -129,12 +129,14 @@ impl ServerState {
         tables
     }
 
-    pub fn is_shutting_down(&self) -> bool {
+    pub(crate) fn is_shutting_down(&self) -> bool {
         *self.shutting_down.borrow()
     }
 
     /// Resolves when shutdown begins.
-    pub fn shutdown_started(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+    pub(crate) fn shutdown_started(
+        &self,
+    ) -> impl std::future::Future<Output = ()> + Send + 'static {
         let mut rx = self.shutting_down.subscribe();
         async move {
             let _ = rx.wait_for(|closing| *closing).await;

@@ -6,11 +6,11 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use criterion::{Criterion, Throughput};
+use eddy::bench::App;
 use eddy::bench::Config;
 use eddy::bench::{ConnectReply, SocketContext, Target};
 use eddy::bench::{EngineSettings, HandshakeInfo, Layer, Session, Transport};
 use eddy::bench::{SioLayer, Socket};
-use eddy::bench::App;
 
 const MEMBERS: usize = 1000;
 

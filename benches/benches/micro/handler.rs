@@ -7,11 +7,11 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use criterion::Criterion;
+use eddy::bench::App;
 use eddy::bench::Config;
 use eddy::bench::{ConnectReply, Handler, SocketContext, SocketEvent, WasmHandler};
 use eddy::bench::{EngineSettings, HandshakeInfo, Layer, Session, Transport};
 use eddy::bench::{SioLayer, Socket};
-use eddy::bench::App;
 use eddy_host::{EngineOptions, HandlerPool, HostEngine, Limits};
 
 const ARGS: &str = r#"["hello there",{"n":42,"tags":["a","b"]}]"#;

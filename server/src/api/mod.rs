@@ -4,9 +4,9 @@
 //! of both (failed-authentication throttling, no caching), and the mapping of
 //! control-plane errors to HTTP. Every error body is built by `problem.rs`.
 
-pub mod admin;
-pub mod problem;
-pub mod tenant;
+pub(crate) mod admin;
+pub(crate) mod problem;
+pub(crate) mod tenant;
 
 use std::sync::Arc;
 
@@ -15,7 +15,7 @@ use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-pub use problem::{ApiError, Problem, ProblemCode};
+pub(crate) use problem::{ApiError, Problem, ProblemCode};
 
 use crate::control::ControlError;
 use crate::state::ServerState;
@@ -25,7 +25,7 @@ use crate::transport::AddressGuard;
 /// The token of the request's `Authorization: Bearer <token>` header (the
 /// scheme is case-insensitive, as HTTP says); `missing` is the detail of the
 /// 401 when there is none.
-pub fn bearer_token<'h>(headers: &'h HeaderMap, missing: &str) -> Result<&'h str, ApiError> {
+pub(crate) fn bearer_token<'h>(headers: &'h HeaderMap, missing: &str) -> Result<&'h str, ApiError> {
     headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -40,7 +40,7 @@ pub fn bearer_token<'h>(headers: &'h HeaderMap, missing: &str) -> Result<&'h str
 }
 
 /// The app as this node runs it.
-pub fn live_app(state: &ServerState, slug: &str) -> Result<Arc<App>, ApiError> {
+pub(crate) fn live_app(state: &ServerState, slug: &str) -> Result<Arc<App>, ApiError> {
     state
         .tenants
         .get(slug)
@@ -48,7 +48,7 @@ pub fn live_app(state: &ServerState, slug: &str) -> Result<Arc<App>, ApiError> {
 }
 
 /// A JSON body whose rejections are problem+json like every other error.
-pub struct ApiJson<T>(pub T);
+pub(crate) struct ApiJson<T>(pub T);
 
 impl<S, T> FromRequest<S> for ApiJson<T>
 where
@@ -66,7 +66,7 @@ where
 /// Around the admin and tenant APIs: an address that keeps failing to
 /// authenticate gets 429 for a while (no token is even looked at), and no
 /// response is cached (some carry secrets).
-pub async fn guard(request: Request<Body>, next: axum::middleware::Next) -> Response {
+pub(crate) async fn guard(request: Request<Body>, next: axum::middleware::Next) -> Response {
     let client = AddressGuard::of_request(request.extensions(), request.headers());
     if let Some((guard, _, ip)) = &client
         && let Err(wait) = guard.auth_allowed(*ip)

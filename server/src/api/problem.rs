@@ -16,7 +16,7 @@ use serde::Serialize;
 /// branch on these; they never change meaning. `server/README.md` lists them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum ProblemCode {
+pub(crate) enum ProblemCode {
     /// The request is malformed (no Host header, a bad query, …).
     BadRequest,
     /// No or a wrong bearer token.
@@ -66,7 +66,8 @@ pub enum ProblemCode {
 
 impl ProblemCode {
     /// Every code, for the table in the README and its test.
-    pub const ALL: [Self; 21] = [
+    #[cfg(test)]
+    pub(crate) const ALL: [Self; 21] = [
         Self::BadRequest,
         Self::Unauthorized,
         Self::Forbidden,
@@ -90,7 +91,7 @@ impl ProblemCode {
         Self::Internal,
     ];
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::BadRequest => "bad_request",
             Self::Unauthorized => "unauthorized",
@@ -119,7 +120,7 @@ impl ProblemCode {
 
 /// The body of every HTTP error.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Problem {
+pub(crate) struct Problem {
     /// A URI naming the kind of problem: `urn:eddy:problem:<code>`.
     #[serde(rename = "type")]
     pub kind: String,
@@ -145,7 +146,7 @@ pub struct Problem {
 
 /// An HTTP error on its way to the client: the one error type of the edge.
 #[derive(Debug)]
-pub struct ApiError {
+pub(crate) struct ApiError {
     pub status: StatusCode,
     pub code: ProblemCode,
     pub detail: String,
@@ -156,7 +157,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: ProblemCode, detail: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, code: ProblemCode, detail: impl Into<String>) -> Self {
         Self {
             status,
             code,
@@ -168,20 +169,20 @@ impl ApiError {
         }
     }
 
-    pub fn unauthorized(detail: &str) -> Self {
+    pub(crate) fn unauthorized(detail: &str) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, ProblemCode::Unauthorized, detail)
     }
 
-    pub fn not_found(detail: impl Into<String>) -> Self {
+    pub(crate) fn not_found(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, ProblemCode::NotFound, detail)
     }
 
-    pub fn bad_request(detail: impl Into<String>) -> Self {
+    pub(crate) fn bad_request(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, ProblemCode::BadRequest, detail)
     }
 
     /// 429 with `Retry-After`.
-    pub fn rate_limited(retry_after_secs: u64, detail: impl Into<String>) -> Self {
+    pub(crate) fn rate_limited(retry_after_secs: u64, detail: impl Into<String>) -> Self {
         Self {
             retry_after_secs: Some(retry_after_secs),
             ..Self::new(
@@ -193,7 +194,7 @@ impl ApiError {
     }
 
     /// A failure of ours: logged with its cause, answered without it.
-    pub fn internal(cause: impl std::fmt::Display) -> Self {
+    pub(crate) fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error in an HTTP call");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,

@@ -23,7 +23,7 @@ use crate::state::ServerState;
 /// Longest a caller may wait for a socket's ack.
 const MAX_ACK_WAIT: Duration = Duration::from_secs(30);
 
-pub fn router(state: Arc<ServerState>) -> Router<Arc<ServerState>> {
+pub(crate) fn router(state: Arc<ServerState>) -> Router<Arc<ServerState>> {
     Router::new()
         .route("/apps/{slug}/api/v1/emit", post(emit))
         .route("/apps/{slug}/api/v1/rooms/{room}", get(room))
@@ -64,7 +64,7 @@ async fn require_secret(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct EmitRequest {
+pub(crate) struct EmitRequest {
     /// The namespace (default `/`).
     #[serde(default)]
     pub namespace: Option<String>,
@@ -89,7 +89,7 @@ pub struct EmitRequest {
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct EmitResult {
+pub(crate) struct EmitResult {
     /// Sockets the event was queued for (on this node).
     pub delivered: usize,
     /// The client's ack arguments, when one was awaited.
@@ -203,7 +203,7 @@ struct NamespaceParam {
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct RoomInfo {
+pub(crate) struct RoomInfo {
     pub namespace: String,
     pub room: String,
     /// Members on every node (other nodes' counts are a moment old).

@@ -12,7 +12,7 @@ use hyper::Request;
 use hyper_util::rt::TokioIo;
 use serde_json::Value;
 
-pub struct AdminClient {
+pub(super) struct AdminClient {
     authority: String,
     base_path: String,
     token: String,
@@ -25,7 +25,11 @@ pub struct AdminClient {
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl AdminClient {
-    pub fn new(server: &str, token: Option<String>, timeout: Duration) -> anyhow::Result<Self> {
+    pub(super) fn new(
+        server: &str,
+        token: Option<String>,
+        timeout: Duration,
+    ) -> anyhow::Result<Self> {
         let Some(rest) = server.strip_prefix("http://") else {
             if server.starts_with("https://") {
                 bail!(
@@ -49,11 +53,11 @@ impl AdminClient {
         })
     }
 
-    pub fn get(&self, path: &str) -> anyhow::Result<Value> {
+    pub(super) fn get(&self, path: &str) -> anyhow::Result<Value> {
         self.send("GET", path, None, Bytes::new())
     }
 
-    pub fn post_json(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
+    pub(super) fn post_json(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
         self.send(
             "POST",
             path,
@@ -62,7 +66,7 @@ impl AdminClient {
         )
     }
 
-    pub fn post_bytes(
+    pub(super) fn post_bytes(
         &self,
         path: &str,
         content_type: &str,
@@ -71,7 +75,7 @@ impl AdminClient {
         self.send("POST", path, Some(content_type), Bytes::from(body))
     }
 
-    pub fn delete(&self, path: &str) -> anyhow::Result<Value> {
+    pub(super) fn delete(&self, path: &str) -> anyhow::Result<Value> {
         self.send("DELETE", path, None, Bytes::new())
     }
 

@@ -10,7 +10,7 @@ use crate::config::{Config, Flag};
 
 /// Flags override `EDDY_*` variables, which override the config file.
 #[derive(Args, Default)]
-pub struct ServeArgs {
+pub(super) struct ServeArgs {
     /// TOML config file.
     #[arg(long, env = "EDDY_CONFIG")]
     config: Option<PathBuf>,
@@ -123,14 +123,14 @@ impl ServeArgs {
     }
 }
 
-pub fn config_check(args: ServeArgs) -> anyhow::Result<()> {
+pub(super) fn config_check(args: ServeArgs) -> anyhow::Result<()> {
     let config = args.load()?;
     print!("{}", config.to_toml());
     eprintln!("configuration is valid");
     Ok(())
 }
 
-pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
+pub(super) fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let config = args.load()?;
     init_tracing(&config.log)?;
     let open_files = crate::open_files::raise_soft_limit();
@@ -167,7 +167,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 /// Opens the registry and applies pending migrations, without serving.
-pub fn migrate(args: ServeArgs) -> anyhow::Result<()> {
+pub(super) fn migrate(args: ServeArgs) -> anyhow::Result<()> {
     let config = args.load()?;
     let url = config
         .database_url

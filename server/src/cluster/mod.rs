@@ -3,7 +3,7 @@
 //! and the node's background tasks ([`node`]: heartbeats, interest,
 //! applying what other nodes send).
 
-pub mod node;
+pub(crate) mod node;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -16,7 +16,7 @@ use crate::config::Config;
 
 /// This node's cluster options, from the config (whose `broker_url` was
 /// checked when it was read).
-pub fn options(config: &Config) -> Result<Options, String> {
+pub(crate) fn options(config: &Config) -> Result<Options, String> {
     Ok(Options {
         broker: BrokerUrl::parse(&config.broker_url).map_err(|e| format!("broker_url: {e}"))?,
         prefix: config.broker_prefix.clone(),
@@ -30,7 +30,7 @@ pub fn options(config: &Config) -> Result<Options, String> {
 /// A room (or, with no room, a namespace) whose local membership changed:
 /// its topic may need following or leaving, and other nodes its new count.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Changed {
+pub(crate) struct Changed {
     pub app: Arc<str>,
     pub namespace: Arc<str>,
     pub room: Option<Arc<str>>,

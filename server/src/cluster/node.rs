@@ -25,7 +25,7 @@ const SETTLE: Duration = Duration::from_millis(5);
 const RECONCILE: Duration = Duration::from_secs(15);
 
 /// Starts the tasks; they end when `shutdown` resolves.
-pub fn start(
+pub(crate) fn start(
     link: Arc<ClusterLink>,
     events: mpsc::Receiver<Event>,
     tenants: Arc<Tenants>,

@@ -25,7 +25,7 @@ pub struct Flag {
 }
 
 /// The variable that sets `key`.
-pub fn env_name(key: &str) -> String {
+pub(crate) fn env_name(key: &str) -> String {
     format!("{ENV_PREFIX}{}", key.to_ascii_uppercase())
 }
 

@@ -20,8 +20,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-pub use layers::{Flag, env_name};
-pub use values::{BuiltinHandler, IpRange, Secret};
+pub(crate) use layers::Flag;
+pub use values::BuiltinHandler;
+pub(crate) use values::{IpRange, Secret};
 
 /// The server's configuration. Per-app limits are data in the registry, not here.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -542,7 +543,7 @@ mod tests {
                         .join(","),
                     other => other.to_string(),
                 };
-                (env_name(key), text)
+                (layers::env_name(key), text)
             });
         let loaded = Config::load(None, env.collect::<Vec<_>>(), &[]).unwrap();
         assert_eq!(loaded, c);

@@ -58,7 +58,7 @@ impl Control {
     }
 
     #[tracing::instrument(name = "create_app", skip_all, fields(app = new.slug, actor))]
-    pub async fn create_app(
+    pub(crate) async fn create_app(
         &self,
         new: &NewApp,
         actor: &str,
@@ -80,7 +80,7 @@ impl Control {
     /// Renames an app or changes its limits; new limits apply at once
     /// (handler limits by rebuilding the active version under them).
     #[tracing::instrument(name = "update_app", skip_all, fields(app = slug, actor))]
-    pub async fn update_app(
+    pub(crate) async fn update_app(
         &self,
         slug: &str,
         name: Option<&str>,
@@ -107,7 +107,7 @@ impl Control {
 
     /// Deletes an app and its data; its clients are disconnected.
     #[tracing::instrument(name = "delete_app", skip_all, fields(app = slug, actor))]
-    pub async fn delete_app(&self, slug: &str, actor: &str) -> Result<(), ControlError> {
+    pub(crate) async fn delete_app(&self, slug: &str, actor: &str) -> Result<(), ControlError> {
         let _guard = self.app_locks.lock(slug).await;
         self.store.delete_app(slug, actor).await?;
         if let Some(app) = self.tenants.remove(slug) {
@@ -118,7 +118,7 @@ impl Control {
         Ok(())
     }
 
-    pub async fn rotate_secret(
+    pub(crate) async fn rotate_secret(
         &self,
         slug: &str,
         actor: &str,

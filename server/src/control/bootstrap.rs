@@ -20,7 +20,7 @@ const ECHO_COMPONENT: &[u8] = include_bytes!(env!("EDDY_ECHO_WASM"));
 /// How often expired key-value entries are swept.
 const KV_SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 
-pub async fn bootstrap(
+pub(crate) async fn bootstrap(
     config: &Config,
     settings: Arc<EngineSettings>,
     tenants: Arc<Tenants>,

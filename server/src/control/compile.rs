@@ -13,7 +13,7 @@ use eddy_host::{
 use crate::config::Config;
 use crate::dispatch::WasmHandler;
 
-pub struct Compiler {
+pub(crate) struct Compiler {
     engine: HostEngine,
     max_payload: usize,
     start_deadline: Duration,
@@ -21,7 +21,7 @@ pub struct Compiler {
 }
 
 impl Compiler {
-    pub fn new(config: &Config) -> Result<Self, HostFault> {
+    pub(crate) fn new(config: &Config) -> Result<Self, HostFault> {
         let engine = HostEngine::new(EngineOptions {
             cache_dir: Some(config.data_dir.join("compiled")),
             max_instances: config.wasm_max_instances,
@@ -36,12 +36,8 @@ impl Compiler {
         })
     }
 
-    pub fn engine(&self) -> &HostEngine {
-        &self.engine
-    }
-
     /// The limits an app's handler runs under.
-    pub fn limits(&self, app: &eddy_store::AppLimits) -> Limits {
+    pub(crate) fn limits(&self, app: &eddy_store::AppLimits) -> Limits {
         Limits {
             deadline: Duration::from_millis(app.handler_deadline_ms),
             start_deadline: self.start_deadline,
@@ -61,7 +57,7 @@ impl Compiler {
     /// is the upload size limit (`max_component_bytes`, default 32 MiB):
     /// Cranelift's work grows with the code it is given, so a bounded upload
     /// is a bounded compilation. Only an authenticated deployer can start one.
-    pub async fn compile(&self, wasm: Vec<u8>) -> Result<LoadedComponent, LoadError> {
+    pub(crate) async fn compile(&self, wasm: Vec<u8>) -> Result<LoadedComponent, LoadError> {
         let engine = self.engine.clone();
         let compiling = tokio::task::spawn_blocking(move || engine.load(&wasm));
         match tokio::time::timeout(self.compile_timeout, compiling).await {
@@ -76,7 +72,7 @@ impl Compiler {
 
     /// Instantiates a compiled component once under `limits` (the trial)
     /// and wraps it as a handler.
-    pub async fn instantiate(
+    pub(crate) async fn instantiate(
         &self,
         loaded: &LoadedComponent,
         limits: Limits,
@@ -86,7 +82,7 @@ impl Compiler {
     }
 
     /// Both steps.
-    pub async fn build(
+    pub(crate) async fn build(
         &self,
         wasm: Vec<u8>,
         limits: Limits,

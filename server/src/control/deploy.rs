@@ -13,7 +13,7 @@ use super::{Control, ControlError};
 /// A step of the deploy pipeline, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
-pub enum DeployStep {
+pub(crate) enum DeployStep {
     /// The upload is within `max_component_bytes` (and not empty).
     Size,
     /// A component of our world, importing only what we provide; compiled
@@ -28,7 +28,8 @@ pub enum DeployStep {
 }
 
 impl DeployStep {
-    pub const ALL: [Self; 5] = [
+    #[cfg(test)]
+    pub(crate) const ALL: [Self; 5] = [
         Self::Size,
         Self::Validate,
         Self::Instantiate,
@@ -38,7 +39,7 @@ impl DeployStep {
 
     /// The step's name on the wire (the problem body's `step`, the report,
     /// the audit entry of a refused deploy).
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Size => "size",
             Self::Validate => "validate",
@@ -49,7 +50,7 @@ impl DeployStep {
     }
 
     /// The step a load error belongs to.
-    pub fn of(error: &LoadError) -> Self {
+    pub(crate) fn of(error: &LoadError) -> Self {
         match error {
             LoadError::Empty | LoadError::TooLarge { .. } => Self::Size,
             LoadError::Instantiate(_) | LoadError::StartTimeout { .. } => Self::Instantiate,
@@ -66,7 +67,7 @@ impl std::fmt::Display for DeployStep {
 
 /// How a deploy went, step by step.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct DeployReport {
+pub(crate) struct DeployReport {
     pub deployment: Deployment,
     pub activated: bool,
     /// Each pipeline step and how long it took.
@@ -74,7 +75,7 @@ pub struct DeployReport {
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct StepReport {
+pub(crate) struct StepReport {
     pub step: DeployStep,
     pub millis: u64,
 }
@@ -86,7 +87,7 @@ impl Control {
     /// audit entry in one transaction) → activate (swap for the next event).
     /// A failed step changes nothing and names itself.
     #[tracing::instrument(name = "deploy", skip_all, fields(app = slug, actor, bytes = component.len()))]
-    pub async fn deploy(
+    pub(crate) async fn deploy(
         &self,
         slug: &str,
         component: Vec<u8>,
@@ -164,7 +165,7 @@ impl Control {
 
     /// Makes a stored version live (a rollback when it is older).
     #[tracing::instrument(name = "activate", skip_all, fields(app = slug, version, actor))]
-    pub async fn activate(
+    pub(crate) async fn activate(
         &self,
         slug: &str,
         version: i64,
@@ -188,7 +189,11 @@ impl Control {
 
     /// Activates the version that was live before the current one.
     #[tracing::instrument(name = "rollback", skip_all, fields(app = slug, actor))]
-    pub async fn rollback(&self, slug: &str, actor: &str) -> Result<Deployment, ControlError> {
+    pub(crate) async fn rollback(
+        &self,
+        slug: &str,
+        actor: &str,
+    ) -> Result<Deployment, ControlError> {
         let deployments = self.store.deployments(slug).await?;
         let active = deployments
             .iter()
@@ -206,7 +211,12 @@ impl Control {
 
     /// Records an upload the transport cut off at the size limit, so it is
     /// audited like every other refused deploy.
-    pub async fn refuse_oversized(&self, slug: &str, actor: &str, received: usize) -> ControlError {
+    pub(crate) async fn refuse_oversized(
+        &self,
+        slug: &str,
+        actor: &str,
+        received: usize,
+    ) -> ControlError {
         let error = ControlError::TooLarge {
             size: received,
             max: self.max_component_bytes,

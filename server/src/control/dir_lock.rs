@@ -12,18 +12,17 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
-pub const LOCK_FILE: &str = "eddy.lock";
+pub(crate) const LOCK_FILE: &str = "eddy.lock";
 
 /// The held lock; released when dropped (or when the process exits).
 #[derive(Debug)]
-pub struct DirLock {
+pub(crate) struct DirLock {
     _file: File,
-    pub path: PathBuf,
 }
 
 impl DirLock {
     /// Locks `dir` (created if missing), or says which process holds it.
-    pub fn acquire(dir: &Path) -> Result<Self, String> {
+    pub(crate) fn acquire(dir: &Path) -> Result<Self, String> {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create the data directory {}: {e}", dir.display()))?;
         let path = dir.join(LOCK_FILE);
@@ -58,13 +57,13 @@ impl DirLock {
             .and_then(|()| writeln!(file, "{}", std::process::id()))
             .and_then(|()| file.flush())
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        Ok(Self { _file: file, path })
+        Ok(Self { _file: file })
     }
 }
 
 /// The directory whose lock guards a `sqlite://PATH` registry, or `None`
 /// for another kind of database.
-pub fn sqlite_dir(url: &str) -> Option<PathBuf> {
+pub(crate) fn sqlite_dir(url: &str) -> Option<PathBuf> {
     let rest = url.strip_prefix("sqlite:")?.trim_start_matches("//");
     let path = Path::new(rest.split('?').next().unwrap_or(rest));
     Some(match path.parent() {
@@ -81,7 +80,7 @@ mod tests {
     fn a_second_lock_names_the_holder() {
         let dir = std::env::temp_dir().join(format!("eddy-dir-lock-{}", std::process::id()));
         let held = DirLock::acquire(&dir).unwrap();
-        let pid = std::fs::read_to_string(&held.path).unwrap();
+        let pid = std::fs::read_to_string(dir.join(LOCK_FILE)).unwrap();
         assert_eq!(pid.trim(), std::process::id().to_string());
         // A second open file description conflicts like another process would.
         let refused = DirLock::acquire(&dir).unwrap_err();

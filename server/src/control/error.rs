@@ -5,7 +5,7 @@ use super::DeployStep;
 
 /// Why a control-plane operation failed.
 #[derive(Debug, Error)]
-pub enum ControlError {
+pub(crate) enum ControlError {
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -23,7 +23,7 @@ pub enum ControlError {
 }
 
 impl ControlError {
-    pub fn deploy(step: DeployStep, error: impl std::fmt::Display) -> Self {
+    pub(crate) fn deploy(step: DeployStep, error: impl std::fmt::Display) -> Self {
         Self::Deploy {
             step,
             message: error.to_string(),
@@ -31,7 +31,7 @@ impl ControlError {
     }
 
     /// The pipeline step, for a deploy refusal.
-    pub fn step(&self) -> Option<DeployStep> {
+    pub(crate) fn step(&self) -> Option<DeployStep> {
         match self {
             Self::Deploy { step, .. } => Some(*step),
             Self::TooLarge { .. } => Some(DeployStep::Size),

@@ -9,7 +9,7 @@ mod apps;
 mod bootstrap;
 mod compile;
 mod deploy;
-pub mod dir_lock;
+pub(crate) mod dir_lock;
 mod error;
 mod sync;
 
@@ -18,16 +18,16 @@ use std::sync::Arc;
 
 use eddy_store::Store;
 
-pub use bootstrap::bootstrap;
-pub use compile::Compiler;
-pub use deploy::{DeployReport, DeployStep, StepReport};
-pub use error::ControlError;
+pub(crate) use bootstrap::bootstrap;
+pub(crate) use compile::Compiler;
+pub(crate) use deploy::{DeployReport, DeployStep};
+pub(crate) use error::ControlError;
 
 use crate::cluster::ClusterLink;
 use crate::session::EngineSettings;
 use crate::tenant::Tenants;
 
-pub struct Control {
+pub(crate) struct Control {
     pub store: Store,
     /// The deploy pipeline's compile step.
     pub compiler: Arc<Compiler>,

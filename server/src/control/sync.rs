@@ -10,7 +10,7 @@ use crate::session::CloseReason;
 impl Control {
     /// Brings this node's copy of an app in line with the registry (another
     /// node changed it): created, deleted, new limits, another version live.
-    pub async fn sync_app(&self, slug: &str) -> Result<(), ControlError> {
+    pub(crate) async fn sync_app(&self, slug: &str) -> Result<(), ControlError> {
         let _guard = self.app_locks.lock(slug).await;
         let record = match self.store.app(slug).await {
             Ok(record) => record,
@@ -57,7 +57,7 @@ impl Control {
 
     /// [`Self::sync_app`] for every app: after a broker outage (whose
     /// notices may be lost) and now and then as a safety net.
-    pub async fn sync_all(&self) -> Result<(), ControlError> {
+    pub(crate) async fn sync_all(&self) -> Result<(), ControlError> {
         let records = self.store.apps().await?;
         for record in &records {
             if let Err(error) = self.sync_app(&record.slug).await {

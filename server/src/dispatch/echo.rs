@@ -24,7 +24,7 @@ use super::{
 };
 use crate::socket::DisconnectReason;
 
-pub struct EchoHandler;
+pub(crate) struct EchoHandler;
 
 impl Handler for EchoHandler {
     fn describe(&self) -> String {

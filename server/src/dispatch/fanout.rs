@@ -16,7 +16,7 @@ use crate::tenant::App;
 /// theirs. `caller` is the emitting socket, if any. Returns how many
 /// sockets it was queued for on this node (plus one for a socket on
 /// another node).
-pub fn emit(
+pub(crate) fn emit(
     app: &App,
     namespace: &str,
     local: Option<&Namespace>,

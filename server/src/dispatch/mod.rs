@@ -9,7 +9,7 @@
 mod context;
 mod echo;
 mod events;
-pub mod fanout;
+pub(crate) mod fanout;
 mod unavailable;
 mod wasm;
 
@@ -20,9 +20,10 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 pub use context::{SocketContext, Target};
-pub use echo::EchoHandler;
-pub use events::{Ack, ConnectEvent, ConnectReject, ConnectReply, EventError, SocketEvent};
-pub use unavailable::UnavailableHandler;
+pub(crate) use echo::EchoHandler;
+pub(crate) use events::{Ack, ConnectEvent, ConnectReject, EventError};
+pub use events::{ConnectReply, SocketEvent};
+pub(crate) use unavailable::UnavailableHandler;
 pub use wasm::WasmHandler;
 
 use crate::config::BuiltinHandler;
@@ -30,7 +31,7 @@ use crate::socket::{DisconnectReason, Socket};
 
 /// A boxed handler future: the seam is dynamic so an app's handler can be
 /// swapped at runtime without the data plane knowing its type.
-pub type HandlerFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub(crate) type HandlerFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// An app's event logic. Implementations must be cheap to call concurrently:
 /// events of one socket arrive in order, events of different sockets may
@@ -90,7 +91,7 @@ pub fn builtin(handler: BuiltinHandler) -> Arc<dyn Handler> {
 
 /// Runs the connect hook for a socket that is not yet visible to anyone;
 /// on acceptance it joins the namespace and the client gets its CONNECT.
-pub async fn connect(socket: &Arc<Socket>, auth: &str) -> Result<(), ConnectReject> {
+pub(crate) async fn connect(socket: &Arc<Socket>, auth: &str) -> Result<(), ConnectReject> {
     let app = socket.app();
     let handler = app.handler();
     let cx = Arc::new(SocketContext::new(socket.clone()));
@@ -120,7 +121,7 @@ pub async fn connect(socket: &Arc<Socket>, auth: &str) -> Result<(), ConnectReje
 
 /// The server disconnects a socket (an admin or the tenant's backend asked):
 /// the client gets DISCONNECT, then the app's disconnect hook runs.
-pub fn disconnect_by_server(target: Arc<Socket>) {
+pub(crate) fn disconnect_by_server(target: Arc<Socket>) {
     if target.detach() {
         target.send_disconnect();
         tokio::spawn(async move {
@@ -130,7 +131,7 @@ pub fn disconnect_by_server(target: Arc<Socket>) {
 }
 
 /// Runs the event hook and sends its ack (or its error as an ack).
-pub async fn event(
+pub(crate) async fn event(
     socket: &Arc<Socket>,
     name: &str,
     args: &str,
@@ -167,7 +168,7 @@ pub async fn event(
 }
 
 /// Runs the disconnect hook of a socket that has been detached.
-pub async fn disconnect(socket: &Arc<Socket>, reason: DisconnectReason) {
+pub(crate) async fn disconnect(socket: &Arc<Socket>, reason: DisconnectReason) {
     let handler = socket.app().handler();
     let cx = Arc::new(SocketContext::new(socket.clone()));
     handler.on_disconnect(&cx, reason).await;

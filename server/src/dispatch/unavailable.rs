@@ -11,18 +11,18 @@ use super::{
 };
 use crate::socket::DisconnectReason;
 
-pub struct UnavailableHandler {
+pub(crate) struct UnavailableHandler {
     message: String,
 }
 
 impl UnavailableHandler {
-    pub fn no_deployment() -> Self {
+    pub(crate) fn no_deployment() -> Self {
         Self {
             message: "this app has no active deployment".into(),
         }
     }
 
-    pub fn broken(_why: &str) -> Self {
+    pub(crate) fn broken(_why: &str) -> Self {
         // The cause goes to the server log; clients get the short version.
         Self {
             message: "this app's handler is unavailable".into(),

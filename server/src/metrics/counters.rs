@@ -8,7 +8,7 @@ use std::time::Duration;
 /// How many reasons a session can close for: one counter each, at the
 /// reason's position in `session::CloseReason::ALL` (an array of this
 /// length, so the compiler keeps the two in step).
-pub const CLOSE_REASONS: usize = 10;
+pub(crate) const CLOSE_REASONS: usize = 10;
 
 #[derive(Debug, Default)]
 pub struct Counter(AtomicU64);
@@ -178,14 +178,14 @@ impl LatencyHistogram {
 
 /// Process-wide counters.
 #[derive(Debug, Default)]
-pub struct ServerMetrics {
+pub(crate) struct ServerMetrics {
     pub connections_accepted: Counter,
     pub connections_refused: Counter,
 }
 
 /// What the per-address limits refused.
 #[derive(Debug, Default)]
-pub struct AddressRefusals {
+pub(crate) struct AddressRefusals {
     /// Connections from an address holding `max_connections_per_address`.
     pub connections: Counter,
     /// Handshakes over `sessions_per_second_per_address` (429).

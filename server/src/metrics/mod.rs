@@ -4,7 +4,7 @@
 mod counters;
 mod prometheus;
 
-pub use counters::{
+pub(crate) use counters::{
     AddressRefusals, AppMetrics, CLOSE_REASONS, Counter, LatencyHistogram, ServerMetrics, Traffic,
 };
-pub use prometheus::render;
+pub(crate) use prometheus::render;

@@ -10,7 +10,7 @@ use crate::session::CloseReason;
 use crate::tenant::App;
 
 /// Renders the Prometheus text exposition format.
-pub fn render(
+pub(crate) fn render(
     server: &ServerMetrics,
     refusals: &AddressRefusals,
     open_connections: usize,

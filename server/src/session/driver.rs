@@ -8,7 +8,7 @@ use tokio::time::Instant;
 
 use super::{Beat, Heartbeat, OutFrame, Session, Transport};
 
-pub async fn drive_polling(session: Arc<Session>) {
+pub(crate) async fn drive_polling(session: Arc<Session>) {
     let mut heartbeat = Heartbeat::start(session.heartbeat_settings(), Instant::now());
     loop {
         tokio::select! {

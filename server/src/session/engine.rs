@@ -9,7 +9,7 @@ use super::{CloseReason, Inbound, Layer, OutFrame, Session};
 
 /// Processes one text frame (a websocket text message, or one record of a
 /// polling payload). An `Err` is the reason to close the session.
-pub async fn on_text(
+pub(crate) async fn on_text(
     session: &Arc<Session>,
     inbound: &mut Inbound,
     frame: &str,
@@ -22,7 +22,7 @@ pub async fn on_text(
 }
 
 /// Processes one decoded text packet.
-pub async fn on_packet(
+pub(crate) async fn on_packet(
     session: &Arc<Session>,
     inbound: &mut Inbound,
     packet: engine::Packet<'_>,
@@ -54,7 +54,7 @@ pub async fn on_packet(
 }
 
 /// Processes one binary message.
-pub async fn on_binary(
+pub(crate) async fn on_binary(
     session: &Arc<Session>,
     inbound: &mut Inbound,
     data: Bytes,

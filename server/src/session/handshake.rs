@@ -16,14 +16,14 @@ pub struct HandshakeInfo {
 }
 
 /// Milliseconds since the Unix epoch, now.
-pub fn unix_millis() -> u64 {
+pub(crate) fn unix_millis() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// The headers copied into [`HandshakeInfo::headers`].
-pub const HANDSHAKE_HEADERS: [&str; 6] = [
+pub(crate) const HANDSHAKE_HEADERS: [&str; 6] = [
     "origin",
     "user-agent",
     "referer",

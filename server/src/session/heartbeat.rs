@@ -19,7 +19,7 @@ pub struct HeartbeatSettings {
 }
 
 #[derive(Debug)]
-pub struct Heartbeat {
+pub(crate) struct Heartbeat {
     settings: HeartbeatSettings,
     next_ping: Instant,
     /// When the last ping was due.
@@ -30,7 +30,7 @@ pub struct Heartbeat {
 
 /// What the driver must do now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Beat {
+pub(crate) enum Beat {
     /// Nothing yet: sleep until [`Heartbeat::deadline`].
     Wait,
     /// Send a ping packet now.
@@ -40,7 +40,7 @@ pub enum Beat {
 }
 
 impl Heartbeat {
-    pub fn start(settings: HeartbeatSettings, now: Instant) -> Self {
+    pub(crate) fn start(settings: HeartbeatSettings, now: Instant) -> Self {
         Self {
             settings,
             next_ping: now + settings.ping_interval,
@@ -53,13 +53,13 @@ impl Heartbeat {
     /// When the client is gone unless a pong arrives first: the current
     /// ping's deadline, or the next one's. Requests check it on arrival, so a
     /// late driver on a busy machine never keeps a dead session answering.
-    pub fn expires(&self) -> Instant {
+    pub(crate) fn expires(&self) -> Instant {
         self.pong_deadline
             .unwrap_or(self.next_ping + self.settings.ping_timeout)
     }
 
     /// The next instant at which [`Heartbeat::poll`] has something to say.
-    pub fn deadline(&self) -> Instant {
+    pub(crate) fn deadline(&self) -> Instant {
         let beat = self.pong_deadline.unwrap_or(self.next_ping);
         match self.connect_deadline {
             Some(c) => beat.min(c),
@@ -71,7 +71,7 @@ impl Heartbeat {
     /// was due (not after the pong: a slow round trip would otherwise push
     /// every later ping back, and a session that has not joined a namespace
     /// would meet its connect timeout pings early), or now if that is past.
-    pub fn on_pong(&mut self, now: Instant) {
+    pub(crate) fn on_pong(&mut self, now: Instant) {
         if self.pong_deadline.take().is_some() {
             self.next_ping = (self.last_ping + self.settings.ping_interval).max(now);
         }
@@ -80,18 +80,18 @@ impl Heartbeat {
     /// The pending ping reached the client at `now` (a long-poll collected
     /// it, or it was written to the websocket): the client has a whole
     /// `ping_timeout` from then to answer.
-    pub fn ping_delivered(&mut self, now: Instant) {
+    pub(crate) fn ping_delivered(&mut self, now: Instant) {
         if let Some(deadline) = &mut self.pong_deadline {
             *deadline = (*deadline).max(now + self.settings.ping_timeout);
         }
     }
 
     /// The session joined a namespace: the connect timeout no longer applies.
-    pub fn on_joined(&mut self) {
+    pub(crate) fn on_joined(&mut self) {
         self.connect_deadline = None;
     }
 
-    pub fn poll(&mut self, now: Instant) -> Beat {
+    pub(crate) fn poll(&mut self, now: Instant) -> Beat {
         if self.connect_deadline.is_some_and(|d| now >= d) {
             return Beat::Close(CloseReason::ConnectTimeout);
         }

@@ -11,8 +11,8 @@ mod close;
 mod driver;
 mod engine;
 mod handshake;
-pub mod heartbeat;
-pub mod outbox;
+pub(crate) mod heartbeat;
+pub(crate) mod outbox;
 mod settings;
 mod table;
 
@@ -25,14 +25,15 @@ use tokio::time::Instant;
 
 use crate::metrics::Traffic;
 use crate::socket::SioLayer;
-pub use close::CloseReason;
-pub use driver::drive_polling;
-pub use engine::{on_binary, on_packet, on_text};
-pub use handshake::{HANDSHAKE_HEADERS, HandshakeInfo, unix_millis};
-pub use heartbeat::{Beat, Heartbeat, HeartbeatSettings};
-pub use outbox::{OutFrame, Outbox, OutboxLimits, PushError};
+pub(crate) use close::CloseReason;
+pub(crate) use driver::drive_polling;
+pub(crate) use engine::{on_binary, on_packet, on_text};
+pub use handshake::HandshakeInfo;
+pub(crate) use handshake::{HANDSHAKE_HEADERS, unix_millis};
+pub(crate) use heartbeat::{Beat, Heartbeat, HeartbeatSettings};
+pub(crate) use outbox::{OutFrame, Outbox, OutboxLimits, PushError};
 pub use settings::EngineSettings;
-pub use table::SessionTable;
+pub(crate) use table::SessionTable;
 
 /// How long a closed polling session waits for the client to collect its
 /// close packet before it is forgotten.
@@ -46,7 +47,7 @@ pub enum Layer {
 }
 
 /// Per-session inbound state, owned by whoever holds the inbound token.
-pub enum Inbound {
+pub(crate) enum Inbound {
     SocketIo(eddy_proto::socketio::Assembler),
     Echo,
 }
@@ -322,7 +323,7 @@ impl Session {
 
 /// A random, URL-safe 20-character id (120 bits): session ids authorize
 /// polling requests, so they must not be guessable.
-pub fn random_id() -> Arc<str> {
+pub(crate) fn random_id() -> Arc<str> {
     use base64::Engine as _;
     let bytes: [u8; 15] = rand::random();
     base64::engine::general_purpose::URL_SAFE_NO_PAD

@@ -8,13 +8,13 @@ use crate::dispatch::Ack;
 
 /// Allocated on first use: most sockets never wait for an ack.
 #[derive(Default)]
-pub struct AckTable {
+pub(super) struct AckTable {
     next_id: u64,
     waiting: HashMap<u64, oneshot::Sender<Ack>>,
 }
 
 impl AckTable {
-    pub fn register(&mut self) -> (u64, oneshot::Receiver<Ack>) {
+    pub(super) fn register(&mut self) -> (u64, oneshot::Receiver<Ack>) {
         let id = self.next_id;
         self.next_id += 1;
         let (tx, rx) = oneshot::channel();
@@ -23,14 +23,14 @@ impl AckTable {
     }
 
     /// Hands the client's answer to its waiter; false for an id nobody waits on.
-    pub fn resolve(&mut self, id: u64, ack: Ack) -> bool {
+    pub(super) fn resolve(&mut self, id: u64, ack: Ack) -> bool {
         match self.waiting.remove(&id) {
             Some(tx) => tx.send(ack).is_ok(),
             None => false,
         }
     }
 
-    pub fn forget(&mut self, id: u64) {
+    pub(super) fn forget(&mut self, id: u64) {
         self.waiting.remove(&id);
     }
 }

@@ -19,8 +19,8 @@ use bytes::Bytes;
 use parking_lot::Mutex;
 
 pub use connection::SioLayer;
-pub use error::{AckError, DisconnectReason, JoinError};
-pub use namespace::Namespace;
+pub(crate) use error::{AckError, DisconnectReason, JoinError};
+pub(crate) use namespace::Namespace;
 
 use crate::dispatch::{Ack, ConnectReply};
 use crate::session::{CloseReason, Layer, OutFrame, PushError, Session};

@@ -48,12 +48,12 @@ pub enum KvBackend {
 /// this many calls per app, the rest of the node waits behind a few calls
 /// at most; `tests/tests/all/kv_isolation.rs` measures another app's admin
 /// writes during a flood and holds them to a bound.
-pub const KV_CALLS_PER_APP: usize = 4;
+pub(crate) const KV_CALLS_PER_APP: usize = 4;
 
 /// How long a call waits for a turn before the handler hears `busy`: well
 /// under the default 100 ms handler deadline, so the handler gets an answer
 /// it can act on instead of a timeout.
-pub const KV_TURN_WAIT: Duration = Duration::from_millis(20);
+pub(crate) const KV_TURN_WAIT: Duration = Duration::from_millis(20);
 
 /// What a handler sees when the registry fails: the cause is logged, not shown.
 fn unavailable(e: impl std::fmt::Display) -> KvError {

@@ -36,7 +36,7 @@ struct State {
     dropped: u64,
 }
 
-pub fn level_name(level: Level) -> &'static str {
+pub(crate) fn level_name(level: Level) -> &'static str {
     match level {
         Level::Trace => "trace",
         Level::Debug => "debug",

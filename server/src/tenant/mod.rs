@@ -1,8 +1,8 @@
 //! Tenants: the apps this node serves, as an immutable snapshot the data
 //! plane reads without locks and the control plane replaces whole.
 
-pub mod kv;
-pub mod log;
+pub(crate) mod kv;
+pub(crate) mod log;
 mod rate;
 
 use std::collections::HashMap;
@@ -13,8 +13,7 @@ use arc_swap::ArcSwap;
 use eddy_store::AppLimits;
 use parking_lot::RwLock;
 
-pub use eddy_store::validate_slug;
-pub use rate::RateLimiter;
+pub(crate) use rate::RateLimiter;
 
 use crate::cluster::ClusterLink;
 use crate::dispatch::Handler;
@@ -213,30 +212,30 @@ impl App {
 }
 
 /// The set of apps, replaced atomically.
-pub struct Tenants {
+pub(crate) struct Tenants {
     apps: ArcSwap<HashMap<Arc<str>, Arc<App>>>,
 }
 
 impl Tenants {
-    pub fn new(apps: impl IntoIterator<Item = Arc<App>>) -> Self {
+    pub(crate) fn new(apps: impl IntoIterator<Item = Arc<App>>) -> Self {
         let map = apps.into_iter().map(|a| (a.slug.clone(), a)).collect();
         Self {
             apps: ArcSwap::from_pointee(map),
         }
     }
 
-    pub fn get(&self, slug: &str) -> Option<Arc<App>> {
+    pub(crate) fn get(&self, slug: &str) -> Option<Arc<App>> {
         self.apps.load().get(slug).cloned()
     }
 
-    pub fn all(&self) -> Vec<Arc<App>> {
+    pub(crate) fn all(&self) -> Vec<Arc<App>> {
         let mut apps: Vec<_> = self.apps.load().values().cloned().collect();
         apps.sort_by(|a, b| a.slug.cmp(&b.slug));
         apps
     }
 
     /// Adds (or replaces) an app.
-    pub fn insert(&self, app: Arc<App>) {
+    pub(crate) fn insert(&self, app: Arc<App>) {
         self.apps.rcu(|apps| {
             let mut next = HashMap::clone(apps);
             next.insert(app.slug.clone(), app.clone());
@@ -245,7 +244,7 @@ impl Tenants {
     }
 
     /// Removes an app; returns it so its sessions can be closed.
-    pub fn remove(&self, slug: &str) -> Option<Arc<App>> {
+    pub(crate) fn remove(&self, slug: &str) -> Option<Arc<App>> {
         let mut removed = None;
         self.apps.rcu(|apps| {
             let mut next = HashMap::clone(apps);

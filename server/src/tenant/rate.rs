@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 #[derive(Debug)]
-pub struct RateLimiter {
+pub(crate) struct RateLimiter {
     tokens: f64,
     refilled: Instant,
 }
@@ -19,7 +19,7 @@ impl Default for RateLimiter {
 
 impl RateLimiter {
     /// Takes one token if the rate allows it now.
-    pub fn allow(&mut self, rate_per_second: u64, now: Instant) -> bool {
+    pub(crate) fn allow(&mut self, rate_per_second: u64, now: Instant) -> bool {
         let rate = rate_per_second as f64;
         let burst = rate * 2.0;
         let elapsed = now.saturating_duration_since(self.refilled).as_secs_f64();

@@ -20,7 +20,7 @@ use axum::http::{Extensions, HeaderMap};
 use parking_lot::Mutex;
 
 use crate::config::Config;
-pub use crate::config::IpRange;
+pub(crate) use crate::config::IpRange;
 use crate::metrics::AddressRefusals;
 
 /// Addresses tracked at once for the session rate. Entries whose bucket is
@@ -48,7 +48,7 @@ fn bucket_key(ip: IpAddr) -> IpAddr {
 }
 
 #[derive(Debug, Clone)]
-pub struct AddressLimits {
+pub(crate) struct AddressLimits {
     /// Connections one address may hold open; 0 = no limit.
     pub max_connections: u32,
     /// New sessions per second from one address (bursts of twice); 0 = no limit.
@@ -57,7 +57,7 @@ pub struct AddressLimits {
 }
 
 impl AddressLimits {
-    pub fn from_config(c: &Config) -> Self {
+    pub(crate) fn from_config(c: &Config) -> Self {
         Self {
             max_connections: c.max_connections_per_address,
             sessions_per_second: c.sessions_per_second_per_address,
@@ -66,7 +66,7 @@ impl AddressLimits {
     }
 }
 
-pub struct AddressGuard {
+pub(crate) struct AddressGuard {
     limits: AddressLimits,
     pub refusals: AddressRefusals,
     connections: Mutex<HashMap<IpAddr, u32>>,
@@ -145,10 +145,10 @@ impl RateTable {
 /// The address already holds `max_connections_per_address` connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("this address holds as many connections as it may")]
-pub struct AddressFull;
+pub(crate) struct AddressFull;
 
 /// One open connection of an address; dropping it gives the slot back.
-pub struct AddressSlot {
+pub(crate) struct AddressSlot {
     guard: Arc<AddressGuard>,
     key: IpAddr,
 }
@@ -166,7 +166,7 @@ impl Drop for AddressSlot {
 }
 
 impl AddressGuard {
-    pub fn new(limits: AddressLimits) -> Arc<Self> {
+    pub(crate) fn new(limits: AddressLimits) -> Arc<Self> {
         Arc::new(Self {
             refusals: AddressRefusals::default(),
             connections: Mutex::new(HashMap::new()),
@@ -179,13 +179,16 @@ impl AddressGuard {
         })
     }
 
-    pub fn is_trusted_proxy(&self, ip: IpAddr) -> bool {
+    pub(crate) fn is_trusted_proxy(&self, ip: IpAddr) -> bool {
         self.limits.trusted_proxies.iter().any(|r| r.contains(ip))
     }
 
     /// A new connection from `peer`: a slot, none for a trusted proxy (whose
     /// connections carry many clients), or `Err` when the address is at its limit.
-    pub fn connect(self: &Arc<Self>, peer: IpAddr) -> Result<Option<AddressSlot>, AddressFull> {
+    pub(crate) fn connect(
+        self: &Arc<Self>,
+        peer: IpAddr,
+    ) -> Result<Option<AddressSlot>, AddressFull> {
         if self.limits.max_connections == 0 || self.is_trusted_proxy(peer) {
             return Ok(None);
         }
@@ -205,7 +208,7 @@ impl AddressGuard {
 
     /// The client's address: the peer's, or, when the peer is a trusted
     /// proxy, the right-most forwarded address that is not a trusted proxy.
-    pub fn client_address(&self, peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
+    pub(crate) fn client_address(&self, peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
         let peer = canonical(peer.ip());
         if !self.is_trusted_proxy(peer) {
             return peer;
@@ -227,7 +230,7 @@ impl AddressGuard {
     /// The guard the accept loop put on a request, with the request's TCP
     /// peer and its client's address (see [`AddressGuard::client_address`]);
     /// `None` for a request that did not come through the accept loop.
-    pub fn of_request(
+    pub(crate) fn of_request(
         extensions: &Extensions,
         headers: &HeaderMap,
     ) -> Option<(Arc<Self>, SocketAddr, IpAddr)> {
@@ -238,7 +241,7 @@ impl AddressGuard {
 
     /// Takes one new-session token for `client`, or says how long until
     /// one is available.
-    pub fn open_session(&self, client: IpAddr) -> Result<(), Duration> {
+    pub(crate) fn open_session(&self, client: IpAddr) -> Result<(), Duration> {
         let admitted = self.open_session_at(client, Instant::now());
         if admitted.is_err() {
             self.refusals.sessions.inc();
@@ -251,12 +254,12 @@ impl AddressGuard {
     }
 
     /// `Err(wait)` while `client` has used up its failed authentications.
-    pub fn auth_allowed(&self, client: IpAddr) -> Result<(), Duration> {
+    pub(crate) fn auth_allowed(&self, client: IpAddr) -> Result<(), Duration> {
         self.auth_failures.admit(client, Instant::now(), false)
     }
 
     /// Counts a failed authentication from `client`.
-    pub fn auth_failed(&self, client: IpAddr) {
+    pub(crate) fn auth_failed(&self, client: IpAddr) {
         let _ = self.auth_failures.admit(client, Instant::now(), true);
     }
 }

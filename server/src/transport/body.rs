@@ -14,9 +14,9 @@ use tokio::time::Sleep;
 /// The body was not received within `request_body_timeout_ms`.
 #[derive(Debug, thiserror::Error)]
 #[error("the request body did not arrive within {0:?}")]
-pub struct BodyTimeout(pub Duration);
+pub(super) struct BodyTimeout(pub Duration);
 
-pub struct DeadlineBody {
+pub(crate) struct DeadlineBody {
     inner: Incoming,
     deadline: Pin<Box<Sleep>>,
     timeout: Duration,
@@ -24,7 +24,7 @@ pub struct DeadlineBody {
 
 impl DeadlineBody {
     /// The deadline counts from now (the request's headers have arrived).
-    pub fn new(inner: Incoming, timeout: Duration) -> Self {
+    pub(crate) fn new(inner: Incoming, timeout: Duration) -> Self {
         Self {
             inner,
             deadline: Box::pin(tokio::time::sleep(timeout)),
@@ -61,7 +61,7 @@ impl Body for DeadlineBody {
 }
 
 /// True when `error` (or anything it wraps) is a [`BodyTimeout`].
-pub fn is_body_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
+pub(crate) fn is_body_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
     let mut cause = Some(error);
     while let Some(e) = cause {
         if e.is::<BodyTimeout>() {

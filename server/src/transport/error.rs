@@ -9,7 +9,7 @@ use eddy_proto::engine::ErrorCode;
 use crate::api::problem::{ApiError, ProblemCode};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TransportError {
+pub(crate) enum TransportError {
     /// A protocol error with its Engine.IO code (HTTP 400; 403 for Forbidden).
     Engine(ErrorCode),
     /// The message exceeds `max_payload` (HTTP 413).

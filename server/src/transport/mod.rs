@@ -20,10 +20,10 @@ use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use eddy_proto::engine::ErrorCode;
 
-pub use address::{AddressGuard, AddressLimits, AddressSlot, IpRange};
-pub use body::{DeadlineBody, is_body_timeout};
-pub use error::TransportError;
-pub use permit::{ConnectionPermit, OVERFLOW_CONNECTIONS, OverflowConnection};
+pub(crate) use address::{AddressGuard, AddressLimits, AddressSlot};
+pub(crate) use body::{DeadlineBody, is_body_timeout};
+pub(crate) use error::TransportError;
+pub(crate) use permit::{ConnectionPermit, OVERFLOW_CONNECTIONS, OverflowConnection};
 
 use crate::session::{
     CloseReason, EngineSettings, HANDSHAKE_HEADERS, HandshakeInfo, Layer, Session, SessionTable,
@@ -34,20 +34,20 @@ use crate::tenant::App;
 
 /// Where sessions of one Engine.IO path live and what runs on top of them.
 #[derive(Clone)]
-pub struct Endpoint {
+pub(crate) struct Endpoint {
     pub sessions: Arc<SessionTable>,
     pub kind: EndpointKind,
     pub settings: Arc<EngineSettings>,
 }
 
 #[derive(Clone)]
-pub enum EndpointKind {
+pub(crate) enum EndpointKind {
     App(Arc<App>),
     Echo,
 }
 
 impl Endpoint {
-    pub fn app(app: Arc<App>) -> Self {
+    pub(crate) fn app(app: Arc<App>) -> Self {
         Self {
             sessions: app.sessions.clone(),
             settings: app.settings(),
@@ -55,7 +55,7 @@ impl Endpoint {
         }
     }
 
-    pub fn echo(sessions: Arc<SessionTable>, settings: Arc<EngineSettings>) -> Self {
+    pub(crate) fn echo(sessions: Arc<SessionTable>, settings: Arc<EngineSettings>) -> Self {
         Self {
             sessions,
             kind: EndpointKind::Echo,
@@ -152,7 +152,7 @@ impl EngineQuery {
 }
 
 /// Serves one Engine.IO request.
-pub async fn serve(endpoint: Endpoint, request: Request<Body>) -> Response {
+pub(crate) async fn serve(endpoint: Endpoint, request: Request<Body>) -> Response {
     let origin = request.headers().get(header::ORIGIN).cloned();
     // Browsers send Origin on every websocket and cross-origin request;
     // clients outside a browser send none and are not concerned. A websocket

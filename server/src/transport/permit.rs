@@ -9,16 +9,18 @@ use tokio::sync::OwnedSemaphorePermit;
 use super::AddressSlot;
 
 /// Connections served over the cap, for probes and operators.
-pub const OVERFLOW_CONNECTIONS: usize = 16;
+pub(crate) const OVERFLOW_CONNECTIONS: usize = 16;
 
 /// Held by a client connection for as long as it is open: its place under
 /// the server's cap and under its address's. Dropping the last clone gives
 /// both back.
 #[derive(Clone)]
-pub struct ConnectionPermit(#[allow(dead_code)] Arc<(OwnedSemaphorePermit, Option<AddressSlot>)>);
+pub(crate) struct ConnectionPermit(
+    #[allow(dead_code)] Arc<(OwnedSemaphorePermit, Option<AddressSlot>)>,
+);
 
 impl ConnectionPermit {
-    pub fn new(permit: OwnedSemaphorePermit, address: Option<AddressSlot>) -> Self {
+    pub(crate) fn new(permit: OwnedSemaphorePermit, address: Option<AddressSlot>) -> Self {
         Self(Arc::new((permit, address)))
     }
 }
@@ -26,4 +28,4 @@ impl ConnectionPermit {
 /// Marks a connection accepted over the cap: it may reach probes, metrics
 /// and the admin API, not open or serve sessions.
 #[derive(Clone, Copy)]
-pub struct OverflowConnection;
+pub(crate) struct OverflowConnection;

@@ -25,7 +25,7 @@ fn payload_response(body: String) -> Response {
         .into_response()
 }
 
-pub fn handshake(endpoint: &Endpoint, handshake: session::HandshakeInfo) -> Response {
+pub(super) fn handshake(endpoint: &Endpoint, handshake: session::HandshakeInfo) -> Response {
     let session = endpoint.open(Transport::Polling, handshake);
     let open = session.open_packet();
     tokio::spawn(session::drive_polling(session));
@@ -34,7 +34,7 @@ pub fn handshake(endpoint: &Endpoint, handshake: session::HandshakeInfo) -> Resp
 
 /// The long-poll: waits for something to send, then sends everything queued
 /// (up to `max_payload` bytes).
-pub async fn poll(session: Arc<Session>) -> Result<Response, TransportError> {
+pub(super) async fn poll(session: Arc<Session>) -> Result<Response, TransportError> {
     if session.transport() != Transport::Polling {
         return Err(ErrorCode::BadRequest.into());
     }
@@ -107,7 +107,7 @@ impl Drop for CloseOnDrop<'_> {
 
 /// Client packets. Processed in order while holding the session's inbound
 /// token; a second concurrent POST is refused and closes the session.
-pub async fn post(
+pub(super) async fn post(
     session: Arc<Session>,
     body: Body,
     announced: Option<u64>,

@@ -35,7 +35,7 @@ fn configure(upgrade: WebSocketUpgrade, settings: &session::EngineSettings) -> W
 }
 
 /// A session opened over websocket from the start.
-pub fn open(
+pub(super) fn open(
     endpoint: &Endpoint,
     upgrade: WebSocketUpgrade,
     handshake: session::HandshakeInfo,
@@ -54,7 +54,7 @@ pub fn open(
 }
 
 /// A polling session moving to websocket.
-pub fn upgrade(
+pub(super) fn upgrade(
     session: Arc<Session>,
     upgrade: WebSocketUpgrade,
     permit: Option<ConnectionPermit>,

@@ -141,10 +141,10 @@ async fn sigterm_closes_sockets_with_the_shutdown_reason() {
 
 /// Just enough TOML reading for `key = value` lines at the top level.
 mod toml_like {
-    pub struct Table(Vec<(String, String)>);
+    pub(super) struct Table(Vec<(String, String)>);
 
     impl Table {
-        pub fn get(&self, key: &str) -> Option<&str> {
+        pub(super) fn get(&self, key: &str) -> Option<&str> {
             self.0
                 .iter()
                 .find(|(k, _)| k == key)
@@ -152,7 +152,7 @@ mod toml_like {
         }
     }
 
-    pub fn parse(text: &str) -> Table {
+    pub(super) fn parse(text: &str) -> Table {
         Table(
             text.lines()
                 .take_while(|l| !l.starts_with('['))

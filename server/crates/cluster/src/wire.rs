@@ -117,19 +117,19 @@ pub enum DecodeError {
 }
 
 mod kind {
-    pub const BROADCAST: u8 = 1;
-    pub const COMMAND: u8 = 2;
-    pub const ROOM_COUNTS: u8 = 3;
-    pub const APP_CHANGED: u8 = 4;
-    pub const HEARTBEAT: u8 = 5;
-    pub const BYE: u8 = 6;
+    pub(super) const BROADCAST: u8 = 1;
+    pub(super) const COMMAND: u8 = 2;
+    pub(super) const ROOM_COUNTS: u8 = 3;
+    pub(super) const APP_CHANGED: u8 = 4;
+    pub(super) const HEARTBEAT: u8 = 5;
+    pub(super) const BYE: u8 = 6;
 }
 
 mod op {
-    pub const EMIT: u8 = 1;
-    pub const JOIN: u8 = 2;
-    pub const LEAVE: u8 = 3;
-    pub const DISCONNECT: u8 = 4;
+    pub(super) const EMIT: u8 = 1;
+    pub(super) const JOIN: u8 = 2;
+    pub(super) const LEAVE: u8 = 3;
+    pub(super) const DISCONNECT: u8 = 4;
 }
 
 impl Envelope {

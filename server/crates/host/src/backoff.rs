@@ -16,7 +16,7 @@ pub const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 /// The longest backoff.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
 /// Failures older than this are forgotten: the next one starts over.
-pub const FORGET_AFTER: Duration = Duration::from_secs(600);
+pub(crate) const FORGET_AFTER: Duration = Duration::from_secs(600);
 
 #[derive(Debug, Default)]
 pub(crate) struct StartBackoff {
@@ -29,14 +29,14 @@ pub(crate) struct StartBackoff {
 
 impl StartBackoff {
     /// How long new instances are still refused, if they are.
-    pub fn refused_for(&self, now: Instant) -> Option<Duration> {
+    pub(crate) fn refused_for(&self, now: Instant) -> Option<Duration> {
         self.until
             .and_then(|until| until.checked_duration_since(now))
             .filter(|left| !left.is_zero())
     }
 
     /// Records a failed start; returns the backoff it earned.
-    pub fn failed(&mut self, now: Instant) -> Duration {
+    pub(crate) fn failed(&mut self, now: Instant) -> Duration {
         let quiet = self
             .last_failure
             .is_none_or(|last| now.saturating_duration_since(last) >= FORGET_AFTER);

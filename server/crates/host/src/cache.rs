@@ -16,7 +16,7 @@ pub(crate) struct Cache {
 }
 
 impl Cache {
-    pub fn new(dir: PathBuf, engine: &Engine) -> std::io::Result<Self> {
+    pub(crate) fn new(dir: PathBuf, engine: &Engine) -> std::io::Result<Self> {
         std::fs::create_dir_all(&dir)?;
         let mut hasher = DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
@@ -26,7 +26,7 @@ impl Cache {
         })
     }
 
-    pub fn load_or_compile(
+    pub(crate) fn load_or_compile(
         &self,
         engine: &Engine,
         content_hash: &str,

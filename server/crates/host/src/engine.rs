@@ -18,7 +18,7 @@ use crate::{HostFault, LoadError, validate};
 
 /// How often the epoch advances: the granularity of deadlines, and how
 /// long a busy guest runs before it yields to other tasks.
-pub const TICK: Duration = Duration::from_millis(1);
+pub(crate) const TICK: Duration = Duration::from_millis(1);
 
 #[derive(Debug, Clone)]
 pub struct EngineOptions {
@@ -149,7 +149,7 @@ impl HostEngine {
 }
 
 /// Hex SHA-256: the content address of an upload.
-pub fn content_hash(bytes: &[u8]) -> String {
+pub(crate) fn content_hash(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()
         .map(|b| format!("{b:02x}"))

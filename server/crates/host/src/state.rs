@@ -33,7 +33,7 @@ pub(crate) struct CallScope {
 }
 
 impl HostState {
-    pub fn new(memory_limit: usize) -> Self {
+    pub(crate) fn new(memory_limit: usize) -> Self {
         let stdout = GuestOutput::default();
         let stderr = GuestOutput::default();
         // No arguments, no environment, no preopened directories, no
@@ -57,7 +57,7 @@ impl HostState {
     }
 
     /// The current call, or a trap: imports are only usable inside a hook.
-    pub fn scope(&mut self) -> wasmtime::Result<&mut CallScope> {
+    pub(crate) fn scope(&mut self) -> wasmtime::Result<&mut CallScope> {
         self.call
             .as_mut()
             .ok_or_else(|| wasmtime::Error::msg("an eddy:handler import was called outside a hook"))

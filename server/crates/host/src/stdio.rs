@@ -24,7 +24,7 @@ struct Captured {
 
 impl GuestOutput {
     /// What was written since the last call, as lines.
-    pub fn take_lines(&self) -> Vec<String> {
+    pub(crate) fn take_lines(&self) -> Vec<String> {
         let mut c = self.inner.lock();
         if c.bytes.is_empty() && c.dropped == 0 {
             return Vec::new();

@@ -58,7 +58,7 @@ mod defaults {
 }
 
 /// Most entries in `allowed_origins`, and the longest entry.
-pub const MAX_ORIGINS: usize = 32;
+pub(crate) const MAX_ORIGINS: usize = 32;
 const MAX_ORIGIN_LEN: usize = 256;
 
 impl Default for AppLimits {

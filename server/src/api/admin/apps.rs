@@ -15,7 +15,7 @@ use crate::state::ServerState;
 /// Limits to set; the ones left out keep their value (or the default).
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct LimitsPatch {
+pub(super) struct LimitsPatch {
     pub max_connections: Option<u64>,
     pub max_events_per_second: Option<u64>,
     pub max_payload: Option<u64>,
@@ -52,7 +52,7 @@ impl LimitsPatch {
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct CreateApp {
+pub(super) struct CreateApp {
     /// 1–63 lowercase letters, digits and `-`: clients connect at `/apps/{slug}/socket.io/`.
     pub slug: String,
     /// A display name (default: the slug).
@@ -64,7 +64,7 @@ pub struct CreateApp {
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct UpdateApp {
+pub(super) struct UpdateApp {
     #[serde(default)]
     pub name: Option<String>,
     #[serde(default)]
@@ -73,7 +73,7 @@ pub struct UpdateApp {
 
 /// An app as the registry has it, with what this node sees live.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct AppView {
+pub(super) struct AppView {
     #[serde(flatten)]
     pub app: eddy_store::App,
     /// Sockets connected on this node.
@@ -87,7 +87,7 @@ pub struct AppView {
 
 /// A new app and its key. The secret is shown here once and never again.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct CreatedApp {
+pub(super) struct CreatedApp {
     pub app: AppView,
     pub public_key: String,
     pub secret: String,
@@ -95,7 +95,7 @@ pub struct CreatedApp {
 
 /// An app's key after rotation. The secret is shown here once.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct AppKey {
+pub(super) struct AppKey {
     pub public_key: String,
     pub secret: String,
 }
@@ -113,7 +113,7 @@ pub(super) fn view(state: &ServerState, app: eddy_store::App) -> AppView {
 
 #[utoipa::path(get, path = "/apps", tag = "apps", security(("admin_token" = [])),
     responses((status = 200, body = Vec<AppView>), (status = 401, body = crate::api::Problem)))]
-pub async fn list(
+pub(super) async fn list(
     State(state): State<Arc<ServerState>>,
 ) -> Result<axum::Json<Vec<AppView>>, ApiError> {
     let apps = state.control.store.apps().await?;
@@ -125,7 +125,7 @@ pub async fn list(
 #[utoipa::path(post, path = "/apps", tag = "apps", security(("admin_token" = [])), request_body = CreateApp,
     responses((status = 201, body = CreatedApp), (status = 409, body = crate::api::Problem),
         (status = 422, body = crate::api::Problem)))]
-pub async fn create(
+pub(super) async fn create(
     State(state): State<Arc<ServerState>>,
     Extension(actor): Extension<Actor>,
     ApiJson(body): ApiJson<CreateApp>,
@@ -146,7 +146,7 @@ pub async fn create(
 
 #[utoipa::path(get, path = "/apps/{slug}", tag = "apps", security(("admin_token" = [])),
     params(("slug" = String, Path)), responses((status = 200, body = AppView), (status = 404, body = crate::api::Problem)))]
-pub async fn get(
+pub(super) async fn get(
     State(state): State<Arc<ServerState>>,
     Path(slug): Path<String>,
 ) -> Result<axum::Json<AppView>, ApiError> {
@@ -156,7 +156,7 @@ pub async fn get(
 
 #[utoipa::path(patch, path = "/apps/{slug}", tag = "apps", security(("admin_token" = [])), request_body = UpdateApp,
     params(("slug" = String, Path)), responses((status = 200, body = AppView), (status = 422, body = crate::api::Problem)))]
-pub async fn update(
+pub(super) async fn update(
     State(state): State<Arc<ServerState>>,
     Extension(actor): Extension<Actor>,
     Path(slug): Path<String>,
@@ -176,7 +176,7 @@ pub async fn update(
 
 #[utoipa::path(delete, path = "/apps/{slug}", tag = "apps", security(("admin_token" = [])),
     params(("slug" = String, Path)), responses((status = 204), (status = 404, body = crate::api::Problem)))]
-pub async fn delete(
+pub(super) async fn delete(
     State(state): State<Arc<ServerState>>,
     Extension(actor): Extension<Actor>,
     Path(slug): Path<String>,
@@ -187,7 +187,7 @@ pub async fn delete(
 
 #[utoipa::path(post, path = "/apps/{slug}/secret", tag = "apps", security(("admin_token" = [])),
     params(("slug" = String, Path)), responses((status = 200, body = AppKey), (status = 404, body = crate::api::Problem)))]
-pub async fn rotate_secret(
+pub(super) async fn rotate_secret(
     State(state): State<Arc<ServerState>>,
     Extension(actor): Extension<Actor>,
     Path(slug): Path<String>,

@@ -18,7 +18,7 @@ use crate::state::ServerState;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
-pub struct UploadParams {
+pub(super) struct UploadParams {
     /// Make the new version live right away (default true).
     #[serde(default)]
     pub activate: Option<bool>,
@@ -29,7 +29,7 @@ pub struct UploadParams {
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RollbackRequest {
+pub(super) struct RollbackRequest {
     /// The version to go back to (default: the one live before the current one).
     #[serde(default)]
     pub version: Option<i64>,
@@ -37,7 +37,7 @@ pub struct RollbackRequest {
 
 #[utoipa::path(get, path = "/apps/{slug}/deployments", tag = "deployments", security(("admin_token" = [])),
     params(("slug" = String, Path)), responses((status = 200, body = Vec<Deployment>), (status = 404, body = crate::api::Problem)))]
-pub async fn list(
+pub(super) async fn list(
     State(state): State<Arc<ServerState>>,
     Path(slug): Path<String>,
 ) -> Result<axum::Json<Vec<Deployment>>, ApiError> {
@@ -51,7 +51,7 @@ pub async fn list(
     request_body(content = Vec<u8>, content_type = "application/wasm"),
     responses((status = 201, body = DeployReport), (status = 413, body = crate::api::Problem),
         (status = 422, description = "refused by a pipeline step (`step` says which)", body = crate::api::Problem)))]
-pub async fn upload(
+pub(super) async fn upload(
     State(state): State<Arc<ServerState>>,
     Extension(actor): Extension<Actor>,
     Path(slug): Path<String>,
@@ -90,7 +90,7 @@ pub async fn upload(
 #[utoipa::path(post, path = "/apps/{slug}/deployments/{version}/activate", tag = "deployments",
     security(("admin_token" = [])), params(("slug" = String, Path), ("version" = i64, Path)),
     responses((status = 200, body = Deployment), (status = 404, body = crate::api::Problem)))]
-pub async fn activate(
+pub(super) async fn activate(
     State(state): State<Arc<ServerState>>,
     Extension(actor): Extension<Actor>,
     Path((slug, version)): Path<(String, i64)>,
@@ -103,7 +103,7 @@ pub async fn activate(
 #[utoipa::path(post, path = "/apps/{slug}/rollback", tag = "deployments", security(("admin_token" = [])),
     params(("slug" = String, Path)), request_body = RollbackRequest,
     responses((status = 200, body = Deployment), (status = 422, body = crate::api::Problem)))]
-pub async fn rollback(
+pub(super) async fn rollback(
     State(state): State<Arc<ServerState>>,
     Extension(actor): Extension<Actor>,
     Path(slug): Path<String>,

@@ -11,7 +11,7 @@ mod openapi;
 mod sockets;
 mod stream;
 mod tokens;
-pub mod ui;
+pub(crate) mod ui;
 
 use std::sync::Arc;
 
@@ -27,9 +27,9 @@ use crate::state::ServerState;
 
 /// Who made an admin call: the label of their token (written to the audit log).
 #[derive(Debug, Clone)]
-pub struct Actor(pub String);
+pub(crate) struct Actor(pub String);
 
-pub fn router(state: Arc<ServerState>) -> Router<Arc<ServerState>> {
+pub(crate) fn router(state: Arc<ServerState>) -> Router<Arc<ServerState>> {
     let authenticated = Router::new()
         .route("/apps", get(apps::list).post(apps::create))
         .route(

@@ -11,7 +11,7 @@ use crate::state::ServerState;
 
 /// What an app is doing now, on this node.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct AppStats {
+pub(super) struct AppStats {
     pub app: String,
     pub active_version: Option<i64>,
     /// Sockets connected.
@@ -32,7 +32,7 @@ pub struct AppStats {
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct HandlerStats {
+pub(super) struct HandlerStats {
     pub calls: u64,
     /// Handler latency percentiles in microseconds (all calls since start).
     pub p50_us: u64,
@@ -55,7 +55,7 @@ pub struct HandlerStats {
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct LimitBreaches {
+pub(super) struct LimitBreaches {
     pub connections: u64,
     pub event_rate: u64,
     pub payload: u64,
@@ -64,7 +64,7 @@ pub struct LimitBreaches {
 
 #[utoipa::path(get, path = "/apps/{slug}/stats", tag = "observe", security(("admin_token" = [])),
     params(("slug" = String, Path)), responses((status = 200, body = AppStats), (status = 404, body = crate::api::Problem)))]
-pub async fn stats(
+pub(super) async fn stats(
     State(state): State<Arc<ServerState>>,
     Path(slug): Path<String>,
 ) -> Result<axum::Json<AppStats>, ApiError> {
@@ -115,7 +115,7 @@ pub async fn stats(
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
-pub struct KvParams {
+pub(super) struct KvParams {
     /// Only keys starting with this.
     #[serde(default)]
     pub prefix: Option<String>,
@@ -128,7 +128,7 @@ pub struct KvParams {
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct KvPage {
+pub(super) struct KvPage {
     pub entries: Vec<KvEntry>,
     /// Pass as `after` for the next page; absent on the last.
     pub next_after: Option<String>,
@@ -136,7 +136,7 @@ pub struct KvPage {
 
 #[utoipa::path(get, path = "/apps/{slug}/kv", tag = "observe", security(("admin_token" = [])),
     params(("slug" = String, Path), KvParams), responses((status = 200, body = KvPage)))]
-pub async fn kv(
+pub(super) async fn kv(
     State(state): State<Arc<ServerState>>,
     Path(slug): Path<String>,
     Query(params): Query<KvParams>,
@@ -164,7 +164,7 @@ pub async fn kv(
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
-pub struct AuditParams {
+pub(super) struct AuditParams {
     /// Only entries about this app.
     #[serde(default)]
     pub app: Option<String>,
@@ -177,7 +177,7 @@ pub struct AuditParams {
 
 #[utoipa::path(get, path = "/audit", tag = "observe", security(("admin_token" = [])), params(AuditParams),
     responses((status = 200, body = Vec<AuditEntry>)))]
-pub async fn audit(
+pub(super) async fn audit(
     State(state): State<Arc<ServerState>>,
     Query(params): Query<AuditParams>,
 ) -> Result<axum::Json<Vec<AuditEntry>>, ApiError> {

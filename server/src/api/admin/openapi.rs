@@ -25,7 +25,7 @@ use utoipa::{Modify, OpenApi};
         (name = "tokens", description = "Admin tokens: list (never the secrets), create (optionally expiring), revoke"),
     )
 )]
-pub struct AdminApi;
+pub(super) struct AdminApi;
 
 struct BearerAuth;
 
@@ -39,6 +39,6 @@ impl Modify for BearerAuth {
     }
 }
 
-pub async fn document() -> axum::Json<utoipa::openapi::OpenApi> {
+pub(super) async fn document() -> axum::Json<utoipa::openapi::OpenApi> {
     axum::Json(AdminApi::openapi())
 }

@@ -15,7 +15,7 @@ use crate::state::ServerState;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
-pub struct ListParams {
+pub(super) struct ListParams {
     /// Only this namespace (default: all of them).
     #[serde(default)]
     pub namespace: Option<String>,
@@ -25,7 +25,7 @@ pub struct ListParams {
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct SocketList {
+pub(super) struct SocketList {
     /// Sockets connected (in the namespace asked for), on this node.
     pub total: usize,
     /// Up to `limit` of them.
@@ -33,7 +33,7 @@ pub struct SocketList {
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct SocketInfo {
+pub(super) struct SocketInfo {
     pub id: String,
     pub namespace: String,
     /// Rooms joined (besides the socket's own).
@@ -77,7 +77,7 @@ impl SocketInfo {
 #[utoipa::path(get, path = "/apps/{slug}/sockets", tag = "sockets", security(("admin_token" = [])),
     params(("slug" = String, Path), ListParams),
     responses((status = 200, body = SocketList), (status = 404, body = crate::api::Problem)))]
-pub async fn list(
+pub(super) async fn list(
     State(state): State<Arc<ServerState>>,
     Path(slug): Path<String>,
     Query(params): Query<ListParams>,
@@ -107,7 +107,7 @@ pub async fn list(
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
-pub struct NamespaceParam {
+pub(super) struct NamespaceParam {
     /// The socket's namespace (default `/`).
     #[serde(default)]
     pub namespace: Option<String>,
@@ -118,7 +118,7 @@ pub struct NamespaceParam {
 #[utoipa::path(delete, path = "/apps/{slug}/sockets/{id}", tag = "sockets", security(("admin_token" = [])),
     params(("slug" = String, Path), ("id" = String, Path), NamespaceParam),
     responses((status = 204), (status = 404, body = crate::api::Problem)))]
-pub async fn disconnect(
+pub(super) async fn disconnect(
     State(state): State<Arc<ServerState>>,
     Extension(actor): Extension<Actor>,
     Path((slug, id)): Path<(String, String)>,

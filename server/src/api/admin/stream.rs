@@ -32,7 +32,7 @@ fn until_shutdown(
 /// charts start full, then each new one.
 #[utoipa::path(get, path = "/stream", tag = "observe", security(("admin_token" = [])),
     responses((status = 200, description = "`text/event-stream`; each event's data is a LiveFrame", body = LiveFrame)))]
-pub async fn live(State(state): State<Arc<ServerState>>) -> EventStream {
+pub(super) async fn live(State(state): State<Arc<ServerState>>) -> EventStream {
     let frames = state.live.subscribe();
     let backlog = stream::iter(state.live.history()).map(|json| Ok(Event::default().data(&*json)));
     let updates = stream::unfold(frames, |mut frames| async move {
@@ -48,7 +48,7 @@ pub async fn live(State(state): State<Arc<ServerState>>) -> EventStream {
 #[utoipa::path(get, path = "/apps/{slug}/logs", tag = "observe", security(("admin_token" = [])),
     params(("slug" = String, Path)),
     responses((status = 200, body = Vec<LogLine>), (status = 404, body = crate::api::Problem)))]
-pub async fn logs(
+pub(super) async fn logs(
     State(state): State<Arc<ServerState>>,
     Path(slug): Path<String>,
 ) -> Result<axum::Json<Vec<LogLine>>, ApiError> {
@@ -62,7 +62,7 @@ pub async fn logs(
     params(("slug" = String, Path)),
     responses((status = 200, description = "`text/event-stream`; each event's data is a LogLine", body = LogLine),
         (status = 404, body = crate::api::Problem)))]
-pub async fn log_tail(
+pub(super) async fn log_tail(
     State(state): State<Arc<ServerState>>,
     Path(slug): Path<String>,
 ) -> Result<EventStream, ApiError> {

@@ -18,7 +18,7 @@ const MAX_EXPIRES_IN: u64 = 10 * 365 * 24 * 3600;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct NewToken {
+pub(super) struct NewToken {
     /// Who or what the token is for (shown in the list and the audit log).
     pub label: String,
     /// Seconds until it stops working (default: it does not expire).
@@ -27,7 +27,7 @@ pub struct NewToken {
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct CreatedToken {
+pub(super) struct CreatedToken {
     pub id: i64,
     pub label: String,
     pub expires_at: Option<i64>,
@@ -38,7 +38,7 @@ pub struct CreatedToken {
 #[utoipa::path(get, path = "/tokens", tag = "tokens", security(("admin_token" = [])),
     responses((status = 200, description = "Every admin token, revoked and expired ones included; never a secret",
         body = Vec<AdminToken>)))]
-pub async fn list(
+pub(super) async fn list(
     State(state): State<Arc<ServerState>>,
 ) -> Result<axum::Json<Vec<AdminToken>>, ApiError> {
     Ok(axum::Json(state.control.store.admin_tokens().await?))
@@ -46,7 +46,7 @@ pub async fn list(
 
 #[utoipa::path(post, path = "/tokens", tag = "tokens", security(("admin_token" = [])), request_body = NewToken,
     responses((status = 201, body = CreatedToken), (status = 422, body = crate::api::Problem)))]
-pub async fn create(
+pub(super) async fn create(
     State(state): State<Arc<ServerState>>,
     Extension(actor): Extension<Actor>,
     ApiJson(body): ApiJson<NewToken>,
@@ -90,7 +90,7 @@ pub async fn create(
     params(("id" = i64, Path)),
     responses((status = 200, description = "Revoked (at once, on every node)", body = AdminToken),
         (status = 404, body = crate::api::Problem)))]
-pub async fn revoke(
+pub(super) async fn revoke(
     State(state): State<Arc<ServerState>>,
     Extension(actor): Extension<Actor>,
     Path(id): Path<i64>,

@@ -12,15 +12,15 @@ static ASSETS: &[(&str, &[u8], &str)] = include!(concat!(env!("OUT_DIR"), "/admi
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
      img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
-pub async fn redirect() -> Redirect {
+pub(crate) async fn redirect() -> Redirect {
     Redirect::permanent("/admin/")
 }
 
-pub async fn index(headers: HeaderMap) -> Response {
+pub(crate) async fn index(headers: HeaderMap) -> Response {
     serve("index.html", &headers)
 }
 
-pub async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
+pub(crate) async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
     if path.starts_with("api/") {
         // A mistyped API path gets an API answer, not the UI's 404.
         return crate::api::ApiError::not_found(format!("no admin API route /admin/{path}"))
