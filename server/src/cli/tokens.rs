@@ -67,15 +67,19 @@ fn parse_duration(text: &str) -> anyhow::Result<u64> {
 }
 
 /// A time relative to `now`, as a person reads a list: `3h ago`, `in 29d`.
+/// `in 7d`, `2h ago`: the nearest whole unit, so a token made to expire in
+/// seven days reads "in 7d" however many milliseconds the call took.
 fn when(at: i64, now: i64) -> String {
-    let seconds = (at - now) / 1000;
-    let span = match seconds.unsigned_abs() {
-        s if s < 60 => format!("{s}s"),
-        s if s < 3600 => format!("{}m", s / 60),
-        s if s < 86_400 => format!("{}h", s / 3600),
-        s => format!("{}d", s / 86_400),
+    let millis = at - now;
+    let abs = millis.unsigned_abs();
+    let (unit, suffix) = match abs {
+        m if m < 59_500 => (1_000, "s"),
+        m if m < 3_570_000 => (60_000, "m"),
+        m if m < 84_600_000 => (3_600_000, "h"),
+        _ => (86_400_000, "d"),
     };
-    if seconds < 0 {
+    let span = format!("{}{suffix}", (abs + unit / 2) / unit);
+    if millis < 0 {
         format!("{span} ago")
     } else {
         format!("in {span}")
@@ -149,5 +153,17 @@ mod tests {
         assert!(lines[1].ends_with("EDDY_ADMIN_TOKEN (EDDY_ADMIN_TOKEN)"));
         assert!(lines[2].contains("expired") && lines[2].contains("3d ago"));
         assert!(lines[3].contains("revoked") && lines[3].contains("in 29d"));
+    }
+
+    #[test]
+    fn times_read_as_the_nearest_whole_unit() {
+        let day = 86_400_000;
+        assert_eq!(when(7 * day - 5, 0), "in 7d");
+        assert_eq!(when(7 * day + 5, 0), "in 7d");
+        assert_eq!(when(0, 2 * 3_600_000 + 1), "2h ago");
+        assert_eq!(when(59_400, 0), "in 59s");
+        assert_eq!(when(59_600, 0), "in 1m");
+        assert_eq!(when(0, 90 * 60_000), "2h ago");
+        assert_eq!(when(0, 0), "in 0s");
     }
 }

@@ -127,7 +127,7 @@ async fn the_cli_creates_lists_and_revokes_tokens() {
     assert!(ok, "{stderr}");
     let secret = secret.trim();
     assert!(
-        secret.starts_with("et_") && stderr.contains("in 6d"),
+        secret.starts_with("et_") && stderr.contains("in 7d"),
         "{stderr}"
     );
     let (ok, list, stderr) = eddy(&["token", "list"]);
