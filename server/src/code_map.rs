@@ -45,7 +45,10 @@ fn module_of(file: &Path) -> String {
 /// outside its `#[cfg(test)]` module.
 fn imports_of(file: &Path) -> BTreeSet<String> {
     let text = std::fs::read_to_string(file).unwrap();
-    let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+    let code = text
+        .split("#[cfg(test)]\nmod tests")
+        .next()
+        .unwrap_or_default();
     let mut found = BTreeSet::new();
     for (at, _) in code.match_indices("crate::") {
         let rest = &code[at + "crate::".len()..];

@@ -40,6 +40,7 @@ pub(crate) fn router(state: Arc<ServerState>) -> Router {
     router
         .fallback(not_found)
         .layer(axum::middleware::from_fn(require_host))
+        .layer(axum::middleware::from_fn(api::problem::ensure_problem))
         .with_state(state)
 }
 
@@ -307,6 +308,39 @@ mod tests {
                 "{}",
                 401,
                 "unauthorized",
+            ),
+            // axum's own answers take the same shape.
+            (
+                Method::POST,
+                "/healthz",
+                None,
+                "",
+                405,
+                "method_not_allowed",
+            ),
+            (
+                Method::DELETE,
+                "/admin/api/v1/apps",
+                Some(TOKEN),
+                "",
+                405,
+                "method_not_allowed",
+            ),
+            (
+                Method::DELETE,
+                "/admin/api/v1/tokens/abc",
+                Some(TOKEN),
+                "",
+                400,
+                "bad_request",
+            ),
+            (
+                Method::GET,
+                "/admin/no-such-file.js",
+                None,
+                "",
+                404,
+                "not_found",
             ),
         ];
         for (method, uri, token, body, status, code) in cases {

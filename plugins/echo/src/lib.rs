@@ -3,7 +3,8 @@
 //! back to the caller, answer acks, and pass binary attachments through.
 //!
 //! - connect to `/` or `/custom`: emit `auth` with the handshake's auth; any
-//!   other namespace is refused with "Invalid namespace";
+//!   other namespace is refused with "Invalid namespace"; an auth of
+//!   `{"refuse": code}` is refused with that code in its data;
 //! - `message` → emit `message-back` with the same arguments;
 //! - `message-with-ack` → ack with the same arguments;
 //! - `join(room)` / `leave(room)` → ack with the room's size; `to-room(room,
@@ -21,6 +22,9 @@ impl Handler for Echo {
     fn on_connect(cx: &Context, handshake: &Handshake) -> Result<ConnectReply, Reject> {
         if !matches!(cx.namespace(), "/" | "/custom") {
             return Err(Reject::new("Invalid namespace"));
+        }
+        if let Some(code) = handshake.auth::<eddy_sdk::Value>().and_then(|a| a["refuse"].as_str().map(str::to_owned)) {
+            return Err(Reject::new("refused on request").with_data(&eddy_sdk::json!({ "code": code })));
         }
         let auth = format!("[{}]", handshake.auth_raw());
         cx.emit("auth").raw_args(&auth, Vec::new()).send().map_err(|e| Reject::new(e.to_string()))?;

@@ -7,8 +7,10 @@
 //! This module imports nothing else of the crate, so the data plane's
 //! transport may use it without an edge back up into the APIs.
 
+use axum::body::Body;
 use axum::extract::rejection::JsonRejection;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, Request, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
@@ -56,6 +58,10 @@ pub(crate) enum ProblemCode {
     AtCapacity,
     /// Something the server needs (the registry) does not answer.
     Unavailable,
+    /// The path exists, not with this method (`Allow` lists the methods).
+    MethodNotAllowed,
+    /// The body's media type is not one the endpoint reads.
+    UnsupportedMediaType,
     /// An Engine.IO protocol error (`engine_io_code` carries the protocol's
     /// own number: 0 unknown transport, 1 unknown session, 2 bad handshake
     /// method, 3 bad request, 4 forbidden, 5 unsupported protocol version).
@@ -67,7 +73,7 @@ pub(crate) enum ProblemCode {
 impl ProblemCode {
     /// Every code, for the table in the README and its test.
     #[cfg(test)]
-    pub(crate) const ALL: [Self; 21] = [
+    pub(crate) const ALL: [Self; 23] = [
         Self::BadRequest,
         Self::Unauthorized,
         Self::Forbidden,
@@ -87,6 +93,8 @@ impl ProblemCode {
         Self::ShuttingDown,
         Self::AtCapacity,
         Self::Unavailable,
+        Self::MethodNotAllowed,
+        Self::UnsupportedMediaType,
         Self::EngineIo,
         Self::Internal,
     ];
@@ -112,6 +120,8 @@ impl ProblemCode {
             Self::ShuttingDown => "shutting_down",
             Self::AtCapacity => "at_capacity",
             Self::Unavailable => "unavailable",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::UnsupportedMediaType => "unsupported_media_type",
             Self::EngineIo => "engine_io",
             Self::Internal => "internal",
         }
@@ -247,6 +257,65 @@ impl From<JsonRejection> for ApiError {
         };
         Self::new(status, ProblemCode::InvalidJson, rejection.body_text())
     }
+}
+
+/// The code an error status gets when it is not one of ours (axum's own
+/// answers: a wrong method, a malformed path or query parameter).
+fn code_of(status: StatusCode) -> ProblemCode {
+    match status.as_u16() {
+        401 => ProblemCode::Unauthorized,
+        403 => ProblemCode::Forbidden,
+        404 => ProblemCode::NotFound,
+        405 => ProblemCode::MethodNotAllowed,
+        408 => ProblemCode::BodyTimeout,
+        409 => ProblemCode::Conflict,
+        413 => ProblemCode::TooLarge,
+        415 => ProblemCode::UnsupportedMediaType,
+        422 => ProblemCode::Invalid,
+        429 => ProblemCode::RateLimited,
+        503 => ProblemCode::Unavailable,
+        s if s < 500 => ProblemCode::BadRequest,
+        _ => ProblemCode::Internal,
+    }
+}
+
+/// Around the whole router: an error answer that is not problem+json yet
+/// (axum's rejections never pass through `ApiError`) becomes one, keeping
+/// its status, its headers (`Allow`, `Retry-After`) and its text as the detail.
+pub(crate) async fn ensure_problem(request: Request<Body>, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|t| t == "application/problem+json");
+    if is_problem || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    // axum's rejection texts are short; a longer body is not a rejection's.
+    let text = axum::body::to_bytes(body, 4096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let detail = if text.is_empty() {
+        status
+            .canonical_reason()
+            .unwrap_or("error")
+            .to_ascii_lowercase()
+    } else {
+        text
+    };
+    let mut problem = ApiError::new(status, code_of(status), detail).into_response();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            problem
+                .headers_mut()
+                .entry(name)
+                .or_insert_with(|| value.clone());
+        }
+    }
+    problem
 }
 
 #[cfg(test)]

@@ -93,6 +93,13 @@ fn socket_info(cx: &SocketContext) -> wit::SocketInfo {
     }
 }
 
+/// Why the `code` of a connect refusal's data may not be sent, if it may not
+/// (the same rule as error acks: `eddy_proto::codes`).
+fn refused_code(data: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(data).ok()?;
+    tenant_code_refusal(value.get("code")?.as_str()?)
+}
+
 fn invalid(what: &str) -> EventError {
     EventError::server(
         ClientErrorCode::HandlerInvalidReply,
@@ -148,10 +155,26 @@ impl Handler for WasmHandler {
                         data: reply.data,
                     })
                 }
-                Ok(Err(reject)) => Err(ConnectReject {
-                    message: reject.message,
-                    data: reject.data.filter(|d| is_json(d)),
-                }),
+                Ok(Err(reject)) => {
+                    let data = reject.data.filter(|d| is_json(d));
+                    if let Some(refusal) = data.as_deref().and_then(refused_code) {
+                        let e = invalid(&format!(
+                            "a connect refusal whose data breaks the code rule: {refusal}"
+                        ));
+                        cx.app_log(wit::Level::Error, &e.message);
+                        return Err(ConnectReject {
+                            message: "the app's handler failed".into(),
+                            data: Some(
+                                serde_json::json!({ "code": e.code, "message": e.message })
+                                    .to_string(),
+                            ),
+                        });
+                    }
+                    Err(ConnectReject {
+                        message: reject.message,
+                        data,
+                    })
+                }
                 Err(fault) => {
                     let e = self.fault(cx, &fault);
                     Err(ConnectReject {

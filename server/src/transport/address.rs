@@ -27,18 +27,10 @@ use crate::metrics::AddressRefusals;
 /// full again are dropped first; beyond this, new addresses are refused.
 const MAX_TRACKED: usize = 65_536;
 
-/// An IPv4-mapped IPv6 address is the IPv4 address.
-fn canonical(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
-    }
-}
-
 /// The key an address is counted under: IPv6 clients by their /64 (one
 /// subscriber usually holds a whole /64 and could rotate through it).
 fn bucket_key(ip: IpAddr) -> IpAddr {
-    match canonical(ip) {
+    match ip.to_canonical() {
         IpAddr::V6(v6) => {
             let net = u128::from(v6) & (u128::MAX << 64);
             IpAddr::V6(Ipv6Addr::from(net))
@@ -209,7 +201,7 @@ impl AddressGuard {
     /// The client's address: the peer's, or, when the peer is a trusted
     /// proxy, the right-most forwarded address that is not a trusted proxy.
     pub(crate) fn client_address(&self, peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
-        let peer = canonical(peer.ip());
+        let peer = peer.ip().to_canonical();
         if !self.is_trusted_proxy(peer) {
             return peer;
         }
@@ -222,7 +214,12 @@ impl AddressGuard {
         forwarded
             .iter()
             .rev()
-            .filter_map(|hop| hop.trim().parse::<IpAddr>().ok().map(canonical))
+            .filter_map(|hop| {
+                hop.trim()
+                    .parse::<IpAddr>()
+                    .ok()
+                    .map(|ip| ip.to_canonical())
+            })
             .find(|ip| !self.is_trusted_proxy(*ip))
             .unwrap_or(peer)
     }

@@ -12,7 +12,9 @@ use std::process::Command;
 /// A binary of the `eddy-bench` package. Cargo hands a test the paths of
 /// its own package's binaries only, so these are found where Cargo puts
 /// every binary of a build: the folder above this test's `deps/`. `cargo
-/// test --workspace` builds them (the package's bench target needs them).
+/// test --workspace --tests --bench '*'` (`./scripts/test`) builds them,
+/// since the package's bench target needs them; a binary older than the
+/// bench sources is refused rather than tested stale.
 fn bench_binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("the test binary's path");
     let dir = exe
@@ -20,13 +22,34 @@ fn bench_binary(name: &str) -> PathBuf {
         .and_then(Path::parent)
         .expect("a test binary lives in target/<profile>/deps");
     let path = dir.join(name);
+    let build = "run the tests as ./scripts/test does (`cargo test --workspace --tests \
+                 --bench '*'`), or `cargo build -p eddy-bench --bins` first";
+    let built = std::fs::metadata(&path)
+        .and_then(|m| m.modified())
+        .unwrap_or_else(|_| panic!("{} is not built: {build}", path.display()));
+    let sources = Path::new(env!("CARGO_MANIFEST_DIR")).join("../benches/src");
+    let newest = newest_file(&sources);
     assert!(
-        path.is_file(),
-        "{} is not built: run the tests with `cargo test --workspace`, \
-         or `cargo build -p eddy-bench --bins` first",
+        built >= newest,
+        "{} is older than benches/src: {build}",
         path.display()
     );
     path
+}
+
+/// When the newest file under `dir` was modified.
+fn newest_file(dir: &Path) -> std::time::SystemTime {
+    let mut newest = std::time::SystemTime::UNIX_EPOCH;
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        let modified = if path.is_dir() {
+            newest_file(&path)
+        } else {
+            entry.metadata().and_then(|m| m.modified()).unwrap()
+        };
+        newest = newest.max(modified);
+    }
+    newest
 }
 
 #[test]

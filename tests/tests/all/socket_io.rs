@@ -437,3 +437,24 @@ async fn handlers_may_not_send_the_codes_the_server_reserves() {
         }
     }
 }
+
+/// Public codes: the same rule holds for the `code` in a connect refusal's
+/// data.
+#[tokio::test]
+async fn connect_refusals_may_not_carry_reserved_codes_either() {
+    let server = server().await;
+    for (sent, received) in [
+        ("not_invited", "not_invited"),
+        ("connection_limit", "handler_invalid_reply"),
+    ] {
+        let mut ws = server.ws(WS).await.unwrap();
+        ws.text().await.unwrap();
+        ws.send(&format!("40{{\"refuse\":\"{sent}\"}}"))
+            .await
+            .unwrap();
+        let refusal = ws.text().await.unwrap();
+        let body: serde_json::Value =
+            serde_json::from_str(refusal.strip_prefix("44").unwrap()).unwrap();
+        assert_eq!(body["data"]["code"], received, "{refusal}");
+    }
+}

@@ -33,14 +33,19 @@ pub async fn postgres_schema(base: &str) -> String {
         .unwrap_or_else(|e| panic!("{POSTGRES_VAR} is set but {base} is unreachable: {e}"));
     let leftovers: Vec<String> = sqlx::query_scalar(
         "SELECT CAST(schema_name AS TEXT) FROM information_schema.schemata \
-         WHERE schema_name LIKE 'eddy_test_%'",
+         WHERE schema_name LIKE 'eddy\\_test\\_%'",
     )
     .fetch_all(&mut conn)
     .await
     .unwrap_or_default();
     for old in leftovers {
+        // Only our own names (eddy_test_<pid>_<hex>), and only when that
+        // process is gone.
         let pid = old[PREFIX.len()..].split('_').next().unwrap_or_default();
-        if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        if !pid.is_empty()
+            && pid.bytes().all(|b| b.is_ascii_digit())
+            && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+        {
             let drop = format!("DROP SCHEMA IF EXISTS {old} CASCADE");
             // Another run may be dropping it too: best effort.
             let _ = conn.execute(AssertSqlSafe(drop)).await;

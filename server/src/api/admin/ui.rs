@@ -31,7 +31,8 @@ pub(crate) async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Respo
 
 fn serve(path: &str, request: &HeaderMap) -> Response {
     let Some((_, bytes, etag)) = ASSETS.iter().find(|(p, _, _)| *p == path) else {
-        return (StatusCode::NOT_FOUND, "no such file in the admin UI").into_response();
+        return crate::api::ApiError::not_found(format!("no file {path:?} in the admin UI"))
+            .into_response();
     };
     let mut headers = HeaderMap::new();
     headers.insert(
