@@ -35,6 +35,19 @@ pub(crate) use outbox::{OutFrame, Outbox, OutboxLimits, PushError};
 pub use settings::EngineSettings;
 pub(crate) use table::SessionTable;
 
+/// Resolves at once if `done()` holds, else at the next `notify_waiters` on
+/// `notify` (its holder calls it when `done` becomes true). The waiter
+/// registers before it checks, so a change between the two still wakes it.
+async fn notified_once(notify: &Notify, done: impl Fn() -> bool) {
+    let notified = notify.notified();
+    tokio::pin!(notified);
+    notified.as_mut().enable();
+    if done() {
+        return;
+    }
+    notified.await;
+}
+
 /// How long a closed polling session waits for the client to collect its
 /// close packet before it is forgotten.
 const POLLING_FAREWELL_WAIT: Duration = Duration::from_secs(1);

@@ -176,13 +176,7 @@ impl Outbox {
 
     /// Resolves once the queue is empty (immediately if it is).
     pub async fn emptied(&self) {
-        let notified = self.emptied.notified();
-        tokio::pin!(notified);
-        notified.as_mut().enable();
-        if self.is_empty() {
-            return;
-        }
-        notified.await;
+        super::notified_once(&self.emptied, || self.is_empty()).await;
     }
 
     pub fn is_empty(&self) -> bool {

@@ -49,14 +49,7 @@ impl SessionTable {
 
     /// Resolves once the table is empty (at once if it is).
     pub async fn emptied(&self) {
-        let notified = self.emptied.notified();
-        tokio::pin!(notified);
-        // Registered before the check, so a removal between the two still wakes us.
-        notified.as_mut().enable();
-        if self.is_empty() {
-            return;
-        }
-        notified.await;
+        super::notified_once(&self.emptied, || self.is_empty()).await;
     }
 
     /// Closes every session with `reason`.
