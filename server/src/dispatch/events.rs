@@ -40,6 +40,15 @@ impl ConnectReject {
             data: None,
         }
     }
+
+    /// The handler failed to answer the connect: the client's
+    /// `connect_error` data carries the error's code and message.
+    pub(crate) fn handler_failed(e: &EventError) -> Self {
+        Self {
+            message: "the app's handler failed".into(),
+            data: Some(serde_json::json!({ "code": e.code, "message": e.message }).to_string()),
+        }
+    }
 }
 
 /// An event from a client.

@@ -100,11 +100,15 @@ fn refused_code(data: &str) -> Option<String> {
     tenant_code_refusal(value.get("code")?.as_str()?)
 }
 
-fn invalid(what: &str) -> EventError {
-    EventError::server(
+/// A reply that breaks the contract: the client gets `handler_invalid_reply`
+/// and the app's log says what was wrong.
+fn invalid(cx: &SocketContext, what: &str) -> EventError {
+    let e = EventError::server(
         ClientErrorCode::HandlerInvalidReply,
         format!("the handler returned {what}"),
-    )
+    );
+    cx.app_log(wit::Level::Error, &e.message);
+    e
 }
 
 impl Handler for WasmHandler {
@@ -145,9 +149,9 @@ impl Handler for WasmHandler {
                         || reply.data.as_deref().is_some_and(|d| !is_json(d))
                     {
                         let e = invalid(
+                            cx,
                             "an invalid connect reply (data must be JSON, at most 64 rooms)",
                         );
-                        cx.app_log(wit::Level::Error, &e.message);
                         return Err(ConnectReject::new(e.message));
                     }
                     Ok(ConnectReply {
@@ -158,32 +162,20 @@ impl Handler for WasmHandler {
                 Ok(Err(reject)) => {
                     let data = reject.data.filter(|d| is_json(d));
                     if let Some(refusal) = data.as_deref().and_then(refused_code) {
-                        let e = invalid(&format!(
-                            "a connect refusal whose data breaks the code rule: {refusal}"
-                        ));
-                        cx.app_log(wit::Level::Error, &e.message);
-                        return Err(ConnectReject {
-                            message: "the app's handler failed".into(),
-                            data: Some(
-                                serde_json::json!({ "code": e.code, "message": e.message })
-                                    .to_string(),
+                        let e = invalid(
+                            cx,
+                            &format!(
+                                "a connect refusal whose data breaks the code rule: {refusal}"
                             ),
-                        });
+                        );
+                        return Err(ConnectReject::handler_failed(&e));
                     }
                     Err(ConnectReject {
                         message: reject.message,
                         data,
                     })
                 }
-                Err(fault) => {
-                    let e = self.fault(cx, &fault);
-                    Err(ConnectReject {
-                        message: "the app's handler failed".into(),
-                        data: Some(
-                            serde_json::json!({ "code": e.code, "message": e.message }).to_string(),
-                        ),
-                    })
-                }
+                Err(fault) => Err(ConnectReject::handler_failed(&self.fault(cx, &fault))),
             }
         })
     }
@@ -209,25 +201,19 @@ impl Handler for WasmHandler {
                         attachments: ack.attachments.into_iter().map(Bytes::from).collect(),
                     }))
                 }
-                Ok(Ok(Some(_))) => {
-                    let e = invalid(
-                        "ack arguments that are not a JSON array, or a placeholder past its attachments",
-                    );
-                    cx.app_log(wit::Level::Error, &e.message);
-                    Err(e)
-                }
+                Ok(Ok(Some(_))) => Err(invalid(
+                    cx,
+                    "ack arguments that are not a JSON array, or a placeholder past its attachments",
+                )),
                 Ok(Err(e)) => match tenant_code_refusal(&e.code) {
                     None => Err(EventError {
                         code: e.code.into(),
                         message: e.message,
                     }),
-                    Some(refusal) => {
-                        let e = invalid(&format!(
-                            "an error ack that breaks the code rule: {refusal}"
-                        ));
-                        cx.app_log(wit::Level::Error, &e.message);
-                        Err(e)
-                    }
+                    Some(refusal) => Err(invalid(
+                        cx,
+                        &format!("an error ack that breaks the code rule: {refusal}"),
+                    )),
                 },
                 Err(fault) => Err(self.fault(cx, &fault)),
             }
