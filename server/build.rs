@@ -11,7 +11,10 @@ use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-const TARGET: &str = "wasm32-wasip2";
+#[path = "../plugins/wasm_build.rs"]
+mod wasm_build;
+
+use wasm_build::TARGET;
 
 fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
@@ -22,6 +25,7 @@ fn main() {
         plugins.join("echo"),
         plugins.join("Cargo.toml"),
         plugins.join("Cargo.lock"),
+        plugins.join("wasm_build.rs"),
         root.join("sdk/src"),
         root.join("sdk/wit"),
         root.join("sdk/macros/src"),
@@ -39,39 +43,14 @@ fn main() {
             panic!("the {TARGET} target is missing: run `rustup target add {TARGET}`");
         }
     }
-    let target_dir = plugins.join("target");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .args([
-            "build",
-            "--release",
-            "--target",
-            TARGET,
-            "-p",
-            "echo",
-            "--manifest-path",
-        ])
-        .arg(plugins.join("Cargo.toml"))
-        .arg("--target-dir")
-        .arg(&target_dir)
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .env_remove("CARGO_TARGET_DIR")
-        .env_remove("CARGO_BUILD_TARGET")
-        // Under `cargo clippy` the wrappers would lint the plugins too (with
-        // the workspace's -D warnings) and give them fresh fingerprints, so
-        // the next test build would compile them all again.
-        .env_remove("RUSTC_WRAPPER")
-        .env_remove("RUSTC_WORKSPACE_WRAPPER")
-        .env_remove("CLIPPY_ARGS")
-        .env_remove("CLIPPY_CONF_DIR")
+    let status = wasm_build::command(&plugins, &["-p", "echo"])
         .status()
         .expect("cannot run cargo to build the echo plugin");
     assert!(
         status.success(),
         "building plugins/echo for {TARGET} failed"
     );
-    let wasm = target_dir.join(TARGET).join("release/echo.wasm");
+    let wasm = wasm_build::out_dir(&plugins).join("echo.wasm");
     println!("cargo:rustc-env=EDDY_ECHO_WASM={}", wasm.display());
 }
 

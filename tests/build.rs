@@ -6,7 +6,9 @@
 //! over all of them.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+#[path = "../plugins/wasm_build.rs"]
+mod wasm_build;
 
 fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
@@ -21,43 +23,17 @@ fn main() {
     }
     rerun_for_sources(&plugins);
 
-    let target_dir = plugins.join("target");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut build = Command::new(cargo);
-    build
-        .args([
-            "build",
-            "--release",
-            "--target",
-            "wasm32-wasip2",
-            "--workspace",
-            "--manifest-path",
-        ])
-        .arg(plugins.join("Cargo.toml"))
-        .arg("--target-dir")
-        .arg(&target_dir)
-        // Flags meant for this (host) build must not reach the wasm build.
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .env_remove("CARGO_TARGET_DIR")
-        .env_remove("CARGO_BUILD_TARGET")
-        // Under `cargo clippy` the wrappers would lint the plugins too (with
-        // the workspace's -D warnings) and give them fresh fingerprints, so
-        // the next test build would compile them all again.
-        .env_remove("RUSTC_WRAPPER")
-        .env_remove("RUSTC_WORKSPACE_WRAPPER")
-        .env_remove("CLIPPY_ARGS")
-        .env_remove("CLIPPY_CONF_DIR");
-    let status = build
+    let status = wasm_build::command(&plugins, &["--workspace"])
         .status()
         .expect("cannot run cargo to build the plugins");
     if !status.success() {
+        let target = wasm_build::TARGET;
         panic!(
-            "building plugins/ for wasm32-wasip2 failed. Is the target installed? \
-             `rustup target add wasm32-wasip2` (./scripts/test does it)"
+            "building plugins/ for {target} failed. Is the target installed? \
+             `rustup target add {target}` (./scripts/test does it)"
         );
     }
-    let built = target_dir.join("wasm32-wasip2/release");
+    let built = wasm_build::out_dir(&plugins);
     println!("cargo:rustc-env=EDDY_PLUGINS_DIR={}", built.display());
 
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("plugins.rs");
