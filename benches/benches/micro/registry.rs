@@ -26,6 +26,7 @@ pub(crate) fn registry(c: &mut Criterion) {
             let new = NewApp {
                 slug: format!("app-{i}"),
                 name: format!("App {i}"),
+                tenant: eddy_store::DEFAULT_TENANT.into(),
                 limits: AppLimits::default(),
             };
             let (app, credentials) = store.create_app(&new, "bench").await.unwrap();

@@ -7,6 +7,7 @@ use sqlx::any::AnyRow;
 use crate::audit::record;
 use crate::db::audited;
 use crate::secret::{Secret, same_hash};
+use crate::tenants::{check_fits, lock_tenant};
 use crate::{Store, StoreError, now_ms};
 
 /// Per-app limits: data in the registry, enforced on every node.
@@ -106,7 +107,13 @@ impl AppLimits {
             self.max_namespaces,
         ];
         for ((name, min, max), value) in Self::RANGES.iter().zip(values) {
-            if !(*min..=*max).contains(&value) {
+            if value > *max {
+                return Err(StoreError::Quota {
+                    ceiling: format!("platform ceiling {name}"),
+                    message: format!("{name} {value} is above the platform ceiling of {max}"),
+                });
+            }
+            if value < *min {
                 return Err(StoreError::Invalid(format!(
                     "{name} must be between {min} and {max} (got {value})"
                 )));
@@ -150,6 +157,10 @@ fn validate_origin(origin: &str) -> Result<(), String> {
 pub struct App {
     pub id: i64,
     pub slug: String,
+    /// The tenant that owns it.
+    pub tenant: String,
+    #[serde(skip)]
+    pub tenant_id: i64,
     pub name: String,
     pub created_at: i64,
     pub limits: AppLimits,
@@ -161,6 +172,8 @@ pub struct App {
 #[derive(Debug, Clone)]
 pub struct NewApp {
     pub slug: String,
+    /// The owning tenant's slug (`DEFAULT_TENANT` unless told otherwise).
+    pub tenant: String,
     pub name: String,
     pub limits: AppLimits,
 }
@@ -192,7 +205,12 @@ pub fn validate_slug(slug: &str) -> Result<(), String> {
 
 const APP_COLUMNS: &str = "a.id, a.slug, a.name, a.created_at, a.max_connections, a.max_events_per_second, \
      a.max_payload, a.handler_deadline_ms, a.handler_memory_mb, a.kv_quota_bytes, a.max_rooms_per_socket, \
-     a.max_room_name_bytes, a.max_namespaces, a.allowed_origins, a.active_version, k.public_key";
+     a.max_room_name_bytes, a.max_namespaces, a.allowed_origins, a.active_version, k.public_key, \
+     a.tenant_id, t.slug AS tenant";
+
+/// The tables `APP_COLUMNS` reads.
+const APP_TABLES: &str =
+    "apps a JOIN app_keys k ON k.app_id = a.id JOIN tenants t ON t.id = a.tenant_id";
 
 /// `allowed_origins` is stored as one text column, one origin per line.
 fn origins_column(origins: &[String]) -> String {
@@ -204,6 +222,8 @@ fn app(row: &AnyRow) -> Result<App, StoreError> {
     Ok(App {
         id: row.try_get("id")?,
         slug: row.try_get("slug")?,
+        tenant: row.try_get("tenant")?,
+        tenant_id: row.try_get("tenant_id")?,
         name: row.try_get("name")?,
         created_at: row.try_get("created_at")?,
         limits: AppLimits {
@@ -255,11 +275,13 @@ impl Store {
         let now = now_ms();
         let l = &new.limits;
         let mut tx = self.begin().await?;
+        let tenant = lock_tenant(&mut tx, &new.tenant).await?;
+        check_fits(&mut tx, &tenant, None, l).await?;
         let inserted = sqlx::query(
             "INSERT INTO apps (slug, name, created_at, max_connections, max_events_per_second, max_payload, \
              handler_deadline_ms, handler_memory_mb, kv_quota_bytes, max_rooms_per_socket, max_room_name_bytes, \
-             max_namespaces, allowed_origins) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+             max_namespaces, allowed_origins, tenant_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
         )
         .bind(&new.slug)
         .bind(new.name.trim())
@@ -274,6 +296,7 @@ impl Store {
         .bind(l.max_room_name_bytes as i64)
         .bind(l.max_namespaces as i64)
         .bind(origins_column(&l.allowed_origins))
+        .bind(tenant.id)
         .fetch_one(&mut *tx)
         .await;
         let id: i64 = match inserted {
@@ -293,24 +316,29 @@ impl Store {
             .bind(now)
             .execute(&mut *tx)
             .await?;
-        let detail = serde_json::json!({ "name": new.name.trim(), "limits": new.limits });
-        record(&mut tx, actor, "app.create", Some(&new.slug), detail).await?;
+        let detail = serde_json::json!({ "name": new.name.trim(), "tenant": tenant.slug,
+            "limits": new.limits });
+        record(
+            &mut tx,
+            actor,
+            "app.create",
+            Some(&new.slug),
+            Some(tenant.id),
+            detail,
+        )
+        .await?;
         tx.commit().await?;
         Ok((self.app(&new.slug).await?, credentials))
     }
 
     pub async fn apps(&self) -> Result<Vec<App>, StoreError> {
-        let sql = format!(
-            "SELECT {APP_COLUMNS} FROM apps a JOIN app_keys k ON k.app_id = a.id ORDER BY a.slug"
-        );
+        let sql = format!("SELECT {APP_COLUMNS} FROM {APP_TABLES} ORDER BY a.slug");
         let rows = sqlx::query(audited(sql)).fetch_all(&self.pool).await?;
         rows.iter().map(app).collect()
     }
 
     pub async fn app(&self, slug: &str) -> Result<App, StoreError> {
-        let sql = format!(
-            "SELECT {APP_COLUMNS} FROM apps a JOIN app_keys k ON k.app_id = a.id WHERE a.slug = $1"
-        );
+        let sql = format!("SELECT {APP_COLUMNS} FROM {APP_TABLES} WHERE a.slug = $1");
         let row = sqlx::query(audited(sql))
             .bind(slug)
             .fetch_optional(&self.pool)
@@ -343,6 +371,8 @@ impl Store {
         let name = name.map(str::trim).unwrap_or(&before.name).to_owned();
         let l = limits.cloned().unwrap_or_else(|| before.limits.clone());
         let mut tx = self.begin().await?;
+        let tenant = lock_tenant(&mut tx, &before.tenant).await?;
+        check_fits(&mut tx, &tenant, Some(before.id), &l).await?;
         let changed = sqlx::query(
             "UPDATE apps SET name = $2, max_connections = $3, max_events_per_second = $4, max_payload = $5, \
              handler_deadline_ms = $6, handler_memory_mb = $7, kv_quota_bytes = $8, max_rooms_per_socket = $9, \
@@ -368,7 +398,7 @@ impl Store {
         }
         let detail =
             serde_json::json!({ "name": name, "limits": l, "previous_limits": before.limits });
-        record(&mut tx, actor, "app.update", Some(slug), detail).await?;
+        record(&mut tx, actor, "app.update", Some(slug), None, detail).await?;
         tx.commit().await?;
         self.app(slug).await
     }
@@ -376,6 +406,7 @@ impl Store {
     /// Deletes an app with everything it owns: keys, deployments, key-value
     /// data, and artifacts no other app uses.
     pub async fn delete_app(&self, slug: &str, actor: &str) -> Result<(), StoreError> {
+        let tenant_id = self.app(slug).await?.tenant_id;
         let mut tx = self.begin().await?;
         let deleted = sqlx::query("DELETE FROM apps WHERE slug = $1")
             .bind(slug)
@@ -403,6 +434,7 @@ impl Store {
             actor,
             "app.delete",
             Some(slug),
+            Some(tenant_id),
             serde_json::json!({}),
         )
         .await?;
@@ -426,6 +458,7 @@ impl Store {
             actor,
             "key.rotate",
             Some(slug),
+            None,
             serde_json::json!({ "public_key": app.public_key }),
         )
         .await?;

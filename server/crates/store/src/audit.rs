@@ -18,21 +18,26 @@ pub struct AuditEntry {
     pub detail: serde_json::Value,
 }
 
+/// Writes one entry. `tenant` is the tenant it belongs to; left out, it is
+/// the app's tenant (when the app still exists), else platform-wide.
 pub(crate) async fn record(
     conn: &mut sqlx::AnyConnection,
     actor: &str,
     action: &str,
     app: Option<&str>,
+    tenant: Option<i64>,
     detail: serde_json::Value,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO audit_log (at, actor, action, app, detail) VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO audit_log (at, actor, action, app, detail, tenant_id) VALUES ($1, $2, $3, $4, $5, \
+         COALESCE($6, (SELECT tenant_id FROM apps WHERE slug = $4)))",
     )
     .bind(now_ms())
     .bind(actor)
     .bind(action)
     .bind(app)
     .bind(detail.to_string())
+    .bind(tenant)
     .execute(conn)
     .await?;
     Ok(())
@@ -60,23 +65,27 @@ impl Store {
         detail: serde_json::Value,
     ) -> Result<(), StoreError> {
         let mut conn = self.pool.acquire().await?;
-        record(&mut conn, actor, action, app, detail).await
+        record(&mut conn, actor, action, app, None, detail).await
     }
 
-    /// Newest first; `before` pages backwards by id.
+    /// Newest first; `before` pages backwards by id. `tenant`: only that
+    /// tenant's entries (its apps' and its own, such as its tokens).
     pub async fn audit_log(
         &self,
         app: Option<&str>,
+        tenant: Option<i64>,
         before: Option<i64>,
         limit: i64,
     ) -> Result<Vec<AuditEntry>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, at, actor, action, app, detail FROM audit_log \
-             WHERE ($1 IS NULL OR app = $1) AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3",
+             WHERE ($1 IS NULL OR app = $1) AND ($2 IS NULL OR id < $2) \
+             AND ($4 IS NULL OR tenant_id = $4) ORDER BY id DESC LIMIT $3",
         )
         .bind(app)
         .bind(before)
         .bind(limit.clamp(1, 1000))
+        .bind(tenant)
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(entry).collect()

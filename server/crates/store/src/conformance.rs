@@ -4,7 +4,10 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::{AppLimits, DeploymentStatus, KvError, NewApp, Store, StoreError, testing};
+use crate::{
+    AppLimits, DeploymentStatus, KvError, NewApp, NewToken, Role, Store, StoreError, TenantQuota,
+    testing,
+};
 
 static NEXT: AtomicUsize = AtomicUsize::new(0);
 
@@ -30,6 +33,7 @@ fn new_app(slug: &str) -> NewApp {
     NewApp {
         slug: slug.into(),
         name: format!("The {slug} app"),
+        tenant: crate::DEFAULT_TENANT.into(),
         limits: AppLimits::default(),
     }
 }
@@ -199,7 +203,10 @@ async fn deployments_number_versions_and_activate_atomically() {
             .unwrap();
         assert_eq!(store.artifact_count().await.unwrap(), 2);
 
-        let log = store.audit_log(Some("chat"), None, 100).await.unwrap();
+        let log = store
+            .audit_log(Some("chat"), None, None, 100)
+            .await
+            .unwrap();
         let actions: Vec<_> = log.iter().map(|e| e.action.as_str()).collect();
         assert_eq!(
             actions,
@@ -286,7 +293,7 @@ async fn deleting_an_app_deletes_what_it_owns() {
             Err(StoreError::NotFound(_))
         ));
         assert_eq!(
-            store.audit_log(Some("gone"), None, 1).await.unwrap()[0].action,
+            store.audit_log(Some("gone"), None, None, 1).await.unwrap()[0].action,
             "app.delete"
         );
     }
@@ -422,7 +429,7 @@ async fn admin_tokens_are_listed_revoked_and_expire() {
                 .is_err(),
             "{backend}: an expiry in the past is refused"
         );
-        let list = store.admin_tokens().await.unwrap();
+        let list = store.admin_tokens(None).await.unwrap();
         assert_eq!(
             list.iter()
                 .map(|t| (t.id, t.label.as_str(), t.expires_at))
@@ -462,7 +469,7 @@ async fn admin_tokens_are_listed_revoked_and_expire() {
             store.revoke_admin_token(9999, "bob").await,
             Err(StoreError::NotFound(_))
         ));
-        let log = store.audit_log(None, None, 10).await.unwrap();
+        let log = store.audit_log(None, None, None, 10).await.unwrap();
         assert_eq!(
             (log[0].action.as_str(), log[0].actor.as_str()),
             ("token.revoke", "bob")
@@ -541,7 +548,7 @@ async fn a_changed_configured_token_replaces_the_old_one() {
                 .is_some(),
             "{backend}: tokens made through the API are not touched"
         );
-        let list = store.admin_tokens().await.unwrap();
+        let list = store.admin_tokens(None).await.unwrap();
         assert_eq!(
             list.iter().map(|t| t.configured).collect::<Vec<_>>(),
             [false, true, true]
@@ -719,4 +726,306 @@ async fn data_survives_reconnecting() {
         "hv1"
     );
     std::fs::remove_dir_all(dir).ok();
+}
+
+fn in_tenant(slug: &str, tenant: &str, limits: AppLimits) -> NewApp {
+    NewApp {
+        tenant: tenant.into(),
+        limits,
+        ..new_app(slug)
+    }
+}
+
+fn ceiling(result: Result<impl std::fmt::Debug, StoreError>) -> String {
+    match result {
+        Err(StoreError::Quota { ceiling, .. }) => ceiling,
+        other => panic!("expected a quota refusal, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn tenants_own_apps_within_their_quota() {
+    for (backend, store) in stores().await {
+        // Created by the migration, with the platform ceilings as its quota.
+        let default = store.tenant(crate::DEFAULT_TENANT).await.unwrap();
+        assert_eq!(
+            default.quota.max_apps,
+            TenantQuota::CEILINGS[0].1,
+            "{backend}"
+        );
+        let quota = TenantQuota {
+            max_apps: 2,
+            max_connections: 300,
+            max_handler_memory_mb: 200,
+            kv_quota_bytes: 1 << 20,
+        };
+        let acme = store
+            .create_tenant("acme", "Acme", &quota, "ada")
+            .await
+            .unwrap();
+        assert_eq!(acme.usage.apps, 0);
+        assert!(matches!(
+            store.create_tenant("acme", "Again", &quota, "ada").await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert!(matches!(
+            store.create_tenant("Not OK", "x", &quota, "ada").await,
+            Err(StoreError::Invalid(_))
+        ));
+        let small = AppLimits {
+            max_connections: 100,
+            handler_memory_mb: 64,
+            kv_quota_bytes: 1000,
+            ..AppLimits::default()
+        };
+        let (one, _) = store
+            .create_app(&in_tenant("one", "acme", small.clone()), "ada")
+            .await
+            .unwrap();
+        assert_eq!(one.tenant, "acme", "{backend}");
+        // Raising one app's limit past the tenant's total is refused, naming it.
+        let big = AppLimits {
+            max_connections: 301,
+            ..small.clone()
+        };
+        assert_eq!(
+            ceiling(store.update_app("one", None, Some(&big), "ada").await),
+            "tenant quota max_connections"
+        );
+        // Past the platform ceiling is refused naming the platform.
+        let huge = AppLimits {
+            max_connections: 2_000_000,
+            ..small.clone()
+        };
+        assert_eq!(
+            ceiling(store.update_app("one", None, Some(&huge), "ada").await),
+            "platform ceiling max_connections"
+        );
+        // A second app fits only while the sum does.
+        let rest = AppLimits {
+            max_connections: 250,
+            ..small.clone()
+        };
+        assert_eq!(
+            ceiling(
+                store
+                    .create_app(&in_tenant("two", "acme", rest), "ada")
+                    .await
+            ),
+            "tenant quota max_connections"
+        );
+        store
+            .create_app(&in_tenant("two", "acme", small.clone()), "ada")
+            .await
+            .unwrap();
+        assert_eq!(
+            ceiling(
+                store
+                    .create_app(&in_tenant("three", "acme", small.clone()), "ada")
+                    .await
+            ),
+            "tenant quota max_apps"
+        );
+        let acme = store.tenant("acme").await.unwrap();
+        assert_eq!(acme.usage.apps, 2);
+        assert_eq!(acme.usage.max_connections, 200);
+        assert_eq!(acme.usage.handler_memory_mb, 128);
+        // A quota below what the apps use is refused; above it is fine.
+        let lower = TenantQuota {
+            max_connections: 150,
+            ..quota
+        };
+        assert_eq!(
+            ceiling(store.update_tenant("acme", None, Some(&lower), "ada").await),
+            "tenant quota max_connections"
+        );
+        let over = TenantQuota {
+            max_apps: 1_000_000,
+            ..quota
+        };
+        assert_eq!(
+            ceiling(store.update_tenant("acme", None, Some(&over), "ada").await),
+            "platform ceiling max_apps"
+        );
+        let raised = TenantQuota {
+            max_apps: 3,
+            ..quota
+        };
+        store
+            .update_tenant("acme", Some("Acme Inc"), Some(&raised), "ada")
+            .await
+            .unwrap();
+        assert!(matches!(
+            store.delete_tenant("acme", "ada").await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert!(matches!(
+            store.delete_tenant(crate::DEFAULT_TENANT, "ada").await,
+            Err(StoreError::Conflict(_))
+        ));
+        // Unknown tenants are not found.
+        assert!(matches!(
+            store
+                .create_app(&in_tenant("x", "nope", small.clone()), "ada")
+                .await,
+            Err(StoreError::NotFound(_))
+        ));
+        let slugs: Vec<String> = store
+            .tenants()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|t| t.slug)
+            .collect();
+        assert_eq!(slugs, ["acme", "default"]);
+        store.delete_app("one", "ada").await.unwrap();
+        store.delete_app("two", "ada").await.unwrap();
+        store.delete_tenant("acme", "ada").await.unwrap();
+        assert!(matches!(
+            store.tenant("acme").await,
+            Err(StoreError::NotFound(_))
+        ));
+        // Its audit entries stay its own.
+        let log = store
+            .audit_log(None, Some(acme.id), None, 100)
+            .await
+            .unwrap();
+        assert!(
+            log.iter().any(|e| e.action == "app.delete"),
+            "{backend}: {log:?}"
+        );
+        assert!(log.iter().all(|e| e.action != "tenant.delete"));
+    }
+}
+
+/// Two apps created at once in a tenant with room for one: one is refused.
+#[tokio::test]
+async fn concurrent_creates_never_pass_the_app_quota() {
+    for (backend, store) in stores().await {
+        let quota = TenantQuota {
+            max_apps: 1,
+            ..TenantQuota::default()
+        };
+        store
+            .create_tenant("race", "Race", &quota, "t")
+            .await
+            .unwrap();
+        let (first, second) = (
+            in_tenant("a", "race", AppLimits::default()),
+            in_tenant("b", "race", AppLimits::default()),
+        );
+        let (a, b) = tokio::join!(
+            store.create_app(&first, "t"),
+            store.create_app(&second, "t"),
+        );
+        assert_eq!(
+            usize::from(a.is_ok()) + usize::from(b.is_ok()),
+            1,
+            "{backend}: {a:?} {b:?}"
+        );
+        assert_eq!(store.tenant("race").await.unwrap().usage.apps, 1);
+    }
+}
+
+#[tokio::test]
+async fn tokens_carry_a_role_and_a_scope() {
+    for (backend, store) in stores().await {
+        store
+            .create_tenant("acme", "Acme", &TenantQuota::default(), "t")
+            .await
+            .unwrap();
+        store
+            .create_tenant("globex", "Globex", &TenantQuota::default(), "t")
+            .await
+            .unwrap();
+        store
+            .create_app(&in_tenant("web", "acme", AppLimits::default()), "t")
+            .await
+            .unwrap();
+        store
+            .create_app(&in_tenant("api", "acme", AppLimits::default()), "t")
+            .await
+            .unwrap();
+        store
+            .create_app(&in_tenant("gx", "globex", AppLimits::default()), "t")
+            .await
+            .unwrap();
+        let scoped = NewToken {
+            label: "ci".into(),
+            role: Role::Deployer,
+            tenant: Some("acme".into()),
+            apps: Some(vec!["web".into()]),
+            expires_at: None,
+        };
+        let (token, secret) = store.create_token(&scoped, "t").await.unwrap();
+        assert_eq!(
+            token.apps.as_deref(),
+            Some(&["web".to_owned()][..]),
+            "{backend}"
+        );
+        let checked = store
+            .check_admin_token(secret.expose())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(checked.role, Role::Deployer);
+        assert_eq!(checked.tenant.as_deref(), Some("acme"));
+        assert_eq!(checked.apps, token.apps);
+        // Another tenant's app, an unknown tenant, a wrongly scoped role: refused.
+        for bad in [
+            NewToken {
+                apps: Some(vec!["gx".into()]),
+                ..scoped.clone()
+            },
+            NewToken {
+                tenant: Some("nope".into()),
+                ..scoped.clone()
+            },
+            NewToken {
+                tenant: None,
+                ..scoped.clone()
+            },
+            NewToken {
+                role: Role::TenantOwner,
+                ..scoped.clone()
+            },
+            NewToken {
+                role: Role::PlatformAdmin,
+                ..scoped.clone()
+            },
+            NewToken {
+                apps: Some(vec![]),
+                ..scoped.clone()
+            },
+        ] {
+            assert!(
+                matches!(
+                    store.create_token(&bad, "t").await,
+                    Err(StoreError::Invalid(_))
+                ),
+                "{backend}: {bad:?}"
+            );
+        }
+        let owner = NewToken {
+            label: "owner".into(),
+            role: Role::TenantOwner,
+            tenant: Some("acme".into()),
+            apps: None,
+            expires_at: None,
+        };
+        store.create_token(&owner, "t").await.unwrap();
+        let acme_id = store.tenant("acme").await.unwrap().id;
+        let listed = store.admin_tokens(Some(acme_id)).await.unwrap();
+        assert_eq!(listed.len(), 2, "{backend}: {listed:?}");
+        // Deleting its app leaves an app-scoped token reaching nothing.
+        store.delete_app("web", "t").await.unwrap();
+        let after = store
+            .check_admin_token(secret.expose())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(after.apps, Some(vec![]), "{backend}");
+        // Platform-admin tokens alone count as a way in (for the generated one).
+        assert_eq!(store.admin_token_count().await.unwrap(), 0);
+    }
 }

@@ -121,7 +121,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         let detail = serde_json::json!({ "version": version, "hash": hash, "size": component.len(), "notes": notes });
-        record(&mut tx, actor, "deploy.upload", Some(slug), detail).await?;
+        record(&mut tx, actor, "deploy.upload", Some(slug), None, detail).await?;
         if activate {
             self.activate_in(&mut tx, app_id, slug, version, actor, "deploy.activate")
                 .await?;
@@ -201,6 +201,7 @@ impl Store {
             actor,
             action,
             Some(slug),
+            None,
             serde_json::json!({ "version": version }),
         )
         .await

@@ -10,6 +10,11 @@ pub enum StoreError {
     Conflict(String),
     #[error("{0}")]
     Invalid(String),
+    /// A change that would pass a tenant quota or a platform ceiling;
+    /// `ceiling` names which (`tenant quota max_apps`, `platform ceiling
+    /// max_connections`).
+    #[error("{message}")]
+    Quota { ceiling: String, message: String },
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("migration failed: {0}")]

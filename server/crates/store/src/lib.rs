@@ -8,6 +8,7 @@ mod error;
 mod kv;
 mod migrations;
 mod secret;
+mod tenants;
 mod tokens;
 
 pub use apps::{App, AppLimits, Credentials, NewApp, validate_slug};
@@ -17,7 +18,8 @@ pub use deployments::{Deployment, DeploymentStatus};
 pub use error::StoreError;
 pub use kv::{KvEntry, KvError};
 pub use secret::{Secret, hash_secret};
-pub use tokens::AdminToken;
+pub use tenants::{DEFAULT_TENANT, Tenant, TenantQuota, TenantUsage};
+pub use tokens::{AdminToken, NewToken, Role};
 
 /// Milliseconds since the Unix epoch: every time the store records.
 pub fn now_ms() -> i64 {

@@ -37,6 +37,11 @@ const SQLITE: Table = &[
         "token lifecycle",
         include_str!("../migrations/sqlite/0004_token_lifecycle.sql"),
     ),
+    (
+        5,
+        "tenants",
+        include_str!("../migrations/sqlite/0005_tenants.sql"),
+    ),
 ];
 
 const POSTGRES: Table = &[
@@ -59,6 +64,11 @@ const POSTGRES: Table = &[
         4,
         "token lifecycle",
         include_str!("../migrations/postgres/0004_token_lifecycle.sql"),
+    ),
+    (
+        5,
+        "tenants",
+        include_str!("../migrations/postgres/0005_tenants.sql"),
     ),
 ];
 

@@ -1,0 +1,398 @@
+//! Tenants: who owns apps, and the quota a platform admin gives each. A
+//! quota caps what the tenant's apps may be *given* (the sum of their
+//! limits), so it holds on every node without counting anything live: an
+//! app can never be set above what its tenant has left, nor any limit above
+//! the platform ceiling (`AppLimits::RANGES`).
+
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::apps::validate_slug;
+use crate::audit::record;
+use crate::db::audited;
+use crate::{AppLimits, Store, StoreError, now_ms};
+
+/// The tenant every app created before tenants existed belongs to, and the
+/// one a platform admin's new app goes to unless it names another.
+pub const DEFAULT_TENANT: &str = "default";
+
+/// What a tenant's apps may be given, all together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TenantQuota {
+    /// Apps the tenant may have.
+    pub max_apps: u64,
+    /// The sum of its apps' `max_connections`.
+    pub max_connections: u64,
+    /// The sum of its apps' `handler_memory_mb`.
+    pub max_handler_memory_mb: u64,
+    /// The sum of its apps' `kv_quota_bytes`.
+    pub kv_quota_bytes: u64,
+}
+
+impl Default for TenantQuota {
+    /// A new tenant's quota: ten apps at the default app limits.
+    fn default() -> Self {
+        let app = AppLimits::default();
+        Self {
+            max_apps: 10,
+            max_connections: 10 * app.max_connections,
+            max_handler_memory_mb: 10 * app.handler_memory_mb,
+            kv_quota_bytes: 10 * app.kv_quota_bytes,
+        }
+    }
+}
+
+impl TenantQuota {
+    /// The platform ceilings of a tenant's quota (the `default` tenant has
+    /// these): what every app at its own ceiling, 100,000 of them, would need.
+    pub const CEILINGS: [(&'static str, u64); 4] = [
+        ("max_apps", 100_000),
+        ("max_connections", 1_000_000_000),
+        ("max_handler_memory_mb", 100_000_000),
+        ("kv_quota_bytes", 1_000_000_000_000_000),
+    ];
+
+    fn values(&self) -> [u64; 4] {
+        [
+            self.max_apps,
+            self.max_connections,
+            self.max_handler_memory_mb,
+            self.kv_quota_bytes,
+        ]
+    }
+
+    pub fn validate(&self) -> Result<(), StoreError> {
+        for ((name, ceiling), value) in Self::CEILINGS.iter().zip(self.values()) {
+            if value > *ceiling {
+                return Err(StoreError::Quota {
+                    ceiling: format!("platform ceiling {name}"),
+                    message: format!("{name} {value} is above the platform ceiling of {ceiling}"),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What a tenant's apps are given now (the sums the quota caps).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TenantUsage {
+    pub apps: u64,
+    pub max_connections: u64,
+    pub handler_memory_mb: u64,
+    pub kv_quota_bytes: u64,
+}
+
+impl TenantUsage {
+    fn with(mut self, limits: &AppLimits) -> Self {
+        self.apps += 1;
+        self.max_connections += limits.max_connections;
+        self.handler_memory_mb += limits.handler_memory_mb;
+        self.kv_quota_bytes += limits.kv_quota_bytes;
+        self
+    }
+
+    fn values(&self) -> [u64; 4] {
+        [
+            self.apps,
+            self.max_connections,
+            self.handler_memory_mb,
+            self.kv_quota_bytes,
+        ]
+    }
+
+    /// Refuses a usage over `quota`, naming the first quota it passes.
+    pub(crate) fn check(&self, tenant: &str, quota: &TenantQuota) -> Result<(), StoreError> {
+        let names = TenantQuota::CEILINGS.map(|(name, _)| name);
+        for ((name, used), allowed) in names.iter().zip(self.values()).zip(quota.values()) {
+            if used > allowed {
+                return Err(StoreError::Quota {
+                    ceiling: format!("tenant quota {name}"),
+                    message: format!(
+                        "tenant {tenant:?} would have {used} for {name}, over its quota of {allowed}"
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Tenant {
+    #[serde(skip)]
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    pub created_at: i64,
+    pub quota: TenantQuota,
+    /// The sums of its apps' limits.
+    pub usage: TenantUsage,
+}
+
+const TENANT_COLUMNS: &str =
+    "id, slug, name, created_at, max_apps, max_connections, max_handler_memory_mb, kv_quota_bytes";
+
+/// The sums of each tenant's app limits, by tenant id.
+const USAGE: &str = "SELECT COUNT(*) AS apps, \
+     CAST(COALESCE(SUM(max_connections), 0) AS BIGINT) AS conns, \
+     CAST(COALESCE(SUM(handler_memory_mb), 0) AS BIGINT) AS mem, \
+     CAST(COALESCE(SUM(kv_quota_bytes), 0) AS BIGINT) AS kv \
+     FROM apps WHERE tenant_id = $1";
+
+fn tenant_of(row: &AnyRow) -> Result<Tenant, StoreError> {
+    let n = |c: &str| row.try_get::<i64, _>(c).map(|v| v.max(0) as u64);
+    Ok(Tenant {
+        id: row.try_get("id")?,
+        slug: row.try_get("slug")?,
+        name: row.try_get("name")?,
+        created_at: row.try_get("created_at")?,
+        quota: TenantQuota {
+            max_apps: n("max_apps")?,
+            max_connections: n("max_connections")?,
+            max_handler_memory_mb: n("max_handler_memory_mb")?,
+            kv_quota_bytes: n("kv_quota_bytes")?,
+        },
+        usage: TenantUsage::default(),
+    })
+}
+
+pub(crate) async fn usage_in(
+    conn: &mut sqlx::AnyConnection,
+    tenant_id: i64,
+    except_app: Option<i64>,
+) -> Result<TenantUsage, StoreError> {
+    let sql = format!("{USAGE} AND id <> $2");
+    let row = sqlx::query(audited(sql))
+        .bind(tenant_id)
+        .bind(except_app.unwrap_or(-1))
+        .fetch_one(conn)
+        .await?;
+    let sum = |c: &str| row.try_get::<i64, _>(c).map(|v| v.max(0) as u64);
+    Ok(TenantUsage {
+        apps: sum("apps")?,
+        max_connections: sum("conns")?,
+        handler_memory_mb: sum("mem")?,
+        kv_quota_bytes: sum("kv")?,
+    })
+}
+
+/// The tenant's row, locked for the rest of the transaction (a no-op
+/// update: a row lock on PostgreSQL, the write lock on SQLite), so two
+/// changes to its apps check the quota one after the other.
+pub(crate) async fn lock_tenant(
+    conn: &mut sqlx::AnyConnection,
+    slug: &str,
+) -> Result<Tenant, StoreError> {
+    let sql = format!("UPDATE tenants SET name = name WHERE slug = $1 RETURNING {TENANT_COLUMNS}");
+    let row = sqlx::query(audited(sql))
+        .bind(slug)
+        .fetch_optional(conn)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("tenant {slug:?}")))?;
+    tenant_of(&row)
+}
+
+/// Checks that `limits` fit the tenant's quota once the app has them
+/// (`app` is the app being changed, left out of the current sums).
+pub(crate) async fn check_fits(
+    conn: &mut sqlx::AnyConnection,
+    tenant: &Tenant,
+    app: Option<i64>,
+    limits: &AppLimits,
+) -> Result<(), StoreError> {
+    let after = usage_in(conn, tenant.id, app).await?.with(limits);
+    after.check(&tenant.slug, &tenant.quota)
+}
+
+fn validate_name(name: &str) -> Result<(), StoreError> {
+    if name.trim().is_empty() || name.len() > 200 {
+        return Err(StoreError::Invalid(
+            "a tenant's name is 1 to 200 characters".into(),
+        ));
+    }
+    Ok(())
+}
+
+impl Store {
+    pub async fn tenants(&self) -> Result<Vec<Tenant>, StoreError> {
+        let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants ORDER BY slug");
+        let rows = sqlx::query(audited(sql)).fetch_all(&self.pool).await?;
+        let mut conn = self.pool.acquire().await?;
+        let mut tenants = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let mut tenant = tenant_of(row)?;
+            tenant.usage = usage_in(&mut conn, tenant.id, None).await?;
+            tenants.push(tenant);
+        }
+        Ok(tenants)
+    }
+
+    pub async fn tenant(&self, slug: &str) -> Result<Tenant, StoreError> {
+        let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE slug = $1");
+        let row = sqlx::query(audited(sql))
+            .bind(slug)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("tenant {slug:?}")))?;
+        let mut tenant = tenant_of(&row)?;
+        let mut conn = self.pool.acquire().await?;
+        tenant.usage = usage_in(&mut conn, tenant.id, None).await?;
+        Ok(tenant)
+    }
+
+    pub async fn create_tenant(
+        &self,
+        slug: &str,
+        name: &str,
+        quota: &TenantQuota,
+        actor: &str,
+    ) -> Result<Tenant, StoreError> {
+        validate_slug(slug)
+            .map_err(|e| StoreError::Invalid(e.replace("app slug", "tenant slug")))?;
+        validate_name(name)?;
+        quota.validate()?;
+        let mut tx = self.begin().await?;
+        let sql = format!(
+            "INSERT INTO tenants (slug, name, created_at, max_apps, max_connections, \
+             max_handler_memory_mb, kv_quota_bytes) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             RETURNING {TENANT_COLUMNS}"
+        );
+        let inserted = sqlx::query(audited(sql))
+            .bind(slug)
+            .bind(name.trim())
+            .bind(now_ms())
+            .bind(quota.max_apps as i64)
+            .bind(quota.max_connections as i64)
+            .bind(quota.max_handler_memory_mb as i64)
+            .bind(quota.kv_quota_bytes as i64)
+            .fetch_one(&mut *tx)
+            .await;
+        let tenant = match inserted {
+            Ok(row) => tenant_of(&row)?,
+            Err(e) if StoreError::is_unique_violation(&e) => {
+                return Err(StoreError::Conflict(format!(
+                    "a tenant named {slug:?} already exists"
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        record(
+            &mut tx,
+            actor,
+            "tenant.create",
+            None,
+            Some(tenant.id),
+            serde_json::json!({ "tenant": slug, "name": name.trim(), "quota": quota }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(tenant)
+    }
+
+    /// Renames a tenant and/or replaces its quota; a quota below what its
+    /// apps are given now is refused, naming the first one it would break.
+    pub async fn update_tenant(
+        &self,
+        slug: &str,
+        name: Option<&str>,
+        quota: Option<&TenantQuota>,
+        actor: &str,
+    ) -> Result<Tenant, StoreError> {
+        if let Some(name) = name {
+            validate_name(name)?;
+        }
+        if let Some(quota) = quota {
+            quota.validate()?;
+        }
+        let mut tx = self.begin().await?;
+        let before = lock_tenant(&mut tx, slug).await?;
+        let quota = quota.copied().unwrap_or(before.quota);
+        let name = name.map(str::trim).unwrap_or(&before.name).to_owned();
+        let usage = usage_in(&mut tx, before.id, None).await?;
+        usage.check(slug, &quota).map_err(|e| match e {
+            StoreError::Quota { ceiling, .. } => StoreError::Quota {
+                message: format!(
+                    "tenant {slug:?}'s apps already use more than that {}: lower their limits first",
+                    ceiling.trim_start_matches("tenant quota ")
+                ),
+                ceiling,
+            },
+            other => other,
+        })?;
+        sqlx::query(
+            "UPDATE tenants SET name = $2, max_apps = $3, max_connections = $4, \
+             max_handler_memory_mb = $5, kv_quota_bytes = $6 WHERE id = $1",
+        )
+        .bind(before.id)
+        .bind(&name)
+        .bind(quota.max_apps as i64)
+        .bind(quota.max_connections as i64)
+        .bind(quota.max_handler_memory_mb as i64)
+        .bind(quota.kv_quota_bytes as i64)
+        .execute(&mut *tx)
+        .await?;
+        record(
+            &mut tx,
+            actor,
+            "tenant.update",
+            None,
+            Some(before.id),
+            serde_json::json!({ "tenant": slug, "name": name, "quota": quota,
+                "previous_quota": before.quota }),
+        )
+        .await?;
+        tx.commit().await?;
+        self.tenant(slug).await
+    }
+
+    /// Deletes a tenant that has no apps, with its tokens. `default` stays.
+    pub async fn delete_tenant(&self, slug: &str, actor: &str) -> Result<(), StoreError> {
+        if slug == DEFAULT_TENANT {
+            return Err(StoreError::Conflict(
+                "the default tenant cannot be deleted".into(),
+            ));
+        }
+        let mut tx = self.begin().await?;
+        let tenant = lock_tenant(&mut tx, slug).await?;
+        let usage = usage_in(&mut tx, tenant.id, None).await?;
+        if usage.apps > 0 {
+            return Err(StoreError::Conflict(format!(
+                "tenant {slug:?} still has {} app(s): delete them first",
+                usage.apps
+            )));
+        }
+        // The cascade is explicit too, for a database opened without foreign keys.
+        sqlx::query(
+            "DELETE FROM admin_token_apps WHERE token_id IN \
+             (SELECT id FROM admin_tokens WHERE tenant_id = $1)",
+        )
+        .bind(tenant.id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM admin_tokens WHERE tenant_id = $1")
+            .bind(tenant.id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM tenants WHERE id = $1")
+            .bind(tenant.id)
+            .execute(&mut *tx)
+            .await?;
+        record(
+            &mut tx,
+            actor,
+            "tenant.delete",
+            None,
+            None,
+            serde_json::json!({ "tenant": slug }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
