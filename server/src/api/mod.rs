@@ -106,6 +106,14 @@ impl From<ControlError> for ApiError {
                 ProblemCode::Invalid,
                 detail,
             ),
+            ControlError::Quota { ceiling, .. } => Self {
+                ceiling: Some(ceiling),
+                ..Self::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    ProblemCode::QuotaExceeded,
+                    detail,
+                )
+            },
             ControlError::TooLarge { .. } => Self {
                 step: Some("size"),
                 ..Self::new(StatusCode::PAYLOAD_TOO_LARGE, ProblemCode::TooLarge, detail)

@@ -23,7 +23,8 @@ pub(crate) enum ProblemCode {
     BadRequest,
     /// No or a wrong bearer token.
     Unauthorized,
-    /// The origin or the app's policy refuses the request.
+    /// The origin or the app's policy refuses the request, or the admin
+    /// token lacks the permission (`permission` names it).
     Forbidden,
     /// No such route, app, socket or record.
     NotFound,
@@ -42,6 +43,9 @@ pub(crate) enum ProblemCode {
     InvalidTarget,
     /// A body or message over its limit.
     TooLarge,
+    /// A change that would pass a tenant's quota or a platform ceiling
+    /// (`ceiling` names which).
+    QuotaExceeded,
     /// The deploy pipeline refused a component (`step` names where).
     DeployRefused,
     /// The client did not acknowledge in time.
@@ -73,7 +77,7 @@ pub(crate) enum ProblemCode {
 impl ProblemCode {
     /// Every code, for the table in the README and its test.
     #[cfg(test)]
-    pub(crate) const ALL: [Self; 23] = [
+    pub(crate) const ALL: [Self; 24] = [
         Self::BadRequest,
         Self::Unauthorized,
         Self::Forbidden,
@@ -85,6 +89,7 @@ impl ProblemCode {
         Self::InvalidEvent,
         Self::InvalidTarget,
         Self::TooLarge,
+        Self::QuotaExceeded,
         Self::DeployRefused,
         Self::AckTimeout,
         Self::Disconnected,
@@ -112,6 +117,7 @@ impl ProblemCode {
             Self::InvalidEvent => "invalid_event",
             Self::InvalidTarget => "invalid_target",
             Self::TooLarge => "too_large",
+            Self::QuotaExceeded => "quota_exceeded",
             Self::DeployRefused => "deploy_refused",
             Self::AckTimeout => "ack_timeout",
             Self::Disconnected => "disconnected",
@@ -152,6 +158,13 @@ pub(crate) struct Problem {
     /// With `engine_io`: the Engine.IO protocol's error number.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub engine_io_code: Option<u8>,
+    /// With `forbidden` from the admin API: the permission the token lacks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permission: Option<&'static str>,
+    /// With `quota_exceeded`: which ceiling (`tenant quota max_apps`,
+    /// `platform ceiling max_connections`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ceiling: Option<String>,
 }
 
 /// An HTTP error on its way to the client: the one error type of the edge.
@@ -164,6 +177,8 @@ pub(crate) struct ApiError {
     pub retry_after_secs: Option<u64>,
     pub max_payload: Option<usize>,
     pub engine_io_code: Option<u8>,
+    pub permission: Option<&'static str>,
+    pub ceiling: Option<String>,
 }
 
 impl ApiError {
@@ -176,6 +191,8 @@ impl ApiError {
             retry_after_secs: None,
             max_payload: None,
             engine_io_code: None,
+            permission: None,
+            ceiling: None,
         }
     }
 
@@ -224,6 +241,8 @@ impl ApiError {
             retry_after_secs: self.retry_after_secs,
             max_payload: self.max_payload,
             engine_io_code: self.engine_io_code,
+            permission: self.permission,
+            ceiling: self.ceiling,
         }
     }
 }

@@ -116,6 +116,7 @@ async fn seed_demo(control: &Control) -> Result<(), String> {
     let new = NewApp {
         slug: "demo".into(),
         name: "Demo (echo)".into(),
+        tenant: eddy_store::DEFAULT_TENANT.into(),
         limits: AppLimits::default(),
     };
     match control.create_app(&new, "system").await {

@@ -12,6 +12,9 @@ pub(crate) enum ControlError {
     Conflict(String),
     #[error("{0}")]
     Invalid(String),
+    /// Over a tenant quota or a platform ceiling (`ceiling` names which).
+    #[error("{message}")]
+    Quota { ceiling: String, message: String },
     /// `size` is at least what was received: a streamed body is cut off as
     /// soon as it passes `max`.
     #[error("the component is larger than the limit of {max} bytes")]
@@ -46,6 +49,7 @@ impl From<StoreError> for ControlError {
             StoreError::NotFound(what) => Self::NotFound(format!("{what} not found")),
             StoreError::Conflict(m) => Self::Conflict(m),
             StoreError::Invalid(m) => Self::Invalid(m),
+            StoreError::Quota { ceiling, message } => Self::Quota { ceiling, message },
             other => Self::Internal(other.to_string()),
         }
     }

@@ -2,6 +2,7 @@
 //! test binary links eddy, wasmtime and sqlx, so one binary instead of one
 //! per file saves most of a cold build's link time on a 2-core machine.
 
+mod access;
 mod admin_api;
 mod admin_ui;
 mod cli;

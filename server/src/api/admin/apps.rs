@@ -6,10 +6,10 @@ use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use eddy_store::{AppLimits, NewApp};
+use eddy_store::{AppLimits, DEFAULT_TENANT, NewApp};
 use serde::{Deserialize, Serialize};
 
-use super::{Actor, ApiError, ApiJson};
+use super::{ApiError, ApiJson, Principal, access};
 use crate::state::ServerState;
 
 /// Limits to set; the ones left out keep their value (or the default).
@@ -58,6 +58,10 @@ pub(super) struct CreateApp {
     /// A display name (default: the slug).
     #[serde(default)]
     pub name: Option<String>,
+    /// The tenant that owns it. A tenant's token may leave it out (its own
+    /// tenant); a platform admin's default is `default`.
+    #[serde(default)]
+    pub tenant: Option<String>,
     #[serde(default)]
     pub limits: LimitsPatch,
 }
@@ -115,10 +119,14 @@ pub(super) fn view(state: &ServerState, app: eddy_store::App) -> AppView {
     responses((status = 200, body = Vec<AppView>), (status = 401, body = crate::api::Problem)))]
 pub(super) async fn list(
     State(state): State<Arc<ServerState>>,
+    Extension(principal): Extension<Principal>,
 ) -> Result<axum::Json<Vec<AppView>>, ApiError> {
     let apps = state.control.store.apps().await?;
     Ok(axum::Json(
-        apps.into_iter().map(|a| view(&state, a)).collect(),
+        apps.into_iter()
+            .filter(|a| principal.sees_app(a.tenant_id, &a.slug))
+            .map(|a| view(&state, a))
+            .collect(),
     ))
 }
 
@@ -127,15 +135,23 @@ pub(super) async fn list(
         (status = 422, body = crate::api::Problem)))]
 pub(super) async fn create(
     State(state): State<Arc<ServerState>>,
-    Extension(actor): Extension<Actor>,
+    Extension(principal): Extension<Principal>,
     ApiJson(body): ApiJson<CreateApp>,
 ) -> Result<impl IntoResponse, ApiError> {
+    let tenant = match (principal.tenant(), body.tenant) {
+        (None, named) => named.unwrap_or_else(|| DEFAULT_TENANT.to_owned()),
+        (Some(own), Some(named)) if named != own => {
+            return Err(access::not_found(format!("tenant {named:?}")));
+        }
+        (Some(own), _) => own.to_owned(),
+    };
     let new = NewApp {
+        tenant,
         name: body.name.clone().unwrap_or_else(|| body.slug.clone()),
         limits: body.limits.apply(AppLimits::default()),
         slug: body.slug,
     };
-    let (app, credentials) = state.control.create_app(&new, &actor.0).await?;
+    let (app, credentials) = state.control.create_app(&new, &principal.actor()).await?;
     let created = CreatedApp {
         app: view(&state, app),
         public_key: credentials.public_key,
@@ -158,7 +174,7 @@ pub(super) async fn get(
     params(("slug" = String, Path)), responses((status = 200, body = AppView), (status = 422, body = crate::api::Problem)))]
 pub(super) async fn update(
     State(state): State<Arc<ServerState>>,
-    Extension(actor): Extension<Actor>,
+    Extension(principal): Extension<Principal>,
     Path(slug): Path<String>,
     ApiJson(body): ApiJson<UpdateApp>,
 ) -> Result<axum::Json<AppView>, ApiError> {
@@ -169,7 +185,12 @@ pub(super) async fn update(
         .map(|patch| patch.apply(current.limits.clone()));
     let app = state
         .control
-        .update_app(&slug, body.name.as_deref(), limits.as_ref(), &actor.0)
+        .update_app(
+            &slug,
+            body.name.as_deref(),
+            limits.as_ref(),
+            &principal.actor(),
+        )
         .await?;
     Ok(axum::Json(view(&state, app)))
 }
@@ -178,10 +199,10 @@ pub(super) async fn update(
     params(("slug" = String, Path)), responses((status = 204), (status = 404, body = crate::api::Problem)))]
 pub(super) async fn delete(
     State(state): State<Arc<ServerState>>,
-    Extension(actor): Extension<Actor>,
+    Extension(principal): Extension<Principal>,
     Path(slug): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    state.control.delete_app(&slug, &actor.0).await?;
+    state.control.delete_app(&slug, &principal.actor()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -189,10 +210,13 @@ pub(super) async fn delete(
     params(("slug" = String, Path)), responses((status = 200, body = AppKey), (status = 404, body = crate::api::Problem)))]
 pub(super) async fn rotate_secret(
     State(state): State<Arc<ServerState>>,
-    Extension(actor): Extension<Actor>,
+    Extension(principal): Extension<Principal>,
     Path(slug): Path<String>,
 ) -> Result<axum::Json<AppKey>, ApiError> {
-    let credentials = state.control.rotate_secret(&slug, &actor.0).await?;
+    let credentials = state
+        .control
+        .rotate_secret(&slug, &principal.actor())
+        .await?;
     Ok(axum::Json(AppKey {
         public_key: credentials.public_key,
         secret: credentials.secret.expose().to_owned(),

@@ -12,7 +12,7 @@ use eddy_store::Deployment;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::Deserialize;
 
-use super::{Actor, ApiError};
+use super::{ApiError, Principal};
 use crate::control::DeployReport;
 use crate::state::ServerState;
 
@@ -53,7 +53,7 @@ pub(super) async fn list(
         (status = 422, description = "refused by a pipeline step (`step` says which)", body = crate::api::Problem)))]
 pub(super) async fn upload(
     State(state): State<Arc<ServerState>>,
-    Extension(actor): Extension<Actor>,
+    Extension(principal): Extension<Principal>,
     Path(slug): Path<String>,
     Query(params): Query<UploadParams>,
     body: Body,
@@ -64,7 +64,7 @@ pub(super) async fn upload(
         Err(e) if e.is::<LengthLimitError>() => {
             return Err(state
                 .control
-                .refuse_oversized(&slug, &actor.0, max + 1)
+                .refuse_oversized(&slug, &principal.actor(), max + 1)
                 .await
                 .into());
         }
@@ -81,7 +81,7 @@ pub(super) async fn upload(
             bytes.to_vec(),
             params.notes.as_deref().unwrap_or(""),
             params.activate.unwrap_or(true),
-            &actor.0,
+            &principal.actor(),
         )
         .await?;
     Ok((StatusCode::CREATED, axum::Json(report)))
@@ -92,11 +92,14 @@ pub(super) async fn upload(
     responses((status = 200, body = Deployment), (status = 404, body = crate::api::Problem)))]
 pub(super) async fn activate(
     State(state): State<Arc<ServerState>>,
-    Extension(actor): Extension<Actor>,
+    Extension(principal): Extension<Principal>,
     Path((slug, version)): Path<(String, i64)>,
 ) -> Result<axum::Json<Deployment>, ApiError> {
     Ok(axum::Json(
-        state.control.activate(&slug, version, &actor.0).await?,
+        state
+            .control
+            .activate(&slug, version, &principal.actor())
+            .await?,
     ))
 }
 
@@ -105,7 +108,7 @@ pub(super) async fn activate(
     responses((status = 200, body = Deployment), (status = 422, body = crate::api::Problem)))]
 pub(super) async fn rollback(
     State(state): State<Arc<ServerState>>,
-    Extension(actor): Extension<Actor>,
+    Extension(principal): Extension<Principal>,
     Path(slug): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<axum::Json<Deployment>, ApiError> {
@@ -122,8 +125,13 @@ pub(super) async fn rollback(
         })?
     };
     let deployment = match request.version {
-        Some(version) => state.control.activate(&slug, version, &actor.0).await?,
-        None => state.control.rollback(&slug, &actor.0).await?,
+        Some(version) => {
+            state
+                .control
+                .activate(&slug, version, &principal.actor())
+                .await?
+        }
+        None => state.control.rollback(&slug, &principal.actor()).await?,
     };
     Ok(axum::Json(deployment))
 }

@@ -2,11 +2,12 @@
 
 use std::sync::Arc;
 
+use axum::Extension;
 use axum::extract::{Path, Query, State};
 use eddy_store::{AuditEntry, KvEntry};
 use serde::{Deserialize, Serialize};
 
-use super::ApiError;
+use super::{ApiError, Principal};
 use crate::state::ServerState;
 
 /// What an app is doing now, on this node.
@@ -179,16 +180,27 @@ pub(super) struct AuditParams {
     responses((status = 200, body = Vec<AuditEntry>)))]
 pub(super) async fn audit(
     State(state): State<Arc<ServerState>>,
+    Extension(principal): Extension<Principal>,
     Query(params): Query<AuditParams>,
 ) -> Result<axum::Json<Vec<AuditEntry>>, ApiError> {
-    let entries = state
+    let mut entries = state
         .control
         .store
         .audit_log(
             params.app.as_deref(),
+            principal.tenant_id(),
             params.before,
             params.limit.unwrap_or(100),
         )
         .await?;
+    // A token confined to some apps reads only their entries (a page may
+    // come back short: page on with `before`).
+    if !principal.tenant_wide() {
+        entries.retain(|e| {
+            e.app
+                .as_deref()
+                .is_some_and(|app| principal.sees_app(principal.tenant_id().unwrap_or(0), app))
+        });
+    }
     Ok(axum::Json(entries))
 }

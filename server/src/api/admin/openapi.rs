@@ -15,6 +15,8 @@ use utoipa::{Modify, OpenApi};
         super::tokens::list, super::tokens::create, super::tokens::revoke,
         super::stream::live, super::stream::logs, super::stream::log_tail,
         super::sockets::list, super::sockets::disconnect, super::nodes::cluster,
+        super::tenants::list, super::tenants::create, super::tenants::get, super::tenants::update,
+        super::tenants::delete, super::tenants::whoami,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -22,7 +24,8 @@ use utoipa::{Modify, OpenApi};
         (name = "deployments", description = "Handler versions and the deploy pipeline"),
         (name = "observe", description = "Live stats and streams, logs, key-value data, the audit log"),
         (name = "sockets", description = "Connected sockets"),
-        (name = "tokens", description = "Admin tokens: list (never the secrets), create (optionally expiring), revoke"),
+        (name = "tokens", description = "Admin tokens: who am I, list (never the secrets), create (a role and scope, optionally expiring), revoke"),
+        (name = "tenants", description = "Tenants and their quotas"),
     )
 )]
 pub(super) struct AdminApi;

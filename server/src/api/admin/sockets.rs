@@ -8,7 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use super::{Actor, ApiError};
+use super::{ApiError, Principal};
 use crate::session::Transport;
 use crate::socket::Socket;
 use crate::state::ServerState;
@@ -120,7 +120,7 @@ pub(super) struct NamespaceParam {
     responses((status = 204), (status = 404, body = crate::api::Problem)))]
 pub(super) async fn disconnect(
     State(state): State<Arc<ServerState>>,
-    Extension(actor): Extension<Actor>,
+    Extension(principal): Extension<Principal>,
     Path((slug, id)): Path<(String, String)>,
     Query(params): Query<NamespaceParam>,
 ) -> Result<StatusCode, ApiError> {
@@ -136,7 +136,7 @@ pub(super) async fn disconnect(
     if let Err(error) = state
         .control
         .store
-        .audit(&actor.0, "socket.disconnect", Some(&slug), detail)
+        .audit(&principal.actor(), "socket.disconnect", Some(&slug), detail)
         .await
     {
         tracing::warn!(%error, "cannot record a socket disconnect");
