@@ -49,6 +49,7 @@ const REQUIRED: &[(&str, &str, Option<&str>)] = &[
     ),
     ("get", "/stream", Some("apps:read")),
     ("get", "/cluster", Some("cluster:read")),
+    ("get", "/platform", Some("platform:read")),
     ("get", "/audit", Some("apps:read")),
     ("get", "/tokens", Some("tokens:manage")),
     ("post", "/tokens", Some("tokens:manage")),
@@ -64,7 +65,10 @@ const REQUIRED: &[(&str, &str, Option<&str>)] = &[
 fn role_has(role: &str, permission: &str) -> bool {
     match role {
         "platform-admin" => true,
-        "tenant-owner" => !matches!(permission, "tenants:manage" | "cluster:read"),
+        "tenant-owner" => !matches!(
+            permission,
+            "tenants:manage" | "cluster:read" | "platform:read"
+        ),
         "deployer" => matches!(permission, "apps:read" | "deployments:write"),
         "viewer" => permission == "apps:read",
         other => panic!("unknown role {other}"),

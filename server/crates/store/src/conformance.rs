@@ -1029,3 +1029,61 @@ async fn tokens_carry_a_role_and_a_scope() {
         assert_eq!(store.admin_token_count().await.unwrap(), 0);
     }
 }
+
+/// A registry of the release before tenants, upgraded: its apps belong to
+/// `default`, its tokens are platform admins, its audit entries about apps
+/// are `default`'s, and nothing is refused by the default tenant's quota.
+#[tokio::test]
+async fn an_upgrade_moves_everything_to_the_default_tenant() {
+    let mut urls = vec![{
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let dir =
+            std::env::temp_dir().join(format!("eddy-store-upgrade-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        ("sqlite", format!("sqlite://{}/eddy.db", dir.display()))
+    }];
+    if let Some(base) = testing::postgres_server() {
+        urls.push(("postgres", testing::postgres_schema(&base).await));
+    }
+    for (backend, url) in urls {
+        let store = Store::open(&url).await.unwrap();
+        crate::migrations::migrator_to(store.backend(), 4)
+            .run(&store.pool)
+            .await
+            .unwrap();
+        for sql in [
+            "INSERT INTO apps (slug, name, created_at, max_connections, max_events_per_second, \
+             max_payload, handler_deadline_ms, handler_memory_mb, kv_quota_bytes) \
+             VALUES ('old', 'Old', 1, 1000000, 10, 1000, 100, 4096, 10000000000)",
+            "INSERT INTO app_keys (app_id, public_key, secret_hash, rotated_at) \
+             SELECT id, 'pk_old', 'hash', 1 FROM apps",
+            "INSERT INTO admin_tokens (label, token_hash, created_at) VALUES ('ops', 'h1', 1)",
+            "INSERT INTO audit_log (at, actor, action, app, detail) \
+             VALUES (1, 'ops', 'app.create', 'old', '{}')",
+        ] {
+            sqlx::query(sql).execute(&store.pool).await.unwrap();
+        }
+        store.migrate().await.unwrap();
+        let app = store.app("old").await.unwrap();
+        assert_eq!(app.tenant, crate::DEFAULT_TENANT, "{backend}");
+        let token = &store.admin_tokens(None).await.unwrap()[0];
+        assert_eq!(
+            (token.role, token.tenant.as_deref()),
+            (Role::PlatformAdmin, None)
+        );
+        let default = store.tenant(crate::DEFAULT_TENANT).await.unwrap();
+        let log = store
+            .audit_log(None, Some(default.id), None, 10)
+            .await
+            .unwrap();
+        assert_eq!(log.len(), 1, "{backend}");
+        // The old app at its platform ceilings still fits, and can change.
+        let mut limits = app.limits.clone();
+        limits.max_events_per_second = 20;
+        store
+            .update_app("old", None, Some(&limits), "t")
+            .await
+            .unwrap();
+        store.create_app(&new_app("new"), "t").await.unwrap();
+    }
+}

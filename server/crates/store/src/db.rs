@@ -55,6 +55,13 @@ impl Store {
     /// Connects to `sqlite://path` (created if missing) or `postgres://…`
     /// and brings the schema up to date.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let store = Self::open(url).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Connects without touching the schema.
+    pub(crate) async fn open(url: &str) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
@@ -89,13 +96,11 @@ impl Store {
         };
         let pool = options.connect(&url).await?;
         let write_gate = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
-        let store = Self {
+        Ok(Self {
             pool,
             backend,
             write_gate,
-        };
-        store.migrate().await?;
-        Ok(store)
+        })
     }
 
     /// Applies pending migrations (also done by [`Store::connect`]).

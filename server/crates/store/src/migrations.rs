@@ -81,8 +81,14 @@ fn table(backend: Backend) -> Table {
 
 /// The migrator for `backend`.
 pub(crate) fn migrator(backend: Backend) -> Migrator {
+    migrator_to(backend, i64::MAX)
+}
+
+/// The migrator for `backend` up to `version` (an older release's schema).
+pub(crate) fn migrator_to(backend: Backend, version: i64) -> Migrator {
     let migrations = table(backend)
         .iter()
+        .filter(|(v, _, _)| *v <= version)
         .map(|(version, description, sql)| {
             Migration::new(
                 *version,

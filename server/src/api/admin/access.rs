@@ -48,10 +48,12 @@ pub(crate) enum Permission {
     TenantsManage,
     /// The nodes of the cluster.
     ClusterRead,
+    /// The platform's ceilings and defaults.
+    PlatformRead,
 }
 
 impl Permission {
-    pub(crate) const ALL: [Self; 11] = [
+    pub(crate) const ALL: [Self; 12] = [
         Self::AppsRead,
         Self::AppsCreate,
         Self::AppsUpdate,
@@ -63,6 +65,7 @@ impl Permission {
         Self::TenantsRead,
         Self::TenantsManage,
         Self::ClusterRead,
+        Self::PlatformRead,
     ];
 
     pub(crate) fn as_str(self) -> &'static str {
@@ -78,6 +81,7 @@ impl Permission {
             Self::TenantsRead => "tenants:read",
             Self::TenantsManage => "tenants:manage",
             Self::ClusterRead => "cluster:read",
+            Self::PlatformRead => "platform:read",
         }
     }
 
@@ -86,7 +90,7 @@ impl Permission {
         use Permission::*;
         match role {
             Role::PlatformAdmin => true,
-            Role::TenantOwner => !matches!(self, TenantsManage | ClusterRead),
+            Role::TenantOwner => !matches!(self, TenantsManage | ClusterRead | PlatformRead),
             Role::Deployer => matches!(self, AppsRead | DeploymentsWrite),
             Role::Viewer => matches!(self, AppsRead),
         }
@@ -181,6 +185,7 @@ pub(crate) const ROUTES: &[Rule] = &[
     ),
     rule("GET", "/stream", Some(P::AppsRead), T::None),
     rule("GET", "/cluster", Some(P::ClusterRead), T::None),
+    rule("GET", "/platform", Some(P::PlatformRead), T::None),
     rule("GET", "/audit", Some(P::AppsRead), T::None),
     rule("GET", "/tokens", Some(P::TokensManage), T::None),
     rule("POST", "/tokens", Some(P::TokensManage), T::None),
@@ -416,7 +421,9 @@ mod tests {
         assert_eq!(granted(Role::Viewer), ["apps:read"]);
         assert_eq!(granted(Role::Deployer), ["apps:read", "deployments:write"]);
         let owner = granted(Role::TenantOwner);
-        assert!(!owner.contains(&"tenants:manage") && !owner.contains(&"cluster:read"));
+        for platform_only in ["tenants:manage", "cluster:read", "platform:read"] {
+            assert!(!owner.contains(&platform_only), "{platform_only}");
+        }
         assert!(owner.contains(&"tokens:manage") && owner.contains(&"apps:create"));
     }
 

@@ -63,6 +63,7 @@ pub(crate) fn router(state: Arc<ServerState>) -> Router<Arc<ServerState>> {
                 .delete(tenants::delete),
         )
         .route("/whoami", get(tenants::whoami))
+        .route("/platform", get(tenants::platform))
         .layer(axum::middleware::from_fn_with_state(
             state,
             access::authorize,

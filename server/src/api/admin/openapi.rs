@@ -16,7 +16,7 @@ use utoipa::{Modify, OpenApi};
         super::stream::live, super::stream::logs, super::stream::log_tail,
         super::sockets::list, super::sockets::disconnect, super::nodes::cluster,
         super::tenants::list, super::tenants::create, super::tenants::get, super::tenants::update,
-        super::tenants::delete, super::tenants::whoami,
+        super::tenants::delete, super::tenants::whoami, super::tenants::platform,
     ),
     modifiers(&BearerAuth),
     tags(

@@ -1,6 +1,7 @@
 //! `/tenants`: a platform admin creates tenants and sets their quotas; a
 //! tenant owner reads its own (quota and what its apps use). `/whoami`:
 //! the caller's role, scope and permissions, for the UI and the CLI.
+//! `/platform`: the ceilings no quota or app limit may pass, and defaults.
 
 use std::sync::Arc;
 
@@ -198,5 +199,42 @@ pub(super) async fn whoami(Extension(principal): Extension<Principal>) -> axum::
         apps: token.apps,
         expires_at: token.expires_at,
         permissions,
+    })
+}
+
+/// One limit's allowed range.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct Ceiling {
+    pub name: &'static str,
+    pub min: u64,
+    pub max: u64,
+}
+
+/// The platform's ceilings (fixed in this release) and the defaults a new
+/// app or tenant gets.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct Platform {
+    /// The range of each app limit: no app may be given more.
+    pub app_limits: Vec<Ceiling>,
+    /// The most any tenant's quota may be.
+    pub tenant_quota: Vec<Ceiling>,
+    pub default_app_limits: eddy_store::AppLimits,
+    pub default_tenant_quota: TenantQuota,
+}
+
+#[utoipa::path(get, path = "/platform", tag = "tenants", security(("admin_token" = [])),
+    responses((status = 200, body = Platform), (status = 403, body = crate::api::Problem)))]
+pub(super) async fn platform() -> axum::Json<Platform> {
+    axum::Json(Platform {
+        app_limits: eddy_store::AppLimits::RANGES
+            .iter()
+            .map(|&(name, min, max)| Ceiling { name, min, max })
+            .collect(),
+        tenant_quota: TenantQuota::CEILINGS
+            .iter()
+            .map(|&(name, max)| Ceiling { name, min: 0, max })
+            .collect(),
+        default_app_limits: eddy_store::AppLimits::default(),
+        default_tenant_quota: TenantQuota::default(),
     })
 }
