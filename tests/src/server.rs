@@ -14,7 +14,11 @@ use crate::{Http, PING_INTERVAL_MS, PING_TIMEOUT_MS, RawWs, WAIT};
 
 pub struct TestServer {
     child: Child,
+    /// Clients' address.
     pub addr: SocketAddr,
+    /// The admin UI's, the admin API's and `/metrics`'s: `addr` unless the
+    /// server was started with `--admin-listen`.
+    pub admin_addr: SocketAddr,
     /// The server's own data directory, removed when the server is dropped
     /// (unless [`TestServer::keep_data`] was called, for a restart).
     pub data_dir: PathBuf,
@@ -120,10 +124,16 @@ impl TestServer {
             .with_context(|| format!("cannot start {bin}"))?;
         let stdout = child.stdout.take().expect("piped stdout");
         let mut lines = BufReader::new(stdout).lines();
-        let addr = tokio::time::timeout(WAIT * 2, async {
+        // The admin address comes first, when there is one.
+        let (addr, admin_addr) = tokio::time::timeout(WAIT * 2, async {
+            let mut admin = None;
             while let Some(line) = lines.next_line().await? {
+                if let Some(url) = line.strip_prefix("eddy admin listening on http://") {
+                    admin = Some(url.parse::<SocketAddr>()?);
+                }
                 if let Some(url) = line.strip_prefix("eddy listening on http://") {
-                    return Ok(url.parse::<SocketAddr>()?);
+                    let addr = url.parse::<SocketAddr>()?;
+                    return Ok((addr, admin.unwrap_or(addr)));
                 }
             }
             bail!("eddy exited before listening")
@@ -135,6 +145,7 @@ impl TestServer {
         Ok(Self {
             child,
             addr,
+            admin_addr,
             data_dir,
             keep_data: false,
         })
@@ -227,12 +238,17 @@ impl TestServer {
 
     /// The admin API, authenticated with the test admin token.
     pub fn admin(&self) -> crate::Admin {
-        crate::Admin::new(self.addr)
+        crate::Admin::new(self.admin_addr)
+    }
+
+    /// Plain HTTP to the admin address (the admin UI, `/metrics`).
+    pub fn admin_http(&self) -> Http {
+        Http::new(self.admin_addr)
     }
 
     /// Prometheus text from `/metrics`.
     pub async fn metrics(&self) -> anyhow::Result<String> {
-        Ok(self.http().get("/metrics").await?.body)
+        Ok(self.admin_http().get("/metrics").await?.body)
     }
 
     /// One sample from `/metrics`, e.g. `eddy_sessions{app="demo"}`.

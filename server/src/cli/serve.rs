@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::Args;
+use tokio::net::TcpListener;
 
 use crate::config::{Config, Flag};
 
@@ -14,9 +15,12 @@ pub(super) struct ServeArgs {
     /// TOML config file.
     #[arg(long, env = "EDDY_CONFIG")]
     config: Option<PathBuf>,
-    /// Client and admin address [default: 127.0.0.1:8080].
+    /// Client address (and admin, without --admin-listen) [default: 127.0.0.1:8080].
     #[arg(long)]
     listen: Option<String>,
+    /// Internal address for the admin UI, the admin API and /metrics [default: none: --listen serves them].
+    #[arg(long)]
+    admin_listen: Option<String>,
     /// Data directory [default: ./eddy-data].
     #[arg(long)]
     data_dir: Option<String>,
@@ -60,6 +64,7 @@ impl ServeArgs {
     fn flags(&self) -> Vec<Flag> {
         let given = [
             ("--listen", "listen", &self.listen),
+            ("--admin-listen", "admin_listen", &self.admin_listen),
             ("--data-dir", "data_dir", &self.data_dir),
             ("--database", "database_url", &self.database_url),
             ("--broker", "broker_url", &self.broker_url),
@@ -146,24 +151,40 @@ pub(super) fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(config.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", config.listen))?;
-        let address = listener.local_addr()?;
-        // The address actually bound (port 0 picks one): the node's default name.
+        let public = bind(config.listen).await?;
+        let admin = match config.admin_listen {
+            Some(address) => Some(bind(address).await?),
+            None => None,
+        };
+        // The addresses actually bound (port 0 picks one); the public one
+        // is the node's default name.
+        let address = public.local_addr()?;
+        let admin_address = admin.as_ref().map(TcpListener::local_addr).transpose()?;
         let config = crate::config::Config {
             listen: address,
+            admin_listen: admin_address,
             ..config
         };
         let state = crate::state::ServerState::start(config).await.map_err(anyhow::Error::msg)?;
         for app in state.tenants.all() {
             tracing::info!(app = %app.slug, handler = %app.handler().describe(), "serving app at /apps/{}/socket.io/", app.slug);
         }
-        // A stable line on stdout: scripts and tests wait for it to learn the port.
+        // Stable lines on stdout: scripts and tests wait for them to learn
+        // the ports, the public one last (it means "ready").
+        if let Some(admin) = admin_address {
+            println!("eddy admin listening on http://{admin}");
+        }
         println!("eddy listening on http://{address}");
-        crate::server::run(listener, state, shutdown_signal()).await;
+        let listeners = crate::server::Listeners { public, admin };
+        crate::server::run(listeners, state, shutdown_signal()).await;
         Ok(())
     })
+}
+
+async fn bind(address: std::net::SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(address)
+        .await
+        .with_context(|| format!("cannot listen on {address}"))
 }
 
 /// Opens the registry and applies pending migrations, without serving.
@@ -224,6 +245,7 @@ mod tests {
         let args = [
             "eddy",
             "--listen=127.0.0.1:9",
+            "--admin-listen=127.0.0.1:10",
             "--data-dir=/d",
             "--database=sqlite:///d/e.db",
             "--broker=nats://n:4222",
@@ -249,6 +271,7 @@ mod tests {
         }
         let c = Config::load(None, [], &flags).unwrap();
         assert_eq!(c.listen.to_string(), "127.0.0.1:9");
+        assert_eq!(c.admin_listen.unwrap().to_string(), "127.0.0.1:10");
         assert_eq!(c.data_dir, PathBuf::from("/d"));
         assert_eq!(c.database_url.as_deref(), Some("sqlite:///d/e.db"));
         assert_eq!(c.broker_url, "nats://n:4222");

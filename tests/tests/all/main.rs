@@ -3,6 +3,7 @@
 //! per file saves most of a cold build's link time on a 2-core machine.
 
 mod admin_api;
+mod admin_listen;
 mod admin_ui;
 mod cli;
 mod cluster;
