@@ -1,6 +1,8 @@
 //! `eddy serve`, `eddy config check`, `eddy migrate`: the commands that run
 //! on the server's own machine.
 
+use std::ffi::OsString;
+use std::io::IsTerminal as _;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
@@ -209,11 +211,23 @@ pub(super) fn migrate(args: ServeArgs) -> anyhow::Result<()> {
 fn init_tracing(filter: &str) -> anyhow::Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .with_context(|| format!("invalid log filter {filter:?}"))?;
+    let colour = colour(
+        std::io::stderr().is_terminal(),
+        std::env::var_os("NO_COLOR"),
+    );
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(colour)
         .init();
     Ok(())
+}
+
+/// Colour codes only for a person at a terminal who has not opted out
+/// (<https://no-color.org>: `NO_COLOR` set and not empty): a file, a pipe
+/// or the journal gets plain text.
+fn colour(terminal: bool, no_color: Option<OsString>) -> bool {
+    terminal && no_color.is_none_or(|value| value.is_empty())
 }
 
 async fn shutdown_signal() {
@@ -236,6 +250,14 @@ mod tests {
     struct Cli {
         #[command(flatten)]
         serve: ServeArgs,
+    }
+
+    #[test]
+    fn colour_only_at_a_terminal_without_no_color() {
+        assert!(colour(true, None));
+        assert!(!colour(false, None), "a file or a pipe");
+        assert!(!colour(true, Some("1".into())));
+        assert!(colour(true, Some("".into())), "an empty NO_COLOR is unset");
     }
 
     /// Every flag of `eddy serve` sets the key it names, and its name in

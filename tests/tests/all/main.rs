@@ -20,6 +20,7 @@ mod observe;
 mod peers;
 mod plugins;
 mod sdk_walkthrough;
+mod server_log;
 mod socket_io;
 mod story;
 mod tenant_api;
