@@ -1,6 +1,10 @@
 //! The router: which path goes where (app endpoints, the diagnostics echo,
 //! the admin and tenant APIs, the admin UI, probes, metrics). Its own
 //! handlers are the probes and the app lookup; everything else is delegated.
+//!
+//! The paths fall in two parts, public and admin, so that the admin part
+//! can be kept off the address clients reach (`admin_listen`): a listener
+//! serves one [`Surface`], and a path outside it is a 404 like any other.
 
 use std::sync::Arc;
 
@@ -16,20 +20,40 @@ use crate::metrics;
 use crate::state::ServerState;
 use crate::transport::{self, Endpoint, TransportError};
 
-pub(crate) fn router(state: Arc<ServerState>) -> Router {
-    let api_guard = axum::middleware::from_fn(api::guard);
+/// What one listener serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Surface {
+    /// Everything, on one address (no `admin_listen`).
+    All,
+    /// Clients, the tenant API and probes: what a proxy exposes.
+    Public,
+    /// The admin UI, the admin API, `/metrics` and probes: for operators.
+    Admin,
+}
+
+pub(crate) fn router(state: Arc<ServerState>, surface: Surface) -> Router {
+    // Probes on every listener: a load balancer and a supervisor may each
+    // watch a different one.
     let mut router = Router::new()
-        .nest(
-            "/admin/api/v1",
-            api::admin::router(state.clone()).layer(api_guard.clone()),
-        )
-        .route("/admin", get(api::admin::ui::redirect))
-        .route("/admin/", get(api::admin::ui::index))
-        .route("/admin/{*path}", get(api::admin::ui::asset))
-        .merge(api::tenant::router(state.clone()).layer(api_guard))
         .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(prometheus))
+        .route("/readyz", get(readyz));
+    if surface != Surface::Admin {
+        router = router.merge(public(&state));
+    }
+    if surface != Surface::Public {
+        router = router.merge(admin(&state));
+    }
+    router
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn(require_host))
+        .layer(axum::middleware::from_fn(api::problem::ensure_problem))
+        .with_state(state)
+}
+
+/// Clients (and the diagnostics echo) and the tenant API.
+fn public(state: &Arc<ServerState>) -> Router<Arc<ServerState>> {
+    let mut router = Router::new()
+        .merge(api::tenant::router(state.clone()).layer(axum::middleware::from_fn(api::guard)))
         .route("/apps/{slug}/socket.io", any(app_engine))
         .route("/apps/{slug}/socket.io/", any(app_engine));
     if state.echo.is_some() {
@@ -38,10 +62,19 @@ pub(crate) fn router(state: Arc<ServerState>) -> Router {
             .route("/engine.io/", any(echo_engine));
     }
     router
-        .fallback(not_found)
-        .layer(axum::middleware::from_fn(require_host))
-        .layer(axum::middleware::from_fn(api::problem::ensure_problem))
-        .with_state(state)
+}
+
+/// The admin API and UI, and the metrics.
+fn admin(state: &Arc<ServerState>) -> Router<Arc<ServerState>> {
+    Router::new()
+        .nest(
+            "/admin/api/v1",
+            api::admin::router(state.clone()).layer(axum::middleware::from_fn(api::guard)),
+        )
+        .route("/admin", get(api::admin::ui::redirect))
+        .route("/admin/", get(api::admin::ui::index))
+        .route("/admin/{*path}", get(api::admin::ui::asset))
+        .route("/metrics", get(prometheus))
 }
 
 /// HTTP/1.1 requires a Host header; a request without one is malformed (and
@@ -202,7 +235,7 @@ mod tests {
     #[tokio::test]
     async fn every_refusal_is_a_problem_with_its_status_and_code() {
         let (state, dir) = state().await;
-        let router = router(state.clone());
+        let router = router(state.clone(), Surface::All);
         let cases: &[Case] = &[
             (Method::GET, "/nothing/here", None, "", 404, "not_found"),
             (
@@ -393,7 +426,7 @@ mod tests {
     #[tokio::test]
     async fn api_answers_are_never_cached_and_401s_name_the_scheme() {
         let (state, dir) = state().await;
-        let router = router(state);
+        let router = router(state, Surface::All);
         let response = router
             .clone()
             .oneshot(request(Method::GET, "/admin/api/v1/apps", None, ""))
@@ -407,6 +440,45 @@ mod tests {
             .unwrap();
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// With `admin_listen`, each listener answers its own part and 404s
+    /// the other's, in the same problem+json as any unknown path.
+    #[tokio::test]
+    async fn each_surface_serves_its_part_and_404s_the_other() {
+        let (state, dir) = state().await;
+        let public = router(state.clone(), Surface::Public);
+        let admin = router(state, Surface::Admin);
+        let client = "/apps/demo/socket.io/?EIO=4&transport=polling";
+        let admin_paths = [
+            "/admin/api/v1/apps",
+            "/admin/",
+            "/admin/styles.css",
+            "/metrics",
+        ];
+        for (router, served, refused) in [
+            (&public, &[client][..], &admin_paths[..]),
+            (&admin, &admin_paths[..], &[client][..]),
+        ] {
+            for uri in ["/healthz", "/readyz"].iter().chain(served) {
+                let response = router
+                    .clone()
+                    .oneshot(request(Method::GET, uri, Some(TOKEN), ""))
+                    .await
+                    .unwrap();
+                assert_eq!(response.status(), StatusCode::OK, "{uri}");
+            }
+            for uri in refused {
+                let (status, problem) =
+                    problem_of(router, request(Method::GET, uri, Some(TOKEN), "")).await;
+                assert_eq!(
+                    (status, problem["code"].as_str()),
+                    (404, Some("not_found")),
+                    "{uri}"
+                );
+            }
+        }
         let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -7,6 +7,10 @@
 //! permit for their life. When the cap is reached a few overflow
 //! connections are still served, for probes and the admin API only: a full
 //! server still answers `/healthz`.
+//!
+//! With `admin_listen` there are two listeners, public and admin, each with
+//! its part of the router ([`http::Surface`]); they share the loop, so the
+//! cap, the timeouts and the shutdown are the same for both.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -17,11 +21,11 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, SemaphorePermit};
 use tower::ServiceExt;
 
-use crate::http;
+use crate::http::{self, Surface};
 use crate::state::ServerState;
 use crate::transport::{ConnectionPermit, DeadlineBody, OVERFLOW_CONNECTIONS, OverflowConnection};
 
@@ -60,12 +64,43 @@ impl QuietWarning {
     }
 }
 
+/// The bound sockets the server accepts on.
+pub(crate) struct Listeners {
+    /// Clients; and everything else when there is no `admin`.
+    pub(crate) public: TcpListener,
+    /// The admin UI, the admin API and `/metrics` (`admin_listen`).
+    pub(crate) admin: Option<TcpListener>,
+}
+
+impl Listeners {
+    /// The next connection on either listener, and whether the admin one took it.
+    async fn accept(&self) -> std::io::Result<(TcpStream, SocketAddr, bool)> {
+        let admin = async {
+            match &self.admin {
+                Some(admin) => admin.accept().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            accepted = self.public.accept() => accepted.map(|(stream, remote)| (stream, remote, false)),
+            accepted = admin => accepted.map(|(stream, remote)| (stream, remote, true)),
+        }
+    }
+}
+
 pub(crate) async fn run(
-    listener: TcpListener,
+    listeners: Listeners,
     state: Arc<ServerState>,
     shutdown: impl Future<Output = ()>,
 ) {
-    let router = http::router(state.clone());
+    let (public_router, admin_router) = if listeners.admin.is_some() {
+        (
+            http::router(state.clone(), Surface::Public),
+            Some(http::router(state.clone(), Surface::Admin)),
+        )
+    } else {
+        (http::router(state.clone(), Surface::All), None)
+    };
     // Flips to true on shutdown: idle keep-alive connections close, busy ones
     // finish their request first.
     let (stopping_tx, stopping) = tokio::sync::watch::channel(false);
@@ -87,7 +122,7 @@ pub(crate) async fn run(
     let mut accept_failed = QuietWarning::new();
     let mut at_capacity = QuietWarning::new();
     loop {
-        let (stream, remote) = tokio::select! {
+        let (stream, remote, on_admin) = tokio::select! {
             _ = &mut shutdown, if drain_deadline.is_none() => {
                 tracing::info!(sessions = state.open_sessions(), "shutting down: closing sessions");
                 state.begin_shutdown();
@@ -96,7 +131,7 @@ pub(crate) async fn run(
             }
             () = &mut sessions_closed, if drain_deadline.is_some() => break,
             () = sleep_until_some(drain_deadline), if drain_deadline.is_some() => break,
-            accepted = listener.accept() => match accepted {
+            accepted = listeners.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(error) => {
                     // Out of file descriptors despite the cap (other files,
@@ -135,7 +170,10 @@ pub(crate) async fn run(
         state.metrics.connections_accepted.inc();
         let _ = stream.set_nodelay(true);
         let permit = ConnectionPermit::new(permit, slot);
-        let router = router.clone();
+        let router = match &admin_router {
+            Some(admin) if on_admin => admin.clone(),
+            _ => public_router.clone(),
+        };
         let addresses = state.addresses.clone();
         let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
             let extensions = request.extensions_mut();
@@ -168,7 +206,7 @@ pub(crate) async fn run(
         });
     }
 
-    drop(listener);
+    drop(listeners);
     let deadline =
         drain_deadline.unwrap_or_else(tokio::time::Instant::now) + Duration::from_millis(500);
     let _ = stopping_tx.send(true);

@@ -3,18 +3,27 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use parking_lot::Mutex;
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::{Child, ChildStderr, Command};
+use tokio::sync::Notify;
 
 use crate::{Http, PING_INTERVAL_MS, PING_TIMEOUT_MS, RawWs, WAIT};
 
 pub struct TestServer {
     child: Child,
+    /// Clients' address.
     pub addr: SocketAddr,
+    /// The admin UI's, the admin API's and `/metrics`'s: `addr` unless the
+    /// server was started with `--admin-listen`.
+    pub admin_addr: SocketAddr,
+    /// What the server wrote to stderr, when started with [`TestServer::start_logged`].
+    log: Option<ServerLog>,
     /// The server's own data directory, removed when the server is dropped
     /// (unless [`TestServer::keep_data`] was called, for a restart).
     pub data_dir: PathBuf,
@@ -61,6 +70,25 @@ impl TestServer {
         Self::launch(bin, listen, args, fresh_dir("server"), &[]).await
     }
 
+    /// Starts with stderr collected instead of passed through (the tests
+    /// of what the server logs): see [`TestServer::log`].
+    pub async fn start_logged(
+        bin: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Self> {
+        let log = ServerLog::default();
+        Self::launch_with(
+            bin,
+            "127.0.0.1:0",
+            args,
+            fresh_dir("server"),
+            env,
+            Some(log),
+        )
+        .await
+    }
+
     /// Starts with extra environment variables (`EDDY_*` settings).
     pub async fn start_with_env(
         bin: &str,
@@ -96,6 +124,17 @@ impl TestServer {
         data_dir: PathBuf,
         env: &[(&str, &str)],
     ) -> anyhow::Result<Self> {
+        Self::launch_with(bin, listen, args, data_dir, env, None).await
+    }
+
+    async fn launch_with(
+        bin: &str,
+        listen: &str,
+        args: &[&str],
+        data_dir: PathBuf,
+        env: &[(&str, &str)],
+        log: Option<ServerLog>,
+    ) -> anyhow::Result<Self> {
         let mut command = Command::new(Path::new(bin));
         command
             .args(["serve", "--listen", listen, "--log", "warn"])
@@ -113,17 +152,30 @@ impl TestServer {
             .env("EDDY_SESSIONS_PER_SECOND_PER_ADDRESS", "0")
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(if log.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::inherit()
+            })
             .kill_on_drop(true);
         let mut child = command
             .spawn()
             .with_context(|| format!("cannot start {bin}"))?;
+        if let Some(log) = &log {
+            log.collect(child.stderr.take().expect("piped stderr"));
+        }
         let stdout = child.stdout.take().expect("piped stdout");
         let mut lines = BufReader::new(stdout).lines();
-        let addr = tokio::time::timeout(WAIT * 2, async {
+        // The admin address comes first, when there is one.
+        let (addr, admin_addr) = tokio::time::timeout(WAIT * 2, async {
+            let mut admin = None;
             while let Some(line) = lines.next_line().await? {
+                if let Some(url) = line.strip_prefix("eddy admin listening on http://") {
+                    admin = Some(url.parse::<SocketAddr>()?);
+                }
                 if let Some(url) = line.strip_prefix("eddy listening on http://") {
-                    return Ok(url.parse::<SocketAddr>()?);
+                    let addr = url.parse::<SocketAddr>()?;
+                    return Ok((addr, admin.unwrap_or(addr)));
                 }
             }
             bail!("eddy exited before listening")
@@ -135,9 +187,18 @@ impl TestServer {
         Ok(Self {
             child,
             addr,
+            admin_addr,
+            log,
             data_dir,
             keep_data: false,
         })
+    }
+
+    /// What the server has written to stderr (started with [`TestServer::start_logged`]).
+    pub fn log(&self) -> &ServerLog {
+        self.log
+            .as_ref()
+            .expect("a server started with TestServer::start_logged")
     }
 
     pub fn url(&self) -> String {
@@ -227,12 +288,17 @@ impl TestServer {
 
     /// The admin API, authenticated with the test admin token.
     pub fn admin(&self) -> crate::Admin {
-        crate::Admin::new(self.addr)
+        crate::Admin::new(self.admin_addr)
+    }
+
+    /// Plain HTTP to the admin address (the admin UI, `/metrics`).
+    pub fn admin_http(&self) -> Http {
+        Http::new(self.admin_addr)
     }
 
     /// Prometheus text from `/metrics`.
     pub async fn metrics(&self) -> anyhow::Result<String> {
-        Ok(self.http().get("/metrics").await?.body)
+        Ok(self.admin_http().get("/metrics").await?.body)
     }
 
     /// One sample from `/metrics`, e.g. `eddy_sessions{app="demo"}`.
@@ -254,5 +320,69 @@ impl TestServer {
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+}
+
+/// A server's stderr, collected as it comes (and to the end once it exits).
+#[derive(Clone, Default)]
+pub struct ServerLog {
+    text: Arc<Mutex<String>>,
+    /// Told of every line, and of the end.
+    changed: Arc<Notify>,
+    ended: Arc<AtomicBool>,
+}
+
+impl ServerLog {
+    fn collect(&self, stderr: ChildStderr) {
+        let log = self.clone();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                {
+                    let mut text = log.text.lock();
+                    text.push_str(&line);
+                    text.push('\n');
+                }
+                log.changed.notify_waiters();
+            }
+            log.ended.store(true, Ordering::Release);
+            log.changed.notify_waiters();
+        });
+    }
+
+    /// Everything so far.
+    pub fn text(&self) -> String {
+        self.text.lock().clone()
+    }
+
+    /// Waits (within [`WAIT`]) until a line contains `needle`; that line.
+    pub async fn line_with(&self, needle: &str) -> anyhow::Result<String> {
+        self.until(|text| text.lines().find(|l| l.contains(needle)).map(str::to_owned))
+            .await
+            .with_context(|| format!("no line with {needle:?} in:\n{}", self.text()))
+    }
+
+    /// Waits (within [`WAIT`]) until the server closed its stderr (it
+    /// exited, as after [`TestServer::stop`]); the whole log.
+    pub async fn to_end(&self) -> anyhow::Result<String> {
+        // The flag before the text: once it is set, the text is complete.
+        self.until(|_| self.ended.load(Ordering::Acquire).then(|| self.text()))
+            .await
+            .context("the server's stderr did not end")
+    }
+
+    async fn until<T>(&self, mut found: impl FnMut(&str) -> Option<T>) -> anyhow::Result<T> {
+        tokio::time::timeout(WAIT, async {
+            loop {
+                // Registered before looking, so no line slips in between.
+                let changed = self.changed.notified();
+                if let Some(found) = found(&self.text()) {
+                    return found;
+                }
+                changed.await;
+            }
+        })
+        .await
+        .map_err(anyhow::Error::from)
     }
 }

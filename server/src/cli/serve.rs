@@ -1,10 +1,13 @@
 //! `eddy serve`, `eddy config check`, `eddy migrate`: the commands that run
 //! on the server's own machine.
 
+use std::ffi::OsString;
+use std::io::IsTerminal as _;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::Args;
+use tokio::net::TcpListener;
 
 use crate::config::{Config, Flag};
 
@@ -14,9 +17,12 @@ pub(super) struct ServeArgs {
     /// TOML config file.
     #[arg(long, env = "EDDY_CONFIG")]
     config: Option<PathBuf>,
-    /// Client and admin address [default: 127.0.0.1:8080].
+    /// Client address (and admin, without --admin-listen) [default: 127.0.0.1:8080].
     #[arg(long)]
     listen: Option<String>,
+    /// Internal address for the admin UI, the admin API and /metrics [default: none: --listen serves them].
+    #[arg(long)]
+    admin_listen: Option<String>,
     /// Data directory [default: ./eddy-data].
     #[arg(long)]
     data_dir: Option<String>,
@@ -60,6 +66,7 @@ impl ServeArgs {
     fn flags(&self) -> Vec<Flag> {
         let given = [
             ("--listen", "listen", &self.listen),
+            ("--admin-listen", "admin_listen", &self.admin_listen),
             ("--data-dir", "data_dir", &self.data_dir),
             ("--database", "database_url", &self.database_url),
             ("--broker", "broker_url", &self.broker_url),
@@ -146,24 +153,40 @@ pub(super) fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(config.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", config.listen))?;
-        let address = listener.local_addr()?;
-        // The address actually bound (port 0 picks one): the node's default name.
+        let public = bind(config.listen).await?;
+        let admin = match config.admin_listen {
+            Some(address) => Some(bind(address).await?),
+            None => None,
+        };
+        // The addresses actually bound (port 0 picks one); the public one
+        // is the node's default name.
+        let address = public.local_addr()?;
+        let admin_address = admin.as_ref().map(TcpListener::local_addr).transpose()?;
         let config = crate::config::Config {
             listen: address,
+            admin_listen: admin_address,
             ..config
         };
         let state = crate::state::ServerState::start(config).await.map_err(anyhow::Error::msg)?;
         for app in state.tenants.all() {
             tracing::info!(app = %app.slug, handler = %app.handler().describe(), "serving app at /apps/{}/socket.io/", app.slug);
         }
-        // A stable line on stdout: scripts and tests wait for it to learn the port.
+        // Stable lines on stdout: scripts and tests wait for them to learn
+        // the ports, the public one last (it means "ready").
+        if let Some(admin) = admin_address {
+            println!("eddy admin listening on http://{admin}");
+        }
         println!("eddy listening on http://{address}");
-        crate::server::run(listener, state, shutdown_signal()).await;
+        let listeners = crate::server::Listeners { public, admin };
+        crate::server::run(listeners, state, shutdown_signal()).await;
         Ok(())
     })
+}
+
+async fn bind(address: std::net::SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(address)
+        .await
+        .with_context(|| format!("cannot listen on {address}"))
 }
 
 /// Opens the registry and applies pending migrations, without serving.
@@ -188,11 +211,23 @@ pub(super) fn migrate(args: ServeArgs) -> anyhow::Result<()> {
 fn init_tracing(filter: &str) -> anyhow::Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .with_context(|| format!("invalid log filter {filter:?}"))?;
+    let colour = colour(
+        std::io::stderr().is_terminal(),
+        std::env::var_os("NO_COLOR"),
+    );
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(colour)
         .init();
     Ok(())
+}
+
+/// Colour codes only for a person at a terminal who has not opted out
+/// (<https://no-color.org>: `NO_COLOR` set and not empty): a file, a pipe
+/// or the journal gets plain text.
+fn colour(terminal: bool, no_color: Option<OsString>) -> bool {
+    terminal && no_color.is_none_or(|value| value.is_empty())
 }
 
 async fn shutdown_signal() {
@@ -217,6 +252,14 @@ mod tests {
         serve: ServeArgs,
     }
 
+    #[test]
+    fn colour_only_at_a_terminal_without_no_color() {
+        assert!(colour(true, None));
+        assert!(!colour(false, None), "a file or a pipe");
+        assert!(!colour(true, Some("1".into())));
+        assert!(colour(true, Some("".into())), "an empty NO_COLOR is unset");
+    }
+
     /// Every flag of `eddy serve` sets the key it names, and its name in
     /// errors is the one clap accepts.
     #[test]
@@ -224,6 +267,7 @@ mod tests {
         let args = [
             "eddy",
             "--listen=127.0.0.1:9",
+            "--admin-listen=127.0.0.1:10",
             "--data-dir=/d",
             "--database=sqlite:///d/e.db",
             "--broker=nats://n:4222",
@@ -249,6 +293,7 @@ mod tests {
         }
         let c = Config::load(None, [], &flags).unwrap();
         assert_eq!(c.listen.to_string(), "127.0.0.1:9");
+        assert_eq!(c.admin_listen.unwrap().to_string(), "127.0.0.1:10");
         assert_eq!(c.data_dir, PathBuf::from("/d"));
         assert_eq!(c.database_url.as_deref(), Some("sqlite:///d/e.db"));
         assert_eq!(c.broker_url, "nats://n:4222");

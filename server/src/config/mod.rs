@@ -28,8 +28,17 @@ pub(crate) use values::{IpRange, Secret};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
-    /// Address for clients, the admin UI and the APIs. Default `127.0.0.1:8080`.
+    /// Address for clients and the tenant API, and for the admin UI, the
+    /// admin API and `/metrics` unless `admin_listen` is set. Default `127.0.0.1:8080`.
     pub listen: SocketAddr,
+    /// An internal address for the admin UI, the admin API and `/metrics`,
+    /// which `listen` then answers 404. Default: empty, `listen` serves them.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "values::optional_address"
+    )]
+    pub admin_listen: Option<SocketAddr>,
     /// Directory for the SQLite registry and the compiled-artifact cache. Default `./eddy-data`.
     pub data_dir: PathBuf,
     /// The registry: `sqlite://PATH` or `postgres://…`. Default: SQLite in the data directory.
@@ -143,6 +152,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            admin_listen: None,
             data_dir: PathBuf::from("./eddy-data"),
             database_url: None,
             broker_url: "local".into(),
@@ -222,14 +232,26 @@ impl Config {
         for flag in flags {
             layers.flag(flag)?;
         }
-        layers.deserialize()
+        layers.deserialize::<Self>()?.checked()
     }
 
     /// The configuration of a file's text alone, as if read from `path`.
     pub fn from_toml(text: &str, path: &Path) -> Result<Self, ConfigError> {
         let mut layers = layers::Layers::of::<Self>();
         layers.file_text(text, path)?;
-        layers.deserialize()
+        layers.deserialize::<Self>()?.checked()
+    }
+
+    /// The checks between keys, once each key has passed its own.
+    fn checked(self) -> Result<Self, ConfigError> {
+        // Port 0 picks a free port for each, so two listeners still.
+        if self.admin_listen == Some(self.listen) && self.listen.port() != 0 {
+            return Err(ConfigError::Invalid(format!(
+                "admin_listen is listen's address ({}): leave admin_listen empty to serve the admin UI, the admin API and /metrics there",
+                self.listen
+            )));
+        }
+        Ok(self)
     }
 
     /// The effective configuration as TOML, with every secret redacted: the
@@ -455,6 +477,31 @@ mod tests {
     }
 
     #[test]
+    fn admin_listen_is_off_by_default_and_empty_unsets_it() {
+        assert_eq!(Config::default().admin_listen, None);
+        assert!(!Config::default().to_toml().contains("admin_listen"));
+        let env = vars(&[("EDDY_ADMIN_LISTEN", "127.0.0.1:9090")]);
+        let c = Config::load(None, env, &[]).unwrap();
+        assert_eq!(c.admin_listen.unwrap().to_string(), "127.0.0.1:9090");
+        // An empty flag beats the variable: one port again.
+        let env = vars(&[("EDDY_ADMIN_LISTEN", "127.0.0.1:9090")]);
+        let flags = [flag("--admin-listen", "admin_listen", "")];
+        assert_eq!(Config::load(None, env, &flags).unwrap().admin_listen, None);
+        assert_eq!(toml("admin_listen = \"\"").unwrap().admin_listen, None);
+        let err = toml("admin_listen = \"localhost\"").unwrap_err();
+        assert!(err.starts_with("admin_listen in eddy.toml: "), "{err}");
+        let err =
+            toml("listen = \"127.0.0.1:8080\"\nadmin_listen = \"127.0.0.1:8080\"").unwrap_err();
+        assert!(
+            err.starts_with("admin_listen is listen's address (127.0.0.1:8080)"),
+            "{err}"
+        );
+        // Port 0 twice is two free ports.
+        let c = toml("listen = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:0\"").unwrap();
+        assert!(c.admin_listen.is_some());
+    }
+
+    #[test]
     fn a_bad_builtin_handler_is_refused_naming_the_choices() {
         let err = toml("[[apps]]\nslug = \"a\"\nhandler = \"nope\"").unwrap_err();
         assert_eq!(
@@ -517,6 +564,7 @@ mod tests {
         let c = toml(include_str!("../../../deploy/eddy.toml")).unwrap();
         assert_eq!(c.broker_url, "redis://redis.internal:6379");
         assert_eq!(c.node_name.as_deref(), Some("eddy-1"));
+        assert_eq!(c.admin_listen.unwrap().port(), 9090);
         assert!(!c.demo);
     }
 
@@ -527,6 +575,7 @@ mod tests {
         let c = Config {
             trusted_proxies: vec![IpRange::parse("10.0.0.0/8").unwrap()],
             node_name: Some("n1".into()),
+            admin_listen: Some(SocketAddr::from(([10, 0, 0, 1], 9090))),
             ..Config::default()
         };
         let table: toml::Table = toml::from_str(&c.to_toml()).unwrap();

@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 use std::fmt;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 
 use serde::de::Error as _;
@@ -139,6 +139,17 @@ pub(super) fn ws_read_buffer<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D
         return Err(D::Error::custom("must be at least 256 bytes"));
     }
     Ok(value)
+}
+
+/// An address, or nothing when empty: an empty variable or flag unsets it.
+pub(super) fn optional_address<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<SocketAddr>, D::Error> {
+    let text = String::deserialize(d)?;
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    text.trim().parse().map(Some).map_err(D::Error::custom)
 }
 
 pub(super) fn broker_url<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {

@@ -156,12 +156,16 @@ pub(crate) async fn event(
     match (reply, ack_id) {
         (Ok(Some(ack)), Some(id)) => socket.send_ack(id, &ack.args, &ack.attachments),
         (Ok(_), _) => {}
-        (Err(error), id) => {
+        (Err(error), Some(id)) => {
             app.metrics.handler_errors.inc();
             tracing::debug!(app = %app.slug, event = name, code = %error.code, message = %error.message, "handler error");
-            if let Some(id) = id {
-                socket.send_ack(id, &error.to_ack_args(), &[]);
-            }
+            socket.send_ack(id, &error.to_ack_args(), &[]);
+        }
+        // No ack to carry it to the client: the server's log is all that
+        // will tell anyone.
+        (Err(error), None) => {
+            app.metrics.handler_errors.inc();
+            app.log.unacked_error(name, &error.code, &error.message);
         }
     }
     cx.apply_deferred().await;

@@ -59,6 +59,9 @@ impl Cluster {
                 &prefix,
                 "--node-name",
                 &name,
+                // As deploy/eddy.toml: the admin API off the proxied port.
+                "--admin-listen",
+                "127.0.0.1:0",
             ];
             nodes.push(Some(TestServer::start(BIN, &args).await?));
         }
@@ -71,8 +74,15 @@ impl Cluster {
             secret: String::new(),
         };
         cluster.wait_for_nodes(NODES).await?;
-        // The app is created and deployed through the proxy, like an operator would.
-        let admin = Admin::new(cluster.proxy.addr);
+        // The proxy does not reach the admin API; an operator calls a node's.
+        let refused = Admin::new(cluster.proxy.addr)
+            .call("GET", "/apps", None)
+            .await?;
+        anyhow::ensure!(
+            refused.status == 404,
+            "the admin API through the proxy: {refused:?}"
+        );
+        let admin = cluster.nodes[0].as_ref().context("node 0")?.admin();
         cluster.secret = admin
             .create_app("chat", json!({ "max_events_per_second": 10000 }))
             .await?;

@@ -4,6 +4,7 @@
 
 mod access;
 mod admin_api;
+mod admin_listen;
 mod admin_ui;
 mod cli;
 mod cluster;
@@ -20,6 +21,7 @@ mod observe;
 mod peers;
 mod plugins;
 mod sdk_walkthrough;
+mod server_log;
 mod socket_io;
 mod story;
 mod tenant_api;
