@@ -1025,6 +1025,26 @@ async fn tokens_carry_a_role_and_a_scope() {
             .unwrap()
             .unwrap();
         assert_eq!(after.apps, Some(vec![]), "{backend}");
+        // A tenant's active tokens are bounded; a revoked one frees its place.
+        sqlx::query(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $2) \
+             INSERT INTO admin_tokens (label, token_hash, created_at, role, tenant_id) \
+             SELECT 'filler', 'fill-' || CAST(i AS TEXT), 1, 'viewer', $1 FROM n",
+        )
+        .bind(acme_id)
+        .bind(crate::MAX_ACTIVE_TOKENS_PER_TENANT - 2)
+        .execute(&store.pool)
+        .await
+        .unwrap();
+        assert!(
+            matches!(
+                store.create_token(&owner, "t").await,
+                Err(StoreError::Quota { .. })
+            ),
+            "{backend}"
+        );
+        store.revoke_admin_token(token.id, "t").await.unwrap();
+        store.create_token(&owner, "t").await.unwrap();
         // Platform-admin tokens alone count as a way in (for the generated one).
         assert_eq!(store.admin_token_count().await.unwrap(), 0);
     }

@@ -19,7 +19,7 @@ pub use error::StoreError;
 pub use kv::{KvEntry, KvError};
 pub use secret::{Secret, hash_secret};
 pub use tenants::{DEFAULT_TENANT, Tenant, TenantQuota, TenantUsage};
-pub use tokens::{AdminToken, NewToken, Role};
+pub use tokens::{AdminToken, MAX_ACTIVE_TOKENS_PER_TENANT, NewToken, Role};
 
 /// Milliseconds since the Unix epoch: every time the store records.
 pub fn now_ms() -> i64 {

@@ -179,6 +179,11 @@ fn token_of(row: &AnyRow) -> Result<AdminToken, StoreError> {
     })
 }
 
+/// The most tokens a tenant may have at once (neither revoked nor expired):
+/// its owners mint them, so without a bound one tenant could grow the table
+/// and every listing without end.
+pub const MAX_ACTIVE_TOKENS_PER_TENANT: i64 = 500;
+
 /// How often "last used" is written: auth stays a read on most calls.
 const LAST_USED_EVERY_MS: i64 = 60_000;
 
@@ -275,6 +280,25 @@ impl Store {
                     .ok_or_else(|| StoreError::Invalid(format!("no tenant {slug:?}")))?,
             ),
         };
+        if let Some(tenant_id) = tenant_id {
+            let active: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM admin_tokens WHERE tenant_id = $1 AND revoked_at IS NULL \
+                 AND (expires_at IS NULL OR expires_at > $2)",
+            )
+            .bind(tenant_id)
+            .bind(now_ms())
+            .fetch_one(&mut *tx)
+            .await?;
+            if active >= MAX_ACTIVE_TOKENS_PER_TENANT {
+                return Err(StoreError::Quota {
+                    ceiling: "platform ceiling tokens_per_tenant".into(),
+                    message: format!(
+                        "the tenant has {active} tokens, the most it may have at once: \
+                         revoke some first"
+                    ),
+                });
+            }
+        }
         let token = Self::insert_admin_token(&mut tx, &secret, new, tenant_id, false).await?;
         for slug in new.apps.iter().flatten() {
             let app_id = sqlx::query_scalar::<_, i64>(
