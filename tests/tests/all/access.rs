@@ -385,6 +385,15 @@ async fn matrix_on(registry: &Option<String>, backend: &str) {
                         let body = body_for(method, template, n);
                         let body = (!body.is_null()).then_some(body);
                         let reply = admin.call(&method_uc, &target.path, body).await.unwrap();
+                        if method == "get" {
+                            // HEAD runs the GET handler: it must need what GET needs.
+                            let head = admin.call("HEAD", &target.path, None).await.unwrap();
+                            assert_eq!(
+                                head.status, reply.status,
+                                "{backend}: {name} HEAD {}",
+                                target.path
+                            );
+                        }
                         let json = serde_json::from_str(&reply.body).unwrap_or(Value::Null);
                         (reply.status, json)
                     };
@@ -434,6 +443,14 @@ async fn matrix_on(registry: &Option<String>, backend: &str) {
             "{method} {path} is in the matrix but not in the OpenAPI document"
         );
     }
+    // A method a route does not have is 405 with Allow, before any handler.
+    let put = world
+        .platform
+        .call("PUT", "/apps/acme-web", None)
+        .await
+        .unwrap();
+    assert_eq!(put.status, 405, "{backend}: {}", put.body);
+    assert_eq!(put.headers["allow"], "GET, PATCH, DELETE");
     // No token, and a wrong one: 401 everywhere (one route of each kind).
     for path in ["/apps", "/apps/acme-web", "/tenants/acme", "/whoami"] {
         let anonymous = world
@@ -615,6 +632,67 @@ async fn two_tenants_neither_see_nor_touch_each_other() {
             .map(|a| a["slug"].as_str().unwrap())
             .collect();
         assert!(!apps.contains(&globex_app.as_str()), "{backend}: {apps:?}");
+        // A viewer reads its apps' history, not the tenant's tokens' (nor
+        // which platform admin did what).
+        let viewer = Admin::with_token(server.addr, auth.trim_start_matches("Bearer "));
+        let (_, log) = call(&viewer, "GET", "/audit", Value::Null).await;
+        let log = log.as_array().unwrap();
+        assert!(!log.is_empty(), "{backend}");
+        assert!(
+            log.iter().all(|e| e["app"].is_string()),
+            "{backend}: {log:?}"
+        );
+        let (_, owner_log) = call(acme, "GET", "/audit", Value::Null).await;
+        assert!(
+            owner_log
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["action"] == "token.create"),
+            "{backend}"
+        );
+        assert!(
+            !owner_log.to_string().contains("platform-admin, token"),
+            "{backend}: platform admins' labels stay theirs"
+        );
+    }
+}
+
+/// Each open stream costs a registry read a second: one token holds at most
+/// eight on a node, and a closed one gives its place back.
+#[tokio::test]
+async fn a_token_holds_a_bounded_number_of_streams() {
+    let server = TestServer::start(BIN, &["--no-demo"]).await.unwrap();
+    let auth = format!("Bearer {}", eddy_tests::ADMIN_TOKEN);
+    let mut open = Vec::new();
+    for _ in 0..8 {
+        let stream = server
+            .http()
+            .stream("/admin/api/v1/stream", &[("authorization", &auth)])
+            .await
+            .unwrap();
+        assert_eq!(stream.status, 200);
+        open.push(stream);
+    }
+    let refused = server.admin().call("GET", "/stream", None).await.unwrap();
+    assert_eq!(refused.status, 429, "{}", refused.body);
+    assert!(refused.headers.contains_key("retry-after"));
+    drop(open.pop());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let stream = server
+            .http()
+            .stream("/admin/api/v1/stream", &[("authorization", &auth)])
+            .await
+            .unwrap();
+        if stream.status == 200 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the closed stream's place never came back"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 

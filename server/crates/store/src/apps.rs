@@ -372,7 +372,7 @@ impl Store {
         let l = limits.cloned().unwrap_or_else(|| before.limits.clone());
         let mut tx = self.begin().await?;
         let tenant = lock_tenant(&mut tx, &before.tenant).await?;
-        check_fits(&mut tx, &tenant, Some(before.id), &l).await?;
+        check_fits(&mut tx, &tenant, Some((before.id, &before.limits)), &l).await?;
         let changed = sqlx::query(
             "UPDATE apps SET name = $2, max_connections = $3, max_events_per_second = $4, max_payload = $5, \
              handler_deadline_ms = $6, handler_memory_mb = $7, kv_quota_bytes = $8, max_rooms_per_socket = $9, \
@@ -424,6 +424,9 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         sqlx::query("DELETE FROM app_keys WHERE app_id NOT IN (SELECT id FROM apps)")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM admin_token_apps WHERE app_id NOT IN (SELECT id FROM apps)")
             .execute(&mut *tx)
             .await?;
         sqlx::query("DELETE FROM artifacts WHERE hash NOT IN (SELECT hash FROM deployments)")

@@ -963,6 +963,15 @@ async fn tokens_carry_a_role_and_a_scope() {
             Some(&["web".to_owned()][..]),
             "{backend}"
         );
+        // Stored so that a node of the release before roles, which looks up
+        // the bare hash and knows only platform admins, finds nothing.
+        let stored: String =
+            sqlx::query_scalar("SELECT token_hash FROM admin_tokens WHERE id = $1")
+                .bind(token.id)
+                .fetch_one(&store.pool)
+                .await
+                .unwrap();
+        assert_ne!(stored, crate::hash_secret(secret.expose()), "{backend}");
         let checked = store
             .check_admin_token(secret.expose())
             .await

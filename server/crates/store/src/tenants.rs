@@ -47,12 +47,13 @@ impl Default for TenantQuota {
 
 impl TenantQuota {
     /// The platform ceilings of a tenant's quota (the `default` tenant has
-    /// these): what every app at its own ceiling, 100,000 of them, would need.
+    /// these): 100,000 apps, each at its own ceiling (`AppLimits::RANGES`),
+    /// so nothing that ran before tenants existed is over its quota.
     pub const CEILINGS: [(&'static str, u64); 4] = [
         ("max_apps", 100_000),
-        ("max_connections", 1_000_000_000),
-        ("max_handler_memory_mb", 100_000_000),
-        ("kv_quota_bytes", 1_000_000_000_000_000),
+        ("max_connections", 100_000 * 1_000_000),
+        ("max_handler_memory_mb", 100_000 * 4096),
+        ("kv_quota_bytes", 100_000 * 10_000_000_000),
     ];
 
     fn values(&self) -> [u64; 4] {
@@ -105,11 +106,25 @@ impl TenantUsage {
         ]
     }
 
-    /// Refuses a usage over `quota`, naming the first quota it passes.
-    pub(crate) fn check(&self, tenant: &str, quota: &TenantQuota) -> Result<(), StoreError> {
+    /// Refuses a usage over `quota`, naming the first quota it passes. A
+    /// value that does not grow from `before` passes anyway: a tenant over a
+    /// lowered quota can still rename apps and shrink their limits.
+    pub(crate) fn check(
+        &self,
+        tenant: &str,
+        quota: &TenantQuota,
+        before: Option<&TenantUsage>,
+    ) -> Result<(), StoreError> {
         let names = TenantQuota::CEILINGS.map(|(name, _)| name);
-        for ((name, used), allowed) in names.iter().zip(self.values()).zip(quota.values()) {
-            if used > allowed {
+        let before = before.map(TenantUsage::values);
+        for (i, ((name, used), allowed)) in names
+            .iter()
+            .zip(self.values())
+            .zip(quota.values())
+            .enumerate()
+        {
+            let grows = before.is_none_or(|b| used > b[i]);
+            if used > allowed && grows {
                 return Err(StoreError::Quota {
                     ceiling: format!("tenant quota {name}"),
                     message: format!(
@@ -198,16 +213,70 @@ pub(crate) async fn lock_tenant(
     tenant_of(&row)
 }
 
-/// Checks that `limits` fit the tenant's quota once the app has them
-/// (`app` is the app being changed, left out of the current sums).
+/// Checks that `limits` fit the tenant's quota once the app has them.
+/// `app`: the app being changed (left out of the current sums) and its
+/// limits now, which it may keep or lower whatever the quota.
 pub(crate) async fn check_fits(
     conn: &mut sqlx::AnyConnection,
     tenant: &Tenant,
-    app: Option<i64>,
+    app: Option<(i64, &AppLimits)>,
     limits: &AppLimits,
 ) -> Result<(), StoreError> {
-    let after = usage_in(conn, tenant.id, app).await?.with(limits);
-    after.check(&tenant.slug, &tenant.quota)
+    let others = usage_in(conn, tenant.id, app.map(|(id, _)| id)).await?;
+    let before = app.map(|(_, current)| others.with(current));
+    others
+        .with(limits)
+        .check(&tenant.slug, &tenant.quota, before.as_ref())
+}
+
+/// The id of tenant `slug`, if there is one.
+pub(crate) async fn tenant_id(
+    conn: &mut sqlx::AnyConnection,
+    slug: &str,
+) -> Result<Option<i64>, StoreError> {
+    Ok(sqlx::query_scalar("SELECT id FROM tenants WHERE slug = $1")
+        .bind(slug)
+        .fetch_optional(conn)
+        .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn over_a_quota_only_what_grows_is_refused() {
+        let quota = TenantQuota {
+            max_apps: 2,
+            max_connections: 100,
+            max_handler_memory_mb: 100,
+            kv_quota_bytes: 100,
+        };
+        let before = TenantUsage {
+            apps: 2,
+            max_connections: 150,
+            handler_memory_mb: 10,
+            kv_quota_bytes: 10,
+        };
+        let shrunk = TenantUsage {
+            max_connections: 120,
+            ..before
+        };
+        assert!(shrunk.check("t", &quota, Some(&before)).is_ok());
+        assert!(before.check("t", &quota, Some(&before)).is_ok(), "a rename");
+        let grown = TenantUsage {
+            max_connections: 151,
+            ..before
+        };
+        assert!(matches!(
+            grown.check("t", &quota, Some(&before)),
+            Err(StoreError::Quota { ceiling, .. }) if ceiling == "tenant quota max_connections"
+        ));
+        assert!(
+            shrunk.check("t", &quota, None).is_err(),
+            "a new app must fit"
+        );
+    }
 }
 
 fn validate_name(name: &str) -> Result<(), StoreError> {
@@ -220,6 +289,15 @@ fn validate_name(name: &str) -> Result<(), StoreError> {
 }
 
 impl Store {
+    /// The id of tenant `slug` (an index lookup: what the authorization
+    /// check needs, and nothing more).
+    pub async fn tenant_id(&self, slug: &str) -> Result<i64, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        tenant_id(&mut conn, slug)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("tenant {slug:?}")))
+    }
+
     pub async fn tenants(&self) -> Result<Vec<Tenant>, StoreError> {
         let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants ORDER BY slug");
         let rows = sqlx::query(audited(sql)).fetch_all(&self.pool).await?;
@@ -315,7 +393,7 @@ impl Store {
         let quota = quota.copied().unwrap_or(before.quota);
         let name = name.map(str::trim).unwrap_or(&before.name).to_owned();
         let usage = usage_in(&mut tx, before.id, None).await?;
-        usage.check(slug, &quota).map_err(|e| match e {
+        usage.check(slug, &quota, None).map_err(|e| match e {
             StoreError::Quota { ceiling, .. } => StoreError::Quota {
                 message: format!(
                     "tenant {slug:?}'s apps already use more than that {}: lower their limits first",

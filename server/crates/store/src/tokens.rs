@@ -14,6 +14,7 @@ use sqlx::any::AnyRow;
 use crate::audit::record;
 use crate::db::audited;
 use crate::secret::{Secret, same_hash};
+use crate::tenants::lock_tenant;
 use crate::{Store, StoreError, hash_secret, now_ms};
 
 /// What a token may do; what each role allows is the server's permission
@@ -184,6 +185,24 @@ fn token_of(row: &AnyRow) -> Result<AdminToken, StoreError> {
 /// and every listing without end.
 pub const MAX_ACTIVE_TOKENS_PER_TENANT: i64 = 500;
 
+/// The most token rows a tenant keeps, revoked and expired ones included:
+/// past it, creating a token first drops the tenant's inactive ones (their
+/// creation and revocation stay in the audit log).
+const MAX_TOKEN_ROWS_PER_TENANT: i64 = 2000;
+
+/// How the hash of a token that is not a platform admin's is stored. A node
+/// of the release before roles looks tokens up by the bare hash and would
+/// take any match for a platform admin: during a rolling upgrade, a scoped
+/// token must find no match there (a 401) rather than every right.
+const SCOPED_HASH_PREFIX: &str = "scoped:";
+
+fn stored_hash(role: Role, hash: &str) -> String {
+    match role {
+        Role::PlatformAdmin => hash.to_owned(),
+        _ => format!("{SCOPED_HASH_PREFIX}{hash}"),
+    }
+}
+
 /// How often "last used" is written: auth stays a read on most calls.
 const LAST_USED_EVERY_MS: i64 = 60_000;
 
@@ -237,6 +256,16 @@ impl Store {
         Ok(tokens)
     }
 
+    /// The tenant of token `id` (`None` for a platform admin's): what the
+    /// authorization check needs, and nothing more.
+    pub async fn token_tenant(&self, id: i64) -> Result<Option<i64>, StoreError> {
+        sqlx::query_scalar::<_, Option<i64>>("SELECT tenant_id FROM admin_tokens WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("admin token {id}")))
+    }
+
     /// One token, by id.
     pub async fn admin_token(&self, id: i64) -> Result<AdminToken, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM {TABLES} WHERE t.id = $1");
@@ -272,15 +301,35 @@ impl Store {
         let mut tx = self.begin().await?;
         let tenant_id = match &new.tenant {
             None => None,
+            // Locked: two creations at once count one after the other.
             Some(slug) => Some(
-                sqlx::query_scalar::<_, i64>("SELECT id FROM tenants WHERE slug = $1")
-                    .bind(slug)
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .ok_or_else(|| StoreError::Invalid(format!("no tenant {slug:?}")))?,
+                lock_tenant(&mut tx, slug)
+                    .await
+                    .map_err(|e| match e {
+                        StoreError::NotFound(_) => {
+                            StoreError::Invalid(format!("no tenant {slug:?}"))
+                        }
+                        other => other,
+                    })?
+                    .id,
             ),
         };
         if let Some(tenant_id) = tenant_id {
+            let rows: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM admin_tokens WHERE tenant_id = $1")
+                    .bind(tenant_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            if rows >= MAX_TOKEN_ROWS_PER_TENANT {
+                sqlx::query(
+                    "DELETE FROM admin_tokens WHERE tenant_id = $1 \
+                     AND (revoked_at IS NOT NULL OR expires_at <= $2)",
+                )
+                .bind(tenant_id)
+                .bind(now_ms())
+                .execute(&mut *tx)
+                .await?;
+            }
             let active: i64 = sqlx::query_scalar(
                 "SELECT COUNT(*) FROM admin_tokens WHERE tenant_id = $1 AND revoked_at IS NULL \
                  AND (expires_at IS NULL OR expires_at > $2)",
@@ -350,7 +399,7 @@ impl Store {
              role, tenant_id, app_scoped) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )
         .bind(new.label.trim())
-        .bind(secret.hash())
+        .bind(stored_hash(new.role, &secret.hash()))
         .bind(now_ms())
         .bind(new.expires_at)
         .bind(i64::from(configured))
@@ -387,9 +436,11 @@ impl Store {
     async fn configure_token(&self, token: &str) -> Result<u64, StoreError> {
         let hash = hash_secret(token);
         let mut tx = self.begin().await?;
-        let sql = format!("SELECT {COLUMNS} FROM {TABLES} WHERE t.token_hash = $1");
+        let sql =
+            format!("SELECT {COLUMNS} FROM {TABLES} WHERE t.token_hash = $1 OR t.token_hash = $2");
         let existing = sqlx::query(audited(sql))
             .bind(&hash)
+            .bind(stored_hash(Role::Viewer, &hash))
             .fetch_optional(&mut *tx)
             .await?;
         let id = match existing {
@@ -487,9 +538,11 @@ impl Store {
     /// The token's record when `token` is accepted now.
     pub async fn check_admin_token(&self, token: &str) -> Result<Option<AdminToken>, StoreError> {
         let hash = hash_secret(token);
-        let sql = format!("SELECT {COLUMNS} FROM {TABLES} WHERE t.token_hash = $1");
+        let sql =
+            format!("SELECT {COLUMNS} FROM {TABLES} WHERE t.token_hash = $1 OR t.token_hash = $2");
         let row = sqlx::query(audited(sql))
             .bind(&hash)
+            .bind(stored_hash(Role::Viewer, &hash))
             .fetch_optional(&self.pool)
             .await?;
         let Some(row) = row else { return Ok(None) };
@@ -498,7 +551,7 @@ impl Store {
         let stored: String = row.try_get("token_hash")?;
         let mut record = token_of(&row)?;
         let now = now_ms();
-        if !same_hash(&stored, &hash) || !record.is_active(now) {
+        if !same_hash(&stored, &stored_hash(record.role, &hash)) || !record.is_active(now) {
             return Ok(None);
         }
         if record

@@ -13,9 +13,9 @@
 use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, MatchedPath, RawPathParams, Request, State};
-use axum::http::{Method, StatusCode};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use eddy_store::{AdminToken, Role, StoreError};
 use tracing::Instrument;
 
@@ -208,10 +208,35 @@ pub(crate) const ROUTES: &[Rule] = &[
 ];
 
 /// The rule of a route (`path` as the router matched it, below [`PREFIX`]).
+/// `HEAD` is `GET` without the body (the router runs the `GET` handler for
+/// it), so it needs what `GET` needs.
 pub(crate) fn rule_for(method: &Method, path: &str) -> Option<&'static Rule> {
-    ROUTES
+    let method = if method == Method::HEAD {
+        "GET"
+    } else {
+        method.as_str()
+    };
+    ROUTES.iter().find(|r| r.method == method && r.path == path)
+}
+
+/// The 405 of a method a route does not have, answered here so that no
+/// request ever reaches a handler without its rule.
+fn method_not_allowed(method: &Method, path: &str) -> Response {
+    let allowed: Vec<&str> = ROUTES
         .iter()
-        .find(|r| r.method == method.as_str() && r.path == path)
+        .filter(|r| r.path == path)
+        .map(|r| r.method)
+        .collect();
+    let mut response = ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        ProblemCode::MethodNotAllowed,
+        format!("{method} is not allowed here; use {}", allowed.join(", ")),
+    )
+    .into_response();
+    if let Ok(value) = HeaderValue::from_str(&allowed.join(", ")) {
+        response.headers_mut().insert(header::ALLOW, value);
+    }
+    response
 }
 
 /// The caller of an admin API request: its token's role and scope.
@@ -320,10 +345,10 @@ pub(crate) async fn authorize(
         .map(|m| m.as_str().trim_start_matches(PREFIX).to_owned())
         .unwrap_or_default();
     let Some(rule) = rule_for(&parts.method, &matched) else {
-        // A method the route does not have: the router answers 405 without
-        // running a handler. Any other miss is a route the table forgot.
+        // A method the route does not have. Any other miss is a route the
+        // table forgot.
         if ROUTES.iter().any(|r| r.path == matched) {
-            return Ok(next.run(Request::from_parts(parts, body)).await);
+            return Ok(method_not_allowed(&parts.method, &matched));
         }
         return Err(ApiError::internal(format!(
             "{} {matched} has no row in the admin API's permission table",
@@ -353,8 +378,8 @@ pub(crate) async fn authorize(
         Target::Tenant => {
             let slug = param("tenant");
             let what = format!("tenant {slug:?}");
-            match store.tenant(&slug).await {
-                Ok(tenant) if principal.sees_tenant(tenant.id) => {}
+            match store.tenant_id(&slug).await {
+                Ok(id) if principal.sees_tenant(id) => {}
                 Ok(_) | Err(StoreError::NotFound(_)) => return Err(not_found(what)),
                 Err(e) => return Err(e.into()),
             }
@@ -365,9 +390,9 @@ pub(crate) async fn authorize(
             let id: i64 = raw
                 .parse()
                 .map_err(|_| ApiError::bad_request(format!("{raw:?} is not a token id")))?;
-            match store.admin_token(id).await {
-                Ok(t)
-                    if principal.tenant_id().is_none() || t.tenant_id == principal.tenant_id() => {}
+            match store.token_tenant(id).await {
+                Ok(tenant)
+                    if principal.tenant_id().is_none() || tenant == principal.tenant_id() => {}
                 Ok(_) | Err(StoreError::NotFound(_)) => return Err(not_found(what)),
                 Err(e) => return Err(e.into()),
             }

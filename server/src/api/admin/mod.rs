@@ -64,6 +64,7 @@ pub(crate) fn router(state: Arc<ServerState>) -> Router<Arc<ServerState>> {
         )
         .route("/whoami", get(tenants::whoami))
         .route("/platform", get(tenants::platform))
+        .layer(axum::Extension(Arc::new(stream::OpenStreams::default())))
         .layer(axum::middleware::from_fn_with_state(
             state,
             access::authorize,

@@ -7,6 +7,7 @@ use axum::extract::{Path, Query, State};
 use eddy_store::{AuditEntry, KvEntry};
 use serde::{Deserialize, Serialize};
 
+use super::access::Permission;
 use super::{ApiError, Principal};
 use crate::state::ServerState;
 
@@ -193,8 +194,19 @@ pub(super) async fn audit(
             params.limit.unwrap_or(100),
         )
         .await?;
-    // A token confined to some apps reads only their entries (a page may
-    // come back short: page on with `before`).
+    // Entries about no app (tokens, the tenant's quota) are for those who
+    // manage them; a token confined to some apps reads only their entries
+    // (a page may come back short: page on with `before`).
+    if !principal.can(Permission::TokensManage) {
+        entries.retain(|e| e.app.is_some());
+    }
+    if principal.tenant_id().is_some() {
+        for entry in &mut entries {
+            if entry.actor.contains("(platform-admin, token ") {
+                entry.actor = "a platform admin".into();
+            }
+        }
+    }
     if !principal.tenant_wide() {
         entries.retain(|e| {
             e.app

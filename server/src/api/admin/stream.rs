@@ -3,7 +3,7 @@
 //! never holds up a drain, and within a second of their token being revoked
 //! or expiring. A tenant's token sees the frames of its own apps only.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,17 +25,70 @@ type EventStream = Sse<
 >;
 
 /// Ends `events` when the server starts shutting down or the caller's
-/// token stops being accepted.
+/// token stops being accepted; holds `slot` while it runs.
 fn until_shutdown(
     state: &Arc<ServerState>,
     principal: &Principal,
+    slot: StreamSlot,
     events: impl Stream<Item = Result<Event, Infallible>> + Send + 'static,
 ) -> EventStream {
     let events = events
         .take_until(state.shutdown_started())
         .take_until(revoked(state.clone(), principal.0.id))
+        .map(move |event| {
+            let _held = &slot;
+            event
+        })
         .boxed();
     Sse::new(events).keep_alive(KeepAlive::default())
+}
+
+/// Streams one token may hold open at once: each costs a registry read a
+/// second (its revocation check), so one token cannot open them by the
+/// thousand.
+const MAX_STREAMS_PER_TOKEN: usize = 8;
+
+/// The streams open on this node, by token.
+#[derive(Debug, Default)]
+pub(crate) struct OpenStreams(parking_lot::Mutex<HashMap<i64, usize>>);
+
+/// A token's place among its open streams, given back on drop.
+struct StreamSlot {
+    streams: Arc<OpenStreams>,
+    token: i64,
+}
+
+impl OpenStreams {
+    fn open(self: &Arc<Self>, token: i64) -> Result<StreamSlot, ApiError> {
+        let mut open = self.0.lock();
+        let count = open.entry(token).or_insert(0);
+        if *count >= MAX_STREAMS_PER_TOKEN {
+            return Err(ApiError::rate_limited(
+                5,
+                format!(
+                    "this token has {MAX_STREAMS_PER_TOKEN} streams open on this node, \
+                     the most it may; close one first"
+                ),
+            ));
+        }
+        *count += 1;
+        Ok(StreamSlot {
+            streams: self.clone(),
+            token,
+        })
+    }
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        let mut open = self.streams.0.lock();
+        if let Some(count) = open.get_mut(&self.token) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.token);
+            }
+        }
+    }
 }
 
 /// How often an open stream checks that its token is still accepted.
@@ -90,8 +143,9 @@ impl ScopedFrames {
 
 /// `json` (a `LiveFrame`) narrowed to the apps in `visible`.
 fn scope_frame(json: &str, visible: &HashSet<String>, cluster: bool) -> String {
+    // Fails closed: a frame that does not parse shows nothing.
     let Ok(mut frame) = serde_json::from_str::<serde_json::Value>(json) else {
-        return json.to_owned();
+        return r#"{"apps":[],"totals":{},"cluster":null}"#.to_owned();
     };
     let mut totals = serde_json::Map::new();
     if let Some(apps) = frame.get_mut("apps").and_then(|a| a.as_array_mut()) {
@@ -129,7 +183,9 @@ fn scope_frame(json: &str, visible: &HashSet<String>, cluster: bool) -> String {
 pub(super) async fn live(
     State(state): State<Arc<ServerState>>,
     Extension(principal): Extension<Principal>,
-) -> EventStream {
+    Extension(streams): Extension<Arc<OpenStreams>>,
+) -> Result<EventStream, ApiError> {
+    let slot = streams.open(principal.0.id)?;
     let frames = state.live.subscribe();
     let backlog = stream::iter(state.live.history());
     let updates = stream::unfold(frames, |mut frames| async move {
@@ -139,11 +195,12 @@ pub(super) async fn live(
     });
     let all = backlog.chain(updates);
     if principal.tenant_id().is_none() {
-        return until_shutdown(
+        return Ok(until_shutdown(
             &state,
             &principal,
+            slot,
             all.map(|json| Ok(Event::default().data(&*json))),
-        );
+        ));
     }
     let scope = ScopedFrames {
         state: state.clone(),
@@ -156,7 +213,7 @@ pub(super) async fn live(
         let data = scope.filter(&json).await;
         Some((Ok(Event::default().data(data)), (all, scope)))
     });
-    until_shutdown(&state, &principal, scoped)
+    Ok(until_shutdown(&state, &principal, slot, scoped))
 }
 
 /// The app's recent log lines (its handler's log calls, stdout, stderr,
@@ -181,8 +238,10 @@ pub(super) async fn logs(
 pub(super) async fn log_tail(
     State(state): State<Arc<ServerState>>,
     Extension(principal): Extension<Principal>,
+    Extension(streams): Extension<Arc<OpenStreams>>,
     Path(slug): Path<String>,
 ) -> Result<EventStream, ApiError> {
+    let slot = streams.open(principal.0.id)?;
     let app = super::live_app(&state, &slug)?;
     let lines = stream::unfold(app.log.subscribe(), |mut lines| async move {
         let line = match lines.recv().await {
@@ -199,7 +258,7 @@ pub(super) async fn log_tail(
             .expect("a log line serializes");
         Some((Ok(event), lines))
     });
-    Ok(until_shutdown(&state, &principal, lines))
+    Ok(until_shutdown(&state, &principal, slot, lines))
 }
 
 #[cfg(test)]

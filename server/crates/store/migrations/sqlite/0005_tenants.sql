@@ -1,5 +1,6 @@
 -- Tenants own apps; every app that existed before moves to `default`, whose
--- quota is the platform ceilings (nothing that ran before is refused).
+-- quota is the platform ceilings (100,000 apps each at the app ceilings:
+-- nothing that ran before is refused).
 -- Admin tokens gain a role and a scope: a tenant, and optionally a list of
 -- that tenant's apps (`app_scoped`; the list is `admin_token_apps`, and an
 -- app-scoped token whose apps were all deleted reaches none). Tokens that
@@ -18,7 +19,7 @@ CREATE TABLE tenants (
 -- The first row of a new table: id 1, the default of apps.tenant_id below.
 INSERT INTO tenants (slug, name, created_at, max_apps, max_connections, max_handler_memory_mb, kv_quota_bytes)
 VALUES ('default', 'Default', CAST(strftime('%s', 'now') AS BIGINT) * 1000,
-        100000, 1000000000, 100000000, 1000000000000000);
+        100000, 100000000000, 409600000, 1000000000000000);
 
 -- SQLite refuses a REFERENCES clause on an added column with a non-null
 -- default; the store keeps apps.tenant_id pointing at a tenant (a tenant
