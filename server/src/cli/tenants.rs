@@ -28,8 +28,9 @@ pub(super) enum TenantCommand {
         #[command(flatten)]
         output: Output,
     },
-    /// Show a tenant's quota and what its apps use of it; with quota flags,
-    /// change those first (platform admins).
+    /// Show a tenant's quota and what its apps use of it (a tenant owner:
+    /// its own tenant); with quota flags, change those first (platform
+    /// admins).
     Quota {
         #[command(flatten)]
         remote: Remote,
@@ -183,7 +184,7 @@ fn quota_table(tenant: &Value) -> String {
         str_cell(&tenant["slug"]),
         str_cell(&tenant["name"]),
         table.render(),
-        num_cell(&tenant["usage"]["connections"])
+        num_cell(&tenant["connections"])
     )
 }
 
@@ -196,7 +197,8 @@ mod tests {
             "quota": { "max_apps": 10, "max_connections": 50000,
                        "max_handler_memory_mb": 1024, "kv_quota_bytes": 1_000_000 },
             "usage": { "apps": 2, "max_connections": 20000, "handler_memory_mb": 128,
-                       "kv_quota_bytes": 0, "connections": 17 } })
+                       "kv_quota_bytes": 0 },
+            "connections": 17 })
     }
 
     #[test]
