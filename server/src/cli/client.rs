@@ -1,16 +1,21 @@
 //! A small HTTP/1.1 client for the admin API: one connection per request,
-//! JSON in and out, problem+json errors turned into their message. Every
-//! request has a timeout: a server that accepts and never answers must not
-//! hold the CLI (or the script running it) forever.
+//! JSON in and out, problem+json errors turned into their message, and
+//! server-sent event streams read an event at a time. Every request has a
+//! timeout: a server that accepts and never answers must not hold the CLI
+//! (or the script running it) forever; a stream, which may rightly be
+//! quiet, is bounded by its keep-alives instead.
 
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::{BodyExt, Full, Limited};
 use hyper::Request;
+use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use serde_json::Value;
+
+use super::sse::SseParser;
 
 pub(super) struct AdminClient {
     authority: String,
@@ -25,11 +30,7 @@ pub(super) struct AdminClient {
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl AdminClient {
-    pub(super) fn new(
-        server: &str,
-        token: Option<String>,
-        timeout: Duration,
-    ) -> anyhow::Result<Self> {
+    pub(super) fn new(server: &str, token: String, timeout: Duration) -> anyhow::Result<Self> {
         let Some(rest) = server.strip_prefix("http://") else {
             if server.starts_with("https://") {
                 bail!(
@@ -39,7 +40,6 @@ impl AdminClient {
             bail!("--server must look like http://host:port");
         };
         let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
-        let token = token.context("an admin token is needed: --token or EDDY_ADMIN_TOKEN")?;
         Ok(Self {
             authority: authority.to_owned(),
             base_path: format!("/{}", path.trim_end_matches('/'))
@@ -60,6 +60,15 @@ impl AdminClient {
     pub(super) fn post_json(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
         self.send(
             "POST",
+            path,
+            Some("application/json"),
+            Bytes::from(body.to_string()),
+        )
+    }
+
+    pub(super) fn patch_json(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
+        self.send(
+            "PATCH",
             path,
             Some("application/json"),
             Bytes::from(body.to_string()),
@@ -108,6 +117,25 @@ impl AdminClient {
         content_type: Option<&str>,
         body: Bytes,
     ) -> anyhow::Result<Value> {
+        let response = self.respond(method, uri, content_type, body).await?;
+        let status = response.status();
+        let bytes = response.into_body().collect().await?.to_bytes();
+        let value = json_or_text(&bytes);
+        if !status.is_success() {
+            return Err(refusal(status, &value));
+        }
+        Ok(value)
+    }
+
+    /// Connects, sends one request and returns the response with its body
+    /// unread.
+    async fn respond(
+        &self,
+        method: &str,
+        uri: &str,
+        content_type: Option<&str>,
+        body: Bytes,
+    ) -> anyhow::Result<hyper::Response<Incoming>> {
         let connect_timeout = CONNECT_TIMEOUT.min(self.timeout);
         let connecting = tokio::net::TcpStream::connect(&self.authority);
         let stream = match tokio::time::timeout(connect_timeout, connecting).await {
@@ -130,25 +158,98 @@ impl AdminClient {
         if let Some(content_type) = content_type {
             request = request.header("content-type", content_type);
         }
-        let response = sender.send_request(request.body(Full::new(body))?).await?;
-        let status = response.status();
-        let bytes = response.into_body().collect().await?.to_bytes();
-        let value: Value = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes)
-                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
-        };
-        if !status.is_success() {
-            let detail = value["detail"]
-                .as_str()
-                .map(str::to_owned)
-                .unwrap_or_else(|| value.to_string());
-            match value["step"].as_str() {
-                Some(step) => bail!("{detail} (step: {step}; HTTP {})", status.as_u16()),
-                None => bail!("{detail} (HTTP {})", status.as_u16()),
+        Ok(sender.send_request(request.body(Full::new(body))?).await?)
+    }
+
+    /// Opens a server-sent event stream (`GET path`); its events come from
+    /// [`AdminClient::next_event`]. The request's timeout bounds the wait
+    /// for the response's head, not the stream.
+    pub(super) fn open_stream(&self, path: &str) -> anyhow::Result<EventStream> {
+        let uri = format!("{}/admin/api/v1{path}", self.base_path);
+        let opening = async {
+            let response = self.respond("GET", &uri, None, Bytes::new()).await?;
+            let status = response.status();
+            if !status.is_success() {
+                let limited = Limited::new(response.into_body(), MAX_ERROR_BYTES);
+                let bytes = limited
+                    .collect()
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?
+                    .to_bytes();
+                return Err(refusal(status, &json_or_text(&bytes)));
             }
-        }
-        Ok(value)
+            Ok::<_, anyhow::Error>(EventStream {
+                body: response.into_body(),
+                parser: SseParser::default(),
+            })
+        };
+        self.runtime.block_on(async {
+            tokio::time::timeout(self.timeout, opening)
+                .await
+                .unwrap_or_else(|_| {
+                    bail!(
+                        "GET {uri}: no answer from {} within {} s (--timeout-secs)",
+                        self.authority,
+                        self.timeout.as_secs_f64()
+                    )
+                })
+        })
+    }
+
+    /// The next event's data, or `None` when the server ended the stream.
+    pub(super) fn next_event(&self, stream: &mut EventStream) -> anyhow::Result<Option<String>> {
+        self.runtime.block_on(async {
+            loop {
+                if let Some(data) = stream.parser.next_event() {
+                    return Ok(Some(data));
+                }
+                let frame = match tokio::time::timeout(STREAM_IDLE, stream.body.frame()).await {
+                    Err(_elapsed) => bail!(
+                        "the server sent nothing for {} s (not even a keep-alive): the connection is lost",
+                        STREAM_IDLE.as_secs()
+                    ),
+                    Ok(None) => return Ok(None),
+                    Ok(Some(frame)) => frame?,
+                };
+                if let Ok(data) = frame.into_data() {
+                    stream.parser.feed(&data)?;
+                }
+            }
+        })
+    }
+}
+
+/// An open server-sent event stream.
+pub(super) struct EventStream {
+    body: Incoming,
+    parser: SseParser,
+}
+
+/// The server sends a keep-alive comment every 15 s; silence four times
+/// that long means the connection is gone without a close.
+const STREAM_IDLE: Duration = Duration::from_secs(60);
+
+/// A refusal's body is a short problem document; more is not read.
+const MAX_ERROR_BYTES: usize = 64 * 1024;
+
+fn json_or_text(bytes: &[u8]) -> Value {
+    if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into()))
+    }
+}
+
+/// A problem+json body as the error people read: its detail, the deploy
+/// step that refused, the status.
+fn refusal(status: hyper::StatusCode, value: &Value) -> anyhow::Error {
+    let detail = value["detail"]
+        .as_str()
+        .map(str::to_owned)
+        .unwrap_or_else(|| value.to_string());
+    match value["step"].as_str() {
+        Some(step) => anyhow::anyhow!("{detail} (step: {step}; HTTP {})", status.as_u16()),
+        None => anyhow::anyhow!("{detail} (HTTP {})", status.as_u16()),
     }
 }

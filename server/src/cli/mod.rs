@@ -1,17 +1,31 @@
 //! The `eddy` command line. `eddy [serve]` runs a server; the other
-//! commands manage one through its admin API (`--server`, `--token`).
+//! commands manage one through its admin API (`eddy login` once, or
+//! `--server` and `--token` on each).
 
+mod apps;
 mod client;
-mod commands;
+mod credentials;
+mod deployments;
+mod login;
+mod logs;
+mod remote;
 mod serve;
+mod sse;
+mod table;
+mod tenants;
 mod tokens;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 
+use apps::AppCommand;
+use remote::Remote;
 use serve::ServeArgs;
+use table::Output;
+use tenants::TenantCommand;
+use tokens::TokenCommand;
 
 #[derive(Parser)]
 #[command(
@@ -38,6 +52,18 @@ enum Command {
     },
     /// Bring the registry's schema up to date without serving.
     Migrate(ServeArgs),
+    /// Check an admin token against a server and store both for the other
+    /// commands (in a file only you can read).
+    Login(login::LoginArgs),
+    /// Delete the credentials `eddy login` stored.
+    Logout,
+    /// Who the token is: label, role, tenant, apps, expiry, permissions.
+    Whoami {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(flatten)]
+        output: Output,
+    },
     /// Manage apps.
     App {
         #[command(subcommand)]
@@ -63,51 +89,48 @@ enum Command {
     Deployments {
         #[command(flatten)]
         remote: Remote,
+        /// The app whose versions to list.
         #[arg(long)]
         app: String,
+        #[command(flatten)]
+        output: Output,
     },
     /// Make an earlier version live again (default: the previous one).
     Rollback {
         #[command(flatten)]
         remote: Remote,
+        /// The app to roll back.
         #[arg(long)]
         app: String,
+        /// The version to make live (from `eddy deployments`) [default: the
+        /// one live before the current one].
         version: Option<i64>,
+    },
+    /// Show an app's recent log lines (its handler's log calls, stdout,
+    /// stderr, faults, deploy notices), oldest first; with --follow and
+    /// --json, one JSON object per line.
+    Logs {
+        #[command(flatten)]
+        remote: Remote,
+        /// The app whose log to show.
+        #[arg(long)]
+        app: String,
+        /// Then keep printing new lines as they are written, until
+        /// interrupted.
+        #[arg(long, short = 'f')]
+        follow: bool,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Manage tenants and their quotas (platform admins).
+    Tenant {
+        #[command(subcommand)]
+        command: TenantCommand,
     },
     /// Manage admin tokens: create (printed once), list, revoke.
     Token {
         #[command(subcommand)]
         command: TokenCommand,
-    },
-}
-
-#[derive(Subcommand)]
-enum TokenCommand {
-    /// Create an admin token; it is printed this once (the registry keeps
-    /// only its hash).
-    Create {
-        #[command(flatten)]
-        remote: Remote,
-        /// Who or what the token is for (shown in the list and the audit log).
-        #[arg(long, default_value = "cli")]
-        label: String,
-        /// Make it stop working after this long: 90s, 15m, 12h, 30d
-        /// [default: it does not expire].
-        #[arg(long, value_name = "DURATION")]
-        expires_in: Option<String>,
-    },
-    /// List admin tokens: id, state, created, last used (to the minute),
-    /// expiry, label. Never the tokens themselves.
-    List {
-        #[command(flatten)]
-        remote: Remote,
-    },
-    /// Revoke an admin token by id (from `eddy token list`): calls with it
-    /// get 401 from now on, on every node.
-    Revoke {
-        #[command(flatten)]
-        remote: Remote,
-        id: i64,
     },
 }
 
@@ -118,79 +141,11 @@ enum ConfigCommand {
     Check(ServeArgs),
 }
 
-#[derive(Subcommand)]
-enum AppCommand {
-    /// Create an app; prints its key (the secret only this once).
-    Create {
-        #[command(flatten)]
-        remote: Remote,
-        slug: String,
-        /// Display name (default: the slug).
-        #[arg(long)]
-        name: Option<String>,
-        #[arg(long)]
-        max_connections: Option<u64>,
-        #[arg(long)]
-        max_events_per_second: Option<u64>,
-        #[arg(long)]
-        max_payload: Option<u64>,
-        #[arg(long)]
-        handler_deadline_ms: Option<u64>,
-        #[arg(long)]
-        handler_memory_mb: Option<u64>,
-        #[arg(long)]
-        kv_quota_bytes: Option<u64>,
-        #[arg(long)]
-        max_rooms_per_socket: Option<u64>,
-        #[arg(long)]
-        max_room_name_bytes: Option<u64>,
-        #[arg(long)]
-        max_namespaces: Option<u64>,
-        /// A browser origin allowed to connect (repeat for several); none: any origin.
-        #[arg(long = "allowed-origin")]
-        allowed_origins: Vec<String>,
-    },
-    /// List apps.
-    List {
-        #[command(flatten)]
-        remote: Remote,
-    },
-    /// Delete an app with its deployments and data.
-    Delete {
-        #[command(flatten)]
-        remote: Remote,
-        slug: String,
-        /// Confirm: the app's data is deleted.
-        #[arg(long)]
-        yes: bool,
-    },
-}
-
-/// Where the server is and how to authenticate.
-#[derive(Args, Clone)]
-struct Remote {
-    /// The server's base URL.
-    #[arg(long, env = "EDDY_SERVER", default_value = "http://127.0.0.1:8080")]
-    server: String,
-    /// An admin token.
-    #[arg(long, env = "EDDY_ADMIN_TOKEN", hide_env_values = true)]
-    token: Option<String>,
-    /// Longest to wait for the server's answer to one request, in seconds
-    /// (more than a deploy's own bounds: compile 60 s, start-up 1 s).
-    #[arg(long, env = "EDDY_CLIENT_TIMEOUT_SECS", default_value_t = 120)]
-    timeout_secs: u64,
-}
-
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         None => serve::serve(cli.serve),
-        Some(Command::Serve(args)) => serve::serve(args),
-        Some(Command::Config {
-            command: ConfigCommand::Check(args),
-        }) => serve::config_check(args),
-        Some(Command::Migrate(args)) => serve::migrate(args),
-        Some(command) => commands::run(command),
+        Some(command) => run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -198,5 +153,83 @@ pub fn main() -> ExitCode {
             eprintln!("eddy: {error:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Serve(args) => serve::serve(args),
+        Command::Config {
+            command: ConfigCommand::Check(args),
+        } => serve::config_check(args),
+        Command::Migrate(args) => serve::migrate(args),
+        Command::Login(args) => login::login(args),
+        Command::Logout => login::logout(),
+        Command::Whoami { remote, output } => login::whoami(&remote, output),
+        Command::App { command } => apps::run(command),
+        Command::Deploy {
+            remote,
+            app,
+            file,
+            notes,
+            no_activate,
+        } => deployments::deploy(&remote, &app, &file, notes.as_deref(), !no_activate),
+        Command::Deployments {
+            remote,
+            app,
+            output,
+        } => deployments::list(&remote, &app, output),
+        Command::Rollback {
+            remote,
+            app,
+            version,
+        } => deployments::rollback(&remote, &app, version),
+        Command::Logs {
+            remote,
+            app,
+            follow,
+            output,
+        } => logs::run(&remote, &app, follow, output),
+        Command::Tenant { command } => tenants::run(command),
+        Command::Token { command } => tokens::run(command),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    use super::*;
+
+    /// Every flag and argument of every command says what it is for in
+    /// `--help`.
+    #[test]
+    fn every_argument_has_help() {
+        fn walk(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in command.get_arguments() {
+                let id = arg.get_id().as_str();
+                if id == "help" || id == "version" {
+                    continue;
+                }
+                if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    missing.push(format!("{path} {id}"));
+                }
+            }
+            for sub in command.get_subcommands() {
+                if sub.get_name() == "help" {
+                    continue;
+                }
+                let path = format!("{path} {}", sub.get_name());
+                if sub.get_about().is_none() {
+                    missing.push(format!("{path} (the command)"));
+                }
+                walk(sub, &path, missing);
+            }
+        }
+        let mut missing = Vec::new();
+        let cli = Cli::command();
+        cli.clone().debug_assert();
+        walk(&cli, "eddy", &mut missing);
+        assert!(missing.is_empty(), "no help text: {missing:#?}");
     }
 }

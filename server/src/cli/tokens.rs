@@ -1,40 +1,103 @@
 //! `eddy token create | list | revoke`: admin tokens over the admin API.
 
+use clap::Subcommand;
 use serde_json::{Value, json};
 
-use super::TokenCommand;
-use super::commands::client;
+use super::apps::str_cell;
+use super::login::apps_scope;
+use super::remote::Remote;
+use super::table::{Align, Output, Table, time_cell};
+
+#[derive(Subcommand)]
+pub(super) enum TokenCommand {
+    /// Create an admin token; it is printed this once (the registry keeps
+    /// only its hash). Its role and scope are at most the creating token's.
+    Create {
+        #[command(flatten)]
+        remote: Remote,
+        /// Who or what the token is for (shown in the list and the audit log).
+        #[arg(long, default_value = "cli")]
+        label: String,
+        /// What it may do: platform-admin, tenant-owner, deployer or viewer
+        /// [default: the creating token's role].
+        #[arg(long)]
+        role: Option<String>,
+        /// The tenant it acts in [default: the creating token's tenant].
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Limit it to this app of the tenant (repeat for several)
+        /// [default: every app of the tenant].
+        #[arg(long = "app", value_name = "SLUG")]
+        apps: Vec<String>,
+        /// Make it stop working after this long: 90s, 15m, 12h, 30d
+        /// [default: it does not expire].
+        #[arg(long, value_name = "DURATION")]
+        expires_in: Option<String>,
+    },
+    /// List admin tokens in scope: id, state, role, scope, created, last
+    /// used (to the minute), expiry, label. Never the tokens themselves.
+    List {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Revoke an admin token by id (from `eddy token list`): calls with it
+    /// get 401 from now on, on every node.
+    Revoke {
+        #[command(flatten)]
+        remote: Remote,
+        /// The token's id.
+        id: i64,
+    },
+}
 
 pub(super) fn run(command: TokenCommand) -> anyhow::Result<()> {
     match command {
         TokenCommand::Create {
             remote,
             label,
+            role,
+            tenant,
+            apps,
             expires_in,
         } => {
             let mut body = json!({ "label": label });
+            if let Some(role) = role {
+                body["role"] = role.into();
+            }
+            if let Some(tenant) = tenant {
+                body["tenant"] = tenant.into();
+            }
+            if !apps.is_empty() {
+                body["apps"] = apps.into();
+            }
             if let Some(expiry) = expires_in {
                 body["expires_in_seconds"] = parse_duration(&expiry)?.into();
             }
-            let created = client(&remote)?.post_json("/tokens", &body)?;
+            let created = remote.client()?.post_json("/tokens", &body)?;
             println!("{}", created["token"].as_str().unwrap_or_default());
             let expiry = match created["expires_at"].as_i64() {
                 Some(at) => format!(", expiring {}", when(at, eddy_store::now_ms())),
                 None => String::new(),
             };
+            let role = match created["role"].as_str() {
+                Some(role) => format!(" ({role}, {})", scope(&created)),
+                None => String::new(),
+            };
             eprintln!(
-                "admin token {} labelled {label:?}{expiry}; it is shown this once",
+                "admin token {} labelled {label:?}{role}{expiry}; it is shown this once",
                 created["id"]
             );
             Ok(())
         }
-        TokenCommand::List { remote } => {
-            let tokens = client(&remote)?.get("/tokens")?;
-            print!("{}", table(&tokens, eddy_store::now_ms()));
+        TokenCommand::List { remote, output } => {
+            let tokens = remote.client()?.get("/tokens")?;
+            output.print(&tokens, |tokens| table(tokens, eddy_store::now_ms()));
             Ok(())
         }
         TokenCommand::Revoke { remote, id } => {
-            let revoked = client(&remote)?.delete(&format!("/tokens/{id}"))?;
+            let revoked = remote.client()?.delete(&format!("/tokens/{id}"))?;
             println!(
                 "revoked admin token {id} ({})",
                 revoked["label"].as_str().unwrap_or_default()
@@ -86,13 +149,28 @@ fn when(at: i64, now: i64) -> String {
     }
 }
 
+/// A token's reach: `platform`, a tenant, or a tenant's listed apps.
+fn scope(token: &Value) -> String {
+    match token["tenant"].as_str() {
+        None if token["role"].is_string() => "platform".to_owned(),
+        None => "-".to_owned(),
+        Some(tenant) if token["apps"].is_array() => format!("{tenant}: {}", apps_scope(token)),
+        Some(tenant) => tenant.to_owned(),
+    }
+}
+
 fn table(tokens: &Value, now: i64) -> String {
-    let mut out = format!(
-        "{:>4}  {:<8}  {:<10}  {:<10}  {:<10}  LABEL\n",
-        "ID", "STATE", "CREATED", "LAST USED", "EXPIRES"
-    );
+    let mut table = Table::new(&[
+        ("ID", Align::Right),
+        ("STATE", Align::Left),
+        ("ROLE", Align::Left),
+        ("SCOPE", Align::Left),
+        ("CREATED", Align::Left),
+        ("LAST USED", Align::Left),
+        ("EXPIRES", Align::Left),
+        ("LABEL", Align::Left),
+    ]);
     for t in tokens.as_array().into_iter().flatten() {
-        let time = |key: &str| t[key].as_i64().map_or("-".to_owned(), |at| when(at, now));
         let state = if t["revoked_at"].is_i64() {
             "revoked"
         } else if t["expires_at"].as_i64().is_some_and(|e| e <= now) {
@@ -105,17 +183,18 @@ fn table(tokens: &Value, now: i64) -> String {
         } else {
             ""
         };
-        out.push_str(&format!(
-            "{:>4}  {:<8}  {:<10}  {:<10}  {:<10}  {}{configured}\n",
-            t["id"],
-            state,
-            time("created_at"),
-            time("last_used_at"),
-            time("expires_at"),
-            t["label"].as_str().unwrap_or_default(),
-        ));
+        table.row([
+            t["id"].to_string(),
+            state.to_owned(),
+            str_cell(&t["role"]),
+            scope(t),
+            time_cell(&t["created_at"]),
+            time_cell(&t["last_used_at"]),
+            time_cell(&t["expires_at"]),
+            format!("{}{configured}", t["label"].as_str().unwrap_or_default()),
+        ]);
     }
-    out
+    table.render()
 }
 
 #[cfg(test)]
@@ -133,26 +212,33 @@ mod tests {
     }
 
     #[test]
-    fn the_list_shows_state_and_ages_never_secrets() {
-        let now = 10_000_000_000;
+    fn the_list_shows_state_role_scope_and_dates_never_secrets() {
+        let now = 1_709_251_200_000; // 2024-03-01 00:00 UTC
         let tokens = json!([
             { "id": 1, "label": "EDDY_ADMIN_TOKEN", "created_at": now - 7_200_000,
-              "last_used_at": now - 30_000, "expires_at": null, "revoked_at": null, "configured": true },
-            { "id": 2, "label": "ci", "created_at": now - 86_400_000 * 3,
-              "last_used_at": null, "expires_at": now - 1, "revoked_at": null, "configured": false },
+              "last_used_at": now - 60_000, "expires_at": null, "revoked_at": null, "configured": true,
+              "role": "platform-admin", "tenant": null, "apps": null },
+            { "id": 12, "label": "ci", "created_at": now - 86_400_000 * 3,
+              "last_used_at": null, "expires_at": now - 1, "revoked_at": null, "configured": false,
+              "role": "deployer", "tenant": "acme", "apps": ["chat", "news"] },
             { "id": 3, "label": "old laptop", "created_at": now - 60_000,
-              "last_used_at": null, "expires_at": now + 86_400_000 * 29, "revoked_at": now, "configured": false },
+              "last_used_at": null, "expires_at": now + 86_400_000 * 29, "revoked_at": now, "configured": false,
+              "role": "viewer", "tenant": "acme", "apps": null },
         ]);
-        let text = table(&tokens, now);
-        let lines: Vec<&str> = text.lines().collect();
-        assert!(
-            lines[1].contains("active")
-                && lines[1].contains("2h ago")
-                && lines[1].contains("30s ago")
+        assert_eq!(
+            table(&tokens, now),
+            "ID  STATE    ROLE            SCOPE             CREATED           LAST USED         EXPIRES           LABEL\n\
+             \x201  active   platform-admin  platform          2024-02-29 22:00  2024-02-29 23:59  -                 EDDY_ADMIN_TOKEN (EDDY_ADMIN_TOKEN)\n\
+             12  expired  deployer        acme: chat, news  2024-02-27 00:00  -                 2024-02-29 23:59  ci\n\
+             \x203  revoked  viewer          acme              2024-02-29 23:59  -                 2024-03-30 00:00  old laptop\n"
         );
-        assert!(lines[1].ends_with("EDDY_ADMIN_TOKEN (EDDY_ADMIN_TOKEN)"));
-        assert!(lines[2].contains("expired") && lines[2].contains("3d ago"));
-        assert!(lines[3].contains("revoked") && lines[3].contains("in 29d"));
+        // A server from before roles: the columns say so.
+        let old = json!([{ "id": 1, "label": "x", "created_at": now }]);
+        assert!(
+            table(&old, now).contains("  -     -  "),
+            "{}",
+            table(&old, now)
+        );
     }
 
     #[test]

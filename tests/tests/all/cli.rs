@@ -1,9 +1,16 @@
 //! The binary as an operator meets it: configuration layers and errors,
-//! `eddy config check`, health probes, graceful shutdown.
+//! `eddy config check`, health probes, graceful shutdown, and the admin
+//! commands after `eddy login` (stored credentials, roles, logs).
 
-use std::process::Command;
+use std::io::Write as _;
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 
-use eddy_tests::TestServer;
+use eddy_tests::plugins::ECHO;
+use eddy_tests::{ADMIN_TOKEN, TestServer, WAIT};
+use serde_json::Value;
+use tokio::io::AsyncBufReadExt as _;
 
 const BIN: &str = env!("CARGO_BIN_EXE_eddy-test-server");
 
@@ -137,6 +144,292 @@ async fn sigterm_closes_sockets_with_the_shutdown_reason() {
         0,
         "a graceful stop exits 0"
     );
+}
+
+/// The admin CLI as a person runs it after `eddy login`: the credentials
+/// file is its own, and nothing comes from the test's environment.
+struct Login {
+    file: PathBuf,
+}
+
+impl Login {
+    fn new() -> Self {
+        let dir = eddy_tests::server::fresh_dir("credentials");
+        Self {
+            file: dir.join("eddy").join("credentials.toml"),
+        }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(BIN);
+        command
+            .args(args)
+            .env("EDDY_CREDENTIALS", &self.file)
+            .env_remove("EDDY_CONFIG")
+            .env_remove("EDDY_ADMIN_TOKEN")
+            .env_remove("EDDY_SERVER");
+        command
+    }
+
+    /// Runs `eddy ARGS` with `stdin` as its input; (success, stdout, stderr).
+    fn run_with(&self, args: &[&str], env: &[(&str, &str)], stdin: &str) -> (bool, String, String) {
+        let mut command = self.command(args);
+        command
+            .envs(env.iter().copied())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        (out.status.success(), text(&out.stdout), text(&out.stderr))
+    }
+
+    fn run(&self, args: &[&str]) -> (bool, String, String) {
+        self.run_with(args, &[], "")
+    }
+
+    /// Runs a command that must succeed; its stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let (ok, out, err) = self.run(args);
+        assert!(ok, "eddy {args:?} failed: {err}");
+        out
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let out = self.ok(args);
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("eddy {args:?}: {e}: {out}"))
+    }
+
+    fn logged_in(server: &TestServer) -> Self {
+        let login = Self::new();
+        login.ok(&["login", "--server", &server.url(), "--token", ADMIN_TOKEN]);
+        login
+    }
+}
+
+impl Drop for Login {
+    fn drop(&mut self) {
+        if let Some(dir) = self.file.parent().and_then(|d| d.parent()) {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+#[tokio::test]
+async fn login_stores_a_private_credential_that_the_other_commands_use() {
+    let server = TestServer::start(BIN, &["--no-demo"]).await.unwrap();
+    let url = server.url();
+    let cli = Login::new();
+
+    // A token the server refuses is not stored.
+    let (ok, _, stderr) = cli.run_with(&["login", "--server", &url], &[], "et_not-a-token\n");
+    assert!(!ok && stderr.contains("cannot sign in to"), "{stderr}");
+    assert!(stderr.contains("HTTP 401"), "{stderr}");
+    assert!(!cli.file.exists());
+
+    // The token typed on stdin, as a person would.
+    let (ok, out, stderr) = cli.run_with(
+        &["login", "--server", &url],
+        &[],
+        &format!("{ADMIN_TOKEN}\n"),
+    );
+    assert!(ok, "{stderr}");
+    assert!(
+        out.contains(&format!("signed in to {url} as")) && out.contains("platform-admin"),
+        "{out}"
+    );
+    let mode = std::fs::metadata(&cli.file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let stored = std::fs::read_to_string(&cli.file).unwrap();
+    assert!(
+        stored.contains(ADMIN_TOKEN) && stored.contains(&url),
+        "{stored}"
+    );
+
+    // From here on: no --server, no --token, no EDDY_ADMIN_TOKEN.
+    let created = cli.ok(&["app", "create", "chat"]);
+    assert!(
+        created.contains("public key") && created.contains("grants nothing"),
+        "{created}"
+    );
+    let deployed = cli.ok(&["deploy", "--app", "chat", ECHO.path().to_str().unwrap()]);
+    assert!(deployed.contains("version 1 of chat is live"), "{deployed}");
+    let me = cli.json(&["whoami", "--json"]);
+    assert_eq!(me["role"], "platform-admin", "{me}");
+    assert!(me["tenant"].is_null(), "{me}");
+    let permissions = me["permissions"].as_array().unwrap();
+    assert!(permissions.iter().any(|p| p == "tenants:manage"), "{me}");
+    let versions = cli.json(&["deployments", "--app", "chat", "--json"]);
+    assert_eq!(versions.as_array().unwrap().len(), 1, "{versions}");
+    let apps = cli.ok(&["app", "list"]);
+    let header = apps.lines().next().unwrap();
+    let row = apps.lines().find(|l| l.starts_with("chat ")).expect(&apps);
+    // Aligned: each column starts where its title does.
+    let tenant_at = header.find("TENANT").unwrap();
+    assert!(row[tenant_at..].starts_with("default "), "{apps}");
+
+    // A flag still beats the file: a wrong token on the command line is used.
+    let (ok, _, stderr) = cli.run(&["whoami", "--token", "et_wrong"]);
+    assert!(!ok && stderr.contains("HTTP 401"), "{stderr}");
+
+    let (ok, out, _) = cli.run(&["logout"]);
+    assert!(ok && out.contains("signed out"), "{out}");
+    assert!(!cli.file.exists());
+    let (ok, _, stderr) = cli.run(&["whoami"]);
+    assert!(!ok && stderr.contains("eddy login"), "{stderr}");
+}
+
+#[tokio::test]
+async fn a_deployer_token_made_with_the_cli_deploys_only_its_app() {
+    let server = TestServer::start(BIN, &["--no-demo"]).await.unwrap();
+    let url = server.url();
+    let admin = Login::logged_in(&server);
+    let wasm = ECHO.path().to_str().unwrap();
+
+    admin.ok(&[
+        "tenant",
+        "create",
+        "acme",
+        "--name",
+        "Acme",
+        "--max-apps",
+        "2",
+    ]);
+    let tenants = admin.json(&["tenant", "list", "--json"]);
+    let acme = tenants
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["slug"] == "acme")
+        .expect("acme is listed");
+    assert_eq!(acme["quota"]["max_apps"], 2, "{tenants}");
+    admin.ok(&[
+        "app",
+        "create",
+        "news",
+        "--tenant",
+        "acme",
+        "--max-connections",
+        "500",
+    ]);
+    admin.ok(&["app", "create", "chat"]);
+    let quota = admin.ok(&["tenant", "quota", "acme"]);
+    let apps_line = quota
+        .lines()
+        .find(|l| l.starts_with("max_apps"))
+        .expect(&quota);
+    assert_eq!(
+        apps_line.split_whitespace().collect::<Vec<_>>(),
+        ["max_apps", "2", "1"]
+    );
+    let raised = admin.json(&["tenant", "quota", "acme", "--max-apps", "3", "--json"]);
+    assert_eq!(raised["quota"]["max_apps"], 3, "{raised}");
+
+    let (ok, token, stderr) = admin.run(&[
+        "token",
+        "create",
+        "--label",
+        "ci",
+        "--role",
+        "deployer",
+        "--tenant",
+        "acme",
+        "--app",
+        "news",
+        "--expires-in",
+        "1d",
+    ]);
+    assert!(ok, "{stderr}");
+    let token = token.trim().to_owned();
+    let list = admin.ok(&["token", "list"]);
+    let line = list.lines().find(|l| l.ends_with(" ci")).expect(&list);
+    assert!(
+        line.contains("deployer") && line.contains("acme: news"),
+        "{list}"
+    );
+
+    // The deployer's token in the environment beats the stored admin login.
+    let deployer = |args: &[&str]| {
+        admin.run_with(
+            args,
+            &[
+                ("EDDY_ADMIN_TOKEN", token.as_str()),
+                ("EDDY_SERVER", url.as_str()),
+            ],
+            "",
+        )
+    };
+    let (ok, me, stderr) = deployer(&["whoami", "--json"]);
+    assert!(ok, "{stderr}");
+    let me: Value = serde_json::from_str(&me).unwrap();
+    assert_eq!(
+        (me["role"].as_str(), me["tenant"].as_str()),
+        (Some("deployer"), Some("acme"))
+    );
+    assert_eq!(me["apps"], serde_json::json!(["news"]));
+    let (ok, out, stderr) = deployer(&["deploy", "--app", "news", wasm]);
+    assert!(ok && out.contains("version 1 of news is live"), "{stderr}");
+    let (ok, _, stderr) = deployer(&["deploy", "--app", "chat", wasm]);
+    assert!(
+        !ok && stderr.contains("HTTP 404"),
+        "another app is out of sight: {stderr}"
+    );
+    let (ok, _, stderr) = deployer(&["app", "delete", "news", "--yes"]);
+    assert!(
+        !ok && stderr.contains("HTTP 403") && stderr.contains("apps:delete"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = deployer(&["tenant", "list"]);
+    assert!(!ok && stderr.contains("HTTP 403"), "{stderr}");
+}
+
+#[tokio::test]
+async fn logs_show_recent_lines_then_follow_new_ones() {
+    let server = TestServer::start(BIN, &["--no-demo"]).await.unwrap();
+    let cli = Login::logged_in(&server);
+    let wasm = ECHO.path().to_str().unwrap();
+    cli.ok(&["app", "create", "chat"]);
+    cli.ok(&["deploy", "--app", "chat", wasm]);
+    let lines = cli.json(&["logs", "--app", "chat", "--json"]);
+    assert!(
+        lines.as_array().unwrap().iter().any(|l| l["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("version 1 is live")),
+        "{lines}"
+    );
+    let text = cli.ok(&["logs", "--app", "chat"]);
+    assert!(text.contains("  info   version 1 is live"), "{text}");
+
+    let mut follow =
+        tokio::process::Command::from(cli.command(&["logs", "--app", "chat", "--follow"]));
+    let mut follow = follow
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut out = tokio::io::BufReader::new(follow.stdout.take().unwrap()).lines();
+    async fn next(out: &mut tokio::io::Lines<impl tokio::io::AsyncBufRead + Unpin>) -> String {
+        tokio::time::timeout(WAIT, out.next_line())
+            .await
+            .expect("a log line in time")
+            .unwrap()
+            .expect("the stream is open")
+    }
+    // The recent lines come after the stream is open: a line written from
+    // now on is not missed.
+    assert!(next(&mut out).await.contains("version 1 is live"));
+    cli.ok(&["deploy", "--app", "chat", wasm]);
+    let line = next(&mut out).await;
+    assert!(line.contains("  info   version 2 is live"), "{line}");
+    follow.kill().await.unwrap();
 }
 
 /// Just enough TOML reading for `key = value` lines at the top level.
