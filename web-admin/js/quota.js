@@ -13,6 +13,11 @@ export const QUOTAS = [
 
 const NUMBER = new Intl.NumberFormat("en");
 
+/** Sockets connected to its apps on this node now (the contract has it in `usage`; accept it beside it too). */
+export function connectedNow(tenant) {
+  return tenant.usage?.connections ?? tenant.connections ?? 0;
+}
+
 function show(n, bytes) {
   if (n === null || n === undefined) return "no limit";
   return bytes ? formatBytes(n) : NUMBER.format(n);
@@ -43,7 +48,7 @@ export function quotaUse(tenant) {
     h(
       "div",
       { class: "panel stat", "data-quota": "connections" },
-      h("div", { class: "value" }, show(tenant.usage?.connections ?? 0)),
+      h("div", { class: "value" }, show(connectedNow(tenant))),
       h("div", { class: "label" }, "Connected now"),
       h("div", { class: "hint" }, "sockets on this node"),
     ),

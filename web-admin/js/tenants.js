@@ -2,14 +2,14 @@
 // platform token). A tenant's own page (tenant.js) edits its quota.
 import { api } from "./api.js";
 import { errorBox, formatTime, h, toast } from "./dom.js";
-import { QUOTAS, quotaCell, quotaFields } from "./quota.js";
+import { QUOTAS, connectedNow, quotaCell, quotaFields } from "./quota.js";
 import { dataTable } from "./table.js";
 
 const COLUMNS = [
   { label: "Tenant", cell: (t) => h("a", { href: `#/tenants/${encodeURIComponent(t.slug)}` }, t.slug) },
   { label: "Name", cell: (t) => t.name },
   ...QUOTAS.map((q) => ({ label: `${q.label} (used / max)`, class: q.key === "max_apps" ? "num" : "num hide-narrow", cellClass: `quota-${q.key}`, cell: (t) => quotaCell(t, q) })),
-  { label: "Connected now", class: "num", cell: (t) => t.usage?.connections ?? 0 },
+  { label: "Connected now", class: "num", cell: (t) => connectedNow(t) },
   { label: "Created", class: "hide-narrow", cell: (t) => formatTime(t.created_at) },
 ];
 
