@@ -287,6 +287,7 @@ test("roles: the platform admin manages tenants, a tenant-owner sees only its te
     await page.getByRole("link", { name: "Tenants" }).click();
     const acme = page.locator('#tenants tr[data-tenant="acme"]');
     assert.equal((await acme.locator(".quota-max_apps").textContent()).trim(), "1 / 3");
+    await page.locator("#platform td", { hasText: "max_apps" }).first().waitFor();
     await shot(page, "tenants", "#tenants");
     // The audit log names the token and its role.
     await page.getByRole("link", { name: "Audit" }).click();

@@ -1,7 +1,9 @@
 // Every tenant with its quota and use, and creating one (tenants:manage, a
-// platform token). A tenant's own page (tenant.js) edits its quota.
+// platform token), and the platform's ceilings and defaults (platform:read).
+// A tenant's own page (tenant.js) edits its quota.
 import { api } from "./api.js";
 import { errorBox, formatTime, h, toast } from "./dom.js";
+import { can } from "./principal.js";
 import { QUOTAS, connectedNow, quotaCell, quotaFields } from "./quota.js";
 import { dataTable } from "./table.js";
 
@@ -24,7 +26,32 @@ export async function tenantsPage({ main }) {
     h("h2", {}, "All tenants"),
     list,
   );
+  if (can("platform:read")) main.append(h("h2", {}, "Platform ceilings"), platformPanel());
   await refresh(list);
+}
+
+const NUMBER = new Intl.NumberFormat("en");
+
+/** GET /platform: how far a tenant's quota and an app's limits may go, and what new ones get. */
+function platformPanel() {
+  const el = h("div", { class: "panel table-wrap", id: "platform" }, h("p", { class: "muted" }, "Loading…"));
+  const columns = (defaults) => [
+    { label: "Setting", cellClass: "mono", cell: (c) => c.name },
+    { label: "Default", class: "num", cell: (c) => (defaults?.[c.name] === undefined ? "—" : NUMBER.format(defaults[c.name])) },
+    { label: "Range", class: "num", cell: (c) => `${NUMBER.format(c.min)} – ${NUMBER.format(c.max)}` },
+  ];
+  api("GET", "/platform").then(
+    (p) =>
+      el.replaceChildren(
+        h("p", { class: "muted" }, "Fixed in this release: no tenant's quota and no app's limit may go past them."),
+        h("h3", {}, "A tenant's quota"),
+        dataTable(columns(p.default_tenant_quota), p.tenant_quota),
+        h("h3", {}, "An app's limits"),
+        dataTable(columns(p.default_app_limits), p.app_limits),
+      ),
+    (error) => el.replaceChildren(errorBox(error)),
+  );
+  return el;
 }
 
 async function refresh(list) {
