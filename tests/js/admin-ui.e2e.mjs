@@ -1,6 +1,7 @@
 // The admin UI in a real headless Chromium (Debian's `chromium`, driven by
 // playwright-core): sign in, create an app, upload handlers, watch clients
-// connect on the dashboard, roll back, and the bad inputs a person makes.
+// connect on the dashboard, roll back, and the bad inputs a person makes;
+// then what a tenant-owner and a viewer are shown and refused.
 // Screenshots of every page go to EDDY_SCREENSHOTS (a test artefact) and,
 // with EDDY_DOCS_SCREENSHOTS=1, to docs/admin/ for the admin guide.
 //
@@ -81,9 +82,9 @@ async function newPage(options = {}) {
   return { page, context, problems };
 }
 
-async function signIn(page, on = server) {
+async function signIn(page, on = server, token = ADMIN_TOKEN) {
   await page.goto(`${on.url}/admin/`);
-  await page.locator("#token").fill(ADMIN_TOKEN);
+  await page.locator("#token").fill(token);
   await page.locator("#token").press("Enter");
   await page.getByRole("heading", { name: "Overview" }).waitFor();
 }
@@ -256,6 +257,169 @@ test("tokens: create one with an expiry, see it listed without its secret, revok
   // The revoked token is refused at once.
   const refused = await fetch(`${server.url}/admin/api/v1/apps`, { headers: { authorization: `Bearer ${secret}` } });
   assert.equal(refused.status, 401);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+/** The names of the main navigation's links that are shown. */
+async function navLinks(page) {
+  return page.locator("#nav a:visible").allTextContents();
+}
+
+/** A token made by the platform token (POST /tokens); returns its secret. */
+async function tokenFor(body) {
+  return (await admin(server).call("POST", "/tokens", body)).token;
+}
+
+test("roles: the platform admin manages tenants, a tenant-owner sees only its tenant", async () => {
+  const api = admin(server);
+  await api.call("POST", "/tenants", { slug: "acme", name: "Acme", quota: { max_apps: 3 } });
+  await api.call("POST", "/apps", { slug: "acme-chat", tenant: "acme" });
+  const owner = await tokenFor({ label: "alice", role: "tenant-owner", tenant: "acme" });
+  await tokenFor({ label: "victor", role: "viewer", tenant: "acme", apps: ["acme-chat"] });
+
+  // The platform admin: a Tenants tab, acme in it with its use of the quota.
+  {
+    const { page, context, problems } = await newPage();
+    await signIn(page);
+    assert.equal(await page.locator("#who-role").textContent(), "platform-admin");
+    assert.deepEqual(await navLinks(page), ["Overview", "Apps", "Tenants", "Tokens", "Audit"]);
+    await page.getByRole("link", { name: "Tenants" }).click();
+    const acme = page.locator('#tenants tr[data-tenant="acme"]');
+    assert.equal((await acme.locator(".quota-max_apps").textContent()).trim(), "1 / 3");
+    await page.locator("#platform td", { hasText: "max_apps" }).first().waitFor();
+    await shot(page, "tenants", "#tenants");
+    // The audit log names the token and its role.
+    await page.getByRole("link", { name: "Audit" }).click();
+    await page.locator("#audit tr", { hasText: "acme-chat" }).first().locator(".audit-actor", { hasText: "platform-admin" }).waitFor();
+    assert.deepEqual(problems, []);
+    await context.close();
+  }
+
+  const { page, context, problems } = await newPage();
+  await signIn(page, server, owner);
+  // Who is signed in, in the header; no Tenants tab, its own Tenant instead.
+  assert.equal(await page.locator("#who-label").textContent(), "alice");
+  assert.equal(await page.locator("#who-role").textContent(), "tenant-owner");
+  assert.equal(await page.locator("#who-scope").textContent(), "tenant acme");
+  assert.deepEqual(await navLinks(page), ["Overview", "Apps", "Tenant", "Tokens", "Audit"]);
+  // No cluster view without cluster:read.
+  assert.equal(await page.locator("#nodes").count(), 0);
+
+  // Only its tenant's apps, and it may create one.
+  await page.getByRole("link", { name: "Apps", exact: true }).click();
+  await page.locator('#apps tr[data-app="acme-chat"]').waitFor();
+  assert.equal(await page.locator('#apps tr[data-app="chat"]').count(), 0, "an app of another tenant is not listed");
+  assert.equal(await page.locator('#apps tr[data-app="demo"]').count(), 0);
+  await page.getByRole("button", { name: "Create app" }).waitFor();
+  // Another tenant's app, even by its URL, does not exist for it.
+  await page.goto(`${server.url}/admin/#/apps/chat`);
+  await page.getByRole("alert").waitFor();
+  assert.equal(await page.locator("#tabpanel").count(), 0);
+
+  // Its tenant: quota use, its apps, its members (its tokens, no others).
+  await page.getByRole("link", { name: "Tenant", exact: true }).click();
+  const apps = page.locator('#quota-use [data-quota="max_apps"]');
+  await apps.waitFor();
+  assert.equal((await apps.locator(".value").textContent()).trim(), "1");
+  assert.match(await apps.locator(".label").textContent(), /of 3/);
+  await page.locator('#tenant-apps tr[data-app="acme-chat"]').waitFor();
+  await page.locator("#members tr", { hasText: "alice" }).locator(".token-role", { hasText: "tenant-owner" }).waitFor();
+  await page.locator("#members tr", { hasText: "victor" }).locator(".token-scope", { hasText: "apps acme-chat" }).waitFor();
+  assert.equal(await page.locator("#members tr", { hasText: "e2e laptop" }).count(), 0, "no token of another tenant");
+  assert.equal(await page.locator("#quota-form").count(), 0, "the quota is the platform's to change");
+  await shot(page, "tenant-owner", "#quota-use");
+
+  // Tokens: its tenant's only; new ones at or below its own role.
+  await page.getByRole("link", { name: "Tokens", exact: true }).click();
+  await page.locator("#tokens tr", { hasText: "victor" }).waitFor();
+  assert.equal(await page.locator("#tokens tr", { hasText: "e2e laptop" }).count(), 0);
+  assert.deepEqual(await page.locator("#token-role option").allTextContents(), ["tenant-owner", "deployer", "viewer"]);
+  await page.locator("#token-label").fill("deploy bot");
+  await page.locator("#token-role").selectOption("deployer");
+  await page.locator("#token-apps label", { hasText: "acme-chat" }).locator("input").check();
+  await page.getByRole("button", { name: "Create token" }).click();
+  assert.match((await page.locator("#new-token").textContent()).trim(), /^et_/);
+  const bot = page.locator("#tokens tr", { hasText: "deploy bot" });
+  await bot.locator(".token-role", { hasText: "deployer" }).waitFor();
+  assert.equal((await bot.locator(".token-scope").textContent()).trim(), "tenant acme, apps acme-chat");
+  // The platform's pages are not for it, even by their URL.
+  await page.goto(`${server.url}/admin/#/tenants`);
+  await page.getByRole("alert").filter({ hasText: "tenants:manage" }).waitFor();
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test("roles: a viewer sees the apps in its scope and is offered no change", async () => {
+  const viewer = await tokenFor({ label: "vera", role: "viewer", tenant: "acme", apps: ["acme-chat"] });
+  await admin(server).deploy("acme-chat", "echo");
+  const { page, context, problems } = await newPage();
+  await signIn(page, server, viewer);
+  assert.equal(await page.locator("#who-role").textContent(), "viewer");
+  assert.equal(await page.locator("#who-scope").textContent(), "tenant acme, apps acme-chat");
+  assert.deepEqual(await navLinks(page), ["Overview", "Apps", "Audit"]);
+
+  await page.getByRole("link", { name: "Apps", exact: true }).click();
+  await page.locator('#apps tr[data-app="acme-chat"]').waitFor();
+  assert.equal(await page.getByRole("button", { name: "Create app" }).count(), 0);
+
+  // The app page: versions, but no upload, activate, roll back or delete.
+  await page.goto(`${server.url}/admin/#/apps/acme-chat`);
+  await page.locator('#deployments tr[data-version="1"]').waitFor();
+  for (const gone of ["#drop", "#wasm-file", "#rollback", "#tab-delete"]) assert.equal(await page.locator(gone).count(), 0, `${gone} is not shown`);
+  assert.equal(await page.getByRole("button", { name: "Activate" }).count(), 0);
+  await shot(page, "app-viewer");
+  await page.getByRole("tab", { name: "Limits" }).click();
+  await page.locator("#limit-max_connections").waitFor();
+  assert.ok(await page.locator("#limit-max_connections").getAttribute("readonly") !== null, "limits are read-only");
+  assert.equal(await page.locator("#save-limits").count(), 0);
+  await page.getByRole("tab", { name: "Keys" }).click();
+  await page.getByText("Public key").waitFor();
+  assert.equal(await page.locator("#rotate").count(), 0);
+
+  // The server refuses what the UI does not offer: 403 naming the permission.
+  const refused = await page.evaluate(async (token) => {
+    const r = await fetch("/admin/api/v1/apps/acme-chat/rollback", { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: "{}" });
+    return { status: r.status, body: await r.json() };
+  }, viewer);
+  assert.equal(refused.status, 403);
+  assert.equal(refused.body.code, "forbidden");
+  assert.equal(refused.body.permission, "deployments:write");
+  assert.match(refused.body.detail, /deployments:write/);
+
+  // A stale UI (it believes the token may delete): the refusal is shown, named.
+  await page.route("**/admin/api/v1/whoami", async (route) => {
+    const response = await route.fetch();
+    const who = await response.json();
+    await route.fulfill({ response, json: { ...who, permissions: [...who.permissions, "apps:delete"] } });
+  });
+  await page.reload();
+  await page.locator("#tab-delete").click();
+  await page.locator("#confirm-slug").fill("acme-chat");
+  await page.getByRole("button", { name: "Delete app" }).click();
+  await page.getByRole("alert").filter({ hasText: "Not allowed" }).filter({ hasText: "apps:delete" }).waitFor();
+  await admin(server).call("GET", "/apps/acme-chat");
+  await page.unroute("**/admin/api/v1/whoami");
+  await shot(page, "app-viewer-refused", "#tabpanel");
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test("roles: a deployer deploys, activates and rolls back, and changes nothing else", async () => {
+  const deployer = await tokenFor({ label: "dee", role: "deployer", tenant: "acme" });
+  const { page, context, problems } = await newPage();
+  await signIn(page, server, deployer);
+  assert.deepEqual(await navLinks(page), ["Overview", "Apps", "Audit"]);
+  await page.goto(`${server.url}/admin/#/apps/acme-chat`);
+  await page.locator("#drop").waitFor();
+  await page.locator("#rollback").waitFor();
+  assert.equal(await page.locator("#tab-delete").count(), 0);
+  await page.getByRole("tab", { name: "Limits" }).click();
+  await page.locator("#limit-max_connections").waitFor();
+  assert.equal(await page.locator("#save-limits").count(), 0);
+  await page.getByRole("tab", { name: "Keys" }).click();
+  await page.getByText("Public key").waitFor();
+  assert.equal(await page.locator("#rotate").count(), 0);
   assert.deepEqual(problems, []);
   await context.close();
 });

@@ -22,6 +22,8 @@ export class ApiError extends Error {
     this.status = status;
     this.code = problem?.code;
     this.step = problem?.step;
+    // A 403 names the permission the token's role lacks.
+    this.permission = problem?.permission;
   }
 }
 

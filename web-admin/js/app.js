@@ -1,11 +1,14 @@
 // One app: its live numbers and charts, and a tab bar whose tabs are the
 // modules under app/ (deployments, limits, keys, sockets, log, data, delete).
 // A tab is `open(body, tab)`: it fills `body` and stops its streams when
-// `tab.signal` aborts (another tab opened, or the page left).
+// `tab.signal` aborts (another tab opened, or the page left). A tab that
+// only changes things is shown to tokens with its permission; the others
+// offer their changes by permission (principal.js's `can`).
 import { api, stream } from "./api.js";
 import { chartPanel, format } from "./chart.js";
 import { errorBox, formatBytes, h } from "./dom.js";
 import { faultedNotice } from "./faulted.js";
+import { can } from "./principal.js";
 import { dataTab } from "./app/data.js";
 import { deleteTab } from "./app/delete.js";
 import { deploymentsTab } from "./app/deployments.js";
@@ -14,6 +17,7 @@ import { limitsTab } from "./app/limits.js";
 import { logTab } from "./app/log.js";
 import { socketsTab } from "./app/sockets.js";
 
+// [label, tab, the permission it needs to be shown at all]
 const TABS = [
   ["Deployments", deploymentsTab],
   ["Limits", limitsTab],
@@ -21,7 +25,7 @@ const TABS = [
   ["Sockets", socketsTab],
   ["Log", logTab],
   ["Data", dataTab],
-  ["Delete", deleteTab],
+  ["Delete", deleteTab, "apps:delete"],
 ];
 
 const STATS = [
@@ -60,7 +64,7 @@ export async function appPage({ main, signal }, slug) {
   main.append(
     h("p", {}, h("a", { href: "#/apps" }, "← All apps")),
     h("h1", {}, app.name, " ", h("span", { class: "muted mono" }, app.slug)),
-    h("p", { class: "muted" }, "Clients connect at ", h("code", {}, `/apps/${app.slug}/socket.io/`)),
+    h("p", { class: "muted" }, "Clients connect at ", h("code", {}, `/apps/${app.slug}/socket.io/`), app.tenant ? ` · tenant ${app.tenant}` : ""),
     faulted.el,
     strip,
     h("div", { class: "charts" }, Object.values(charts).map((c) => c.el)),
@@ -94,6 +98,7 @@ export async function appPage({ main, signal }, slug) {
 
 /** The tab bar over `body`; the first tab opens at once. */
 function tabBar(body, { slug, app, signal }) {
+  const tabs = TABS.filter(([, , needs]) => !needs || can(needs));
   let tabAbort = new AbortController();
   const open = (openTab) => {
     tabAbort.abort();
@@ -120,7 +125,7 @@ function tabBar(body, { slug, app, signal }) {
   const bar = h(
     "div",
     { class: "tabs", role: "tablist", "aria-label": "App sections" },
-    TABS.map(([label, openTab], i) =>
+    tabs.map(([label, openTab], i) =>
       h(
         "button",
         {
@@ -145,6 +150,6 @@ function tabBar(body, { slug, app, signal }) {
       ),
     ),
   );
-  open(TABS[0][1]);
+  open(tabs[0][1]);
   return bar;
 }

@@ -56,7 +56,16 @@ export function confirmDialog(title, body, confirmLabel = "Confirm", danger = fa
 
 export function errorBox(error) {
   const step = error.step ? ` (step: ${error.step})` : "";
-  return h("div", { class: "alert error", role: "alert" }, `${error.message}${step}`);
+  // A refusal by role (the UI offered something the token may not do: a
+  // stale page, or a role changed meanwhile) says so and names the permission.
+  const refused = error.status === 403;
+  const needs = refused && error.permission && !error.message.includes(error.permission) ? ` (needs the permission ${error.permission})` : "";
+  return h(
+    "div",
+    { class: "alert error", role: "alert", "data-code": error.code },
+    refused ? h("strong", {}, "Not allowed: ") : null,
+    `${error.message}${step}${needs}`,
+  );
 }
 
 export function formatBytes(n) {

@@ -1,8 +1,11 @@
 // The overview: the node's totals and charts, every app's numbers, live.
+// The stream carries only the apps in the token's scope, and the cluster
+// view only for tokens with cluster:read.
 import { stream } from "./api.js";
 import { chartPanel, format } from "./chart.js";
 import { formatBytes, h } from "./dom.js";
 import { faultedBadge } from "./faulted.js";
+import { can } from "./principal.js";
 import { tableHead, tableRow } from "./table.js";
 
 const NODE_COLUMNS = [
@@ -53,12 +56,9 @@ export function overviewPage({ main, signal }) {
     node,
     h("div", { class: "grid", id: "totals" }, Object.values(stats).map((s) => s.el)),
     h("div", { class: "charts" }, Object.values(charts).map((c) => c.el)),
-    h("h2", {}, "Cluster ", broker),
-    h(
-      "div",
-      { class: "panel table-wrap" },
-      h("table", { id: "nodes" }, tableHead(NODE_COLUMNS), nodeRows),
-    ),
+    ...(can("cluster:read")
+      ? [h("h2", {}, "Cluster ", broker), h("div", { class: "panel table-wrap" }, h("table", { id: "nodes" }, tableHead(NODE_COLUMNS), nodeRows))]
+      : []),
     h("h2", {}, "Apps"),
     h(
       "div",
@@ -91,14 +91,16 @@ export function overviewPage({ main, signal }) {
       charts.latency.chart.push("p99", t.handler_p99_us);
       Object.values(charts).forEach((c) => c.chart.draw());
       const cluster = frame.cluster;
-      broker.textContent = cluster.broker.kind === "local" ? "single node" : `${cluster.broker.kind} ${cluster.broker.up ? "connected" : "unreachable"}`;
-      broker.className = `badge ${cluster.broker.up ? "active" : "down"}`;
-      broker.title = cluster.broker.last_error ?? "";
-      nodeRows.replaceChildren(...cluster.nodes.map((n) => tableRow(NODE_COLUMNS, n, { "data-node": n.name })));
+      if (cluster) {
+        broker.textContent = cluster.broker.kind === "local" ? "single node" : `${cluster.broker.kind} ${cluster.broker.up ? "connected" : "unreachable"}`;
+        broker.className = `badge ${cluster.broker.up ? "active" : "down"}`;
+        broker.title = cluster.broker.last_error ?? "";
+        nodeRows.replaceChildren(...cluster.nodes.map((n) => tableRow(NODE_COLUMNS, n, { "data-node": n.name })));
+      }
       rows.replaceChildren(
         ...(frame.apps.length
           ? frame.apps.map((a) => tableRow(APP_COLUMNS, a, { "data-app": a.slug }))
-          : [h("tr", {}, h("td", { colspan: APP_COLUMNS.length, class: "empty" }, "No apps yet. ", h("a", { href: "#/apps" }, "Create one.")))]),
+          : [h("tr", {}, h("td", { colspan: APP_COLUMNS.length, class: "empty" }, "No apps yet. ", can("apps:create") ? h("a", { href: "#/apps" }, "Create one.") : null))]),
       );
     },
     signal,

@@ -1,5 +1,6 @@
-import { api, session } from "./api.js";
+import { session } from "./api.js";
 import { errorBox, h } from "./dom.js";
+import { forgetPrincipal, loadPrincipal } from "./principal.js";
 
 export function signinPage({ main }) {
   const notice = sessionStorage.getItem("eddy.admin.notice");
@@ -22,10 +23,12 @@ export function signinPage({ main }) {
         status.replaceChildren();
         session.set(input.value.trim());
         try {
-          await api("GET", "/apps");
+          // Who the token is decides what the UI offers from here on.
+          await loadPrincipal();
           location.hash = "#/";
         } catch (error) {
           session.clear();
+          forgetPrincipal();
           status.append(
             errorBox(
               error.status === 401

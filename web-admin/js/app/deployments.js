@@ -1,15 +1,22 @@
 // The Deployments tab: upload a component (checked, compiled and test-started
 // by the server before it goes live), and the versions, to activate one or
-// roll back.
+// roll back. Uploading, activating and rolling back need deployments:write;
+// without it the tab lists the versions only.
 import { api, upload } from "../api.js";
 import { confirmDialog, errorBox, formatBytes, formatTime, h, toast } from "../dom.js";
+import { can } from "../principal.js";
 import { dataTable } from "../table.js";
 
 export async function deploymentsTab(body, { slug }) {
   const result = h("div", { "aria-live": "polite" });
+  const table = h("div", { class: "table-wrap" });
+  if (!can("deployments:write")) {
+    body.append(result, h("h2", {}, "Versions"), table);
+    await renderDeployments(table, slug, result);
+    return;
+  }
   const bar = h("progress", { max: 1, value: 0, hidden: true, "aria-label": "Upload progress" });
   const input = h("input", { type: "file", id: "wasm-file", accept: ".wasm,application/wasm", hidden: true });
-  const table = h("div", { class: "table-wrap" });
   const drop = h(
     "div",
     { class: "drop", id: "drop" },
@@ -78,10 +85,12 @@ async function renderDeployments(table, slug, result) {
     return;
   }
   if (!list.length) {
-    table.replaceChildren(h("p", { class: "empty" }, "No versions yet: drop a component above. Until one is live, clients are refused with “this app has no active deployment”."));
+    const next = can("deployments:write") ? ": drop a component above" : "";
+    table.replaceChildren(h("p", { class: "empty" }, `No versions yet${next}. Until one is live, clients are refused with “this app has no active deployment”.`));
     return;
   }
   const rerender = () => renderDeployments(table, slug, result);
+  const writes = can("deployments:write");
   const activate = async (d) => {
     const ok = await confirmDialog(`Make version ${d.version} live?`, "New events run on it at once; connected clients stay connected.", `Activate ${d.version}`);
     if (!ok) return;
@@ -121,10 +130,10 @@ async function renderDeployments(table, slug, result) {
     { label: "By", cell: (d) => d.created_by },
     { label: "When", cell: (d) => formatTime(d.created_at) },
     { label: "Notes", cell: (d) => d.notes },
-    { label: "", cell: (d) => (d.status === "active" ? null : h("button", { type: "button", class: "ghost", onclick: () => activate(d) }, "Activate")) },
+    { label: "", cell: (d) => (d.status === "active" || !writes ? null : h("button", { type: "button", class: "ghost", onclick: () => activate(d) }, "Activate")) },
   ];
   table.replaceChildren(
-    h("div", { class: "row" }, rollback),
+    writes ? h("div", { class: "row" }, rollback) : "",
     dataTable(columns, list, { id: "deployments", rowAttrs: (d) => ({ "data-version": d.version }) }),
   );
 }

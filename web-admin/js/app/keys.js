@@ -1,7 +1,8 @@
 // The Keys tab: the public key, and replacing the secret (shown once; the
-// registry keeps only its hash).
+// registry keeps only its hash) for tokens with apps:rotate-secret.
 import { api } from "../api.js";
 import { confirmDialog, copyButton, errorBox, h } from "../dom.js";
+import { can } from "../principal.js";
 
 export async function keysTab(body, { slug, reload }) {
   const out = h("div", { "aria-live": "polite" });
@@ -13,6 +14,7 @@ export async function keysTab(body, { slug, reload }) {
       { class: "panel" },
       h("p", {}, "Public key: ", h("code", {}, app.public_key), " ", copyButton(app.public_key)),
       h("p", { class: "muted" }, "The secret authenticates your backend to the tenant server API (", h("code", {}, `/apps/${slug}/api/v1/…`), ", ", h("code", {}, "Authorization: Bearer <secret>"), "). It is stored hashed: a lost secret cannot be shown, only replaced."),
+      can("apps:rotate-secret") &&
       h(
         "button",
         {

@@ -1,8 +1,10 @@
 // The Limits tab: the app's limits as a form, checked here before they are
 // sent (the server checks them again); they apply at once, on every node.
+// Without apps:update the form is read-only and has no save button.
 import { api } from "../api.js";
 import { format } from "../chart.js";
 import { errorBox, h } from "../dom.js";
+import { can } from "../principal.js";
 
 // [key, label, hint, min, max]
 const LIMITS = [
@@ -21,14 +23,15 @@ export async function limitsTab(body, { slug, reload }) {
   const status = h("div", { "aria-live": "polite" });
   const app = await reload();
   if (!app) return;
+  const readOnly = !can("apps:update");
   const inputs = {};
   const fields = LIMITS.map(([key, label, hint, min, max]) => {
-    const input = h("input", { id: `limit-${key}`, name: key, inputmode: "numeric", value: String(app.limits[key]) });
+    const input = h("input", { id: `limit-${key}`, name: key, inputmode: "numeric", value: String(app.limits[key]), readonly: readOnly });
     const err = h("span", { class: "field-error", id: `limit-${key}-error` });
     inputs[key] = { input, err, min, max, label };
     return h("label", { for: `limit-${key}` }, label, input, h("span", { class: "hint" }, `${hint} (${min}–${format(max)})`), err);
   });
-  const origins = h("textarea", { id: "limit-allowed_origins", name: "allowed_origins", rows: "3", spellcheck: "false" }, app.limits.allowed_origins.join("\n"));
+  const origins = h("textarea", { id: "limit-allowed_origins", name: "allowed_origins", rows: "3", spellcheck: "false", readonly: readOnly }, app.limits.allowed_origins.join("\n"));
   const originsErr = h("span", { class: "field-error", id: "limit-allowed_origins-error" });
   fields.push(
     h(
@@ -46,6 +49,7 @@ export async function limitsTab(body, { slug, reload }) {
       class: "panel",
       onsubmit: async (e) => {
         e.preventDefault();
+        if (readOnly) return;
         status.replaceChildren();
         const limits = {};
         let valid = true;
@@ -87,8 +91,9 @@ export async function limitsTab(body, { slug, reload }) {
         }
       },
     },
+    readOnly ? h("p", { class: "muted" }, "Read only: changing limits needs the permission apps:update.") : null,
     h("div", { class: "limits" }, fields),
-    h("p", {}, h("button", { type: "submit", id: "save-limits" }, "Save limits")),
+    readOnly ? null : h("p", {}, h("button", { type: "submit", id: "save-limits" }, "Save limits")),
     status,
   );
   body.append(form);

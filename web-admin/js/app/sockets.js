@@ -1,6 +1,8 @@
-// The Sockets tab: the app's sockets on this node, and disconnecting one.
+// The Sockets tab: the app's sockets on this node, and disconnecting one
+// (with sockets:disconnect).
 import { api } from "../api.js";
 import { confirmDialog, errorBox, formatTime, h, toast } from "../dom.js";
+import { can } from "../principal.js";
 import { dataTable } from "../table.js";
 
 export async function socketsTab(body, { slug }) {
@@ -22,8 +24,8 @@ export async function socketsTab(body, { slug }) {
     { label: "Transport", cell: (s) => s.transport },
     { label: "Address", cellClass: "mono", cell: (s) => s.address ?? "—" },
     { label: "Connected", cell: (s) => formatTime(s.connected_at_ms) },
-    { label: "", cell: (s) => h("button", { type: "button", class: "ghost", onclick: () => disconnect(s) }, "Disconnect") },
   ];
+  if (can("sockets:disconnect")) columns.push({ label: "", cell: (s) => h("button", { type: "button", class: "ghost", onclick: () => disconnect(s) }, "Disconnect") });
   const refresh = async () => {
     try {
       const { total, sockets } = await api("GET", `/apps/${slug}/sockets`);
