@@ -240,45 +240,6 @@ pub(crate) async fn tenant_id(
         .await?)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn over_a_quota_only_what_grows_is_refused() {
-        let quota = TenantQuota {
-            max_apps: 2,
-            max_connections: 100,
-            max_handler_memory_mb: 100,
-            kv_quota_bytes: 100,
-        };
-        let before = TenantUsage {
-            apps: 2,
-            max_connections: 150,
-            handler_memory_mb: 10,
-            kv_quota_bytes: 10,
-        };
-        let shrunk = TenantUsage {
-            max_connections: 120,
-            ..before
-        };
-        assert!(shrunk.check("t", &quota, Some(&before)).is_ok());
-        assert!(before.check("t", &quota, Some(&before)).is_ok(), "a rename");
-        let grown = TenantUsage {
-            max_connections: 151,
-            ..before
-        };
-        assert!(matches!(
-            grown.check("t", &quota, Some(&before)),
-            Err(StoreError::Quota { ceiling, .. }) if ceiling == "tenant quota max_connections"
-        ));
-        assert!(
-            shrunk.check("t", &quota, None).is_err(),
-            "a new app must fit"
-        );
-    }
-}
-
 fn validate_name(name: &str) -> Result<(), StoreError> {
     if name.trim().is_empty() || name.len() > 200 {
         return Err(StoreError::Invalid(
@@ -472,5 +433,44 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn over_a_quota_only_what_grows_is_refused() {
+        let quota = TenantQuota {
+            max_apps: 2,
+            max_connections: 100,
+            max_handler_memory_mb: 100,
+            kv_quota_bytes: 100,
+        };
+        let before = TenantUsage {
+            apps: 2,
+            max_connections: 150,
+            handler_memory_mb: 10,
+            kv_quota_bytes: 10,
+        };
+        let shrunk = TenantUsage {
+            max_connections: 120,
+            ..before
+        };
+        assert!(shrunk.check("t", &quota, Some(&before)).is_ok());
+        assert!(before.check("t", &quota, Some(&before)).is_ok(), "a rename");
+        let grown = TenantUsage {
+            max_connections: 151,
+            ..before
+        };
+        assert!(matches!(
+            grown.check("t", &quota, Some(&before)),
+            Err(StoreError::Quota { ceiling, .. }) if ceiling == "tenant quota max_connections"
+        ));
+        assert!(
+            shrunk.check("t", &quota, None).is_err(),
+            "a new app must fit"
+        );
     }
 }
