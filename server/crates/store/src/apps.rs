@@ -426,6 +426,12 @@ impl Store {
         sqlx::query("DELETE FROM app_keys WHERE app_id NOT IN (SELECT id FROM apps)")
             .execute(&mut *tx)
             .await?;
+        sqlx::query("DELETE FROM timers WHERE app_id NOT IN (SELECT id FROM apps)")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM app_config WHERE app_id NOT IN (SELECT id FROM apps)")
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("DELETE FROM admin_token_apps WHERE app_id NOT IN (SELECT id FROM apps)")
             .execute(&mut *tx)
             .await?;
