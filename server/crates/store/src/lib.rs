@@ -16,7 +16,7 @@ pub use audit::AuditEntry;
 pub use db::{Backend, Store};
 pub use deployments::{Deployment, DeploymentStatus};
 pub use error::StoreError;
-pub use kv::{KvEntry, KvError};
+pub use kv::{KvEntry, KvError, KvOp, KvOpResult, MAX_BATCH_OPS, MAX_PAGE};
 pub use secret::{Secret, hash_secret};
 pub use tenants::{DEFAULT_TENANT, Tenant, TenantQuota, TenantUsage};
 pub use tokens::{AdminToken, MAX_ACTIVE_TOKENS_PER_TENANT, NewToken, Role};
