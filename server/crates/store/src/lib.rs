@@ -9,6 +9,7 @@ mod kv;
 mod migrations;
 mod secret;
 mod tenants;
+mod timers;
 mod tokens;
 
 pub use apps::{App, AppLimits, Credentials, NewApp, validate_slug};
@@ -19,6 +20,7 @@ pub use error::StoreError;
 pub use kv::{KvEntry, KvError, KvOp, KvOpResult, MAX_BATCH_OPS, MAX_PAGE};
 pub use secret::{Secret, hash_secret};
 pub use tenants::{DEFAULT_TENANT, Tenant, TenantQuota, TenantUsage};
+pub use timers::{DueTimer, MAX_TIMER_KEY, MAX_TIMER_PAYLOAD, TimerError};
 pub use tokens::{AdminToken, MAX_ACTIVE_TOKENS_PER_TENANT, NewToken, Role};
 
 /// Milliseconds since the Unix epoch: every time the store records.

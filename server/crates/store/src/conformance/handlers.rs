@@ -1,8 +1,11 @@
 //! The registry side of contract 0.2 (issue 13), on every backend: key-value
-//! listing, compare-and-swap and batches.
+//! listing, compare-and-swap and batches; durable timers claimed once
+//! across nodes.
 
 use super::{assert_usage_exact, new_app, stores};
-use crate::{KvError, KvOp, KvOpResult, MAX_BATCH_OPS, MAX_PAGE};
+use crate::{
+    KvError, KvOp, KvOpResult, MAX_BATCH_OPS, MAX_PAGE, Store, StoreError, TimerError, testing,
+};
 
 fn set(key: &str, value: &[u8]) -> KvOp {
     KvOp::Set {
@@ -300,5 +303,201 @@ async fn batches_apply_whole_or_not_at_all() {
             8 + 10 * 2 + 54 * 3
         );
         assert!(store.kv_batch(id, &[], 100).await.unwrap().is_empty());
+    }
+}
+
+#[tokio::test]
+async fn timers_are_set_replaced_bounded_and_cancelled() {
+    for (backend, store) in stores().await {
+        let (app, _) = store.create_app(&new_app("timers"), "t").await.unwrap();
+        let id = app.id;
+        store.timer_set(id, "tick", 1_000, b"one", 2).await.unwrap();
+        store.timer_set(id, "close", 5_000, b"", 2).await.unwrap();
+        // Replacing a key is never refused; a third key is.
+        store.timer_set(id, "tick", 2_000, b"two", 2).await.unwrap();
+        let refused = store.timer_set(id, "third", 1, b"", 2).await;
+        assert!(
+            matches!(refused, Err(TimerError::TooMany { max: 2 })),
+            "{backend}: {refused:?}"
+        );
+        assert_eq!(store.timers_pending(id).await.unwrap(), 2);
+        assert!(matches!(
+            store.timer_set(id, "", 1, b"", 2).await,
+            Err(TimerError::Store(StoreError::Invalid(_)))
+        ));
+        assert!(matches!(
+            store.timer_set(id, "k", 1, &[0; 64 * 1024 + 1], 2).await,
+            Err(TimerError::Store(StoreError::Invalid(_)))
+        ));
+
+        assert!(
+            store
+                .claim_due_timers("n1", 1_999, 100, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            store.next_timer_due(0).await.unwrap(),
+            Some(2_000),
+            "{backend}"
+        );
+        let due = store.claim_due_timers("n1", 2_000, 100, 10).await.unwrap();
+        assert_eq!(due.len(), 1, "{backend}");
+        assert_eq!(
+            (
+                due[0].app_id,
+                due[0].key.as_str(),
+                due[0].payload.as_slice(),
+                due[0].due_at
+            ),
+            (id, "tick", &b"two"[..], 2_000)
+        );
+        // Claimed: nobody else gets it while the lease runs.
+        assert!(
+            store
+                .claim_due_timers("n2", 2_050, 100, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(store.next_timer_due(2_050).await.unwrap(), Some(5_000));
+        assert!(store.timer_fired(id, "tick", 2_000).await.unwrap());
+        assert_eq!(store.timers_pending(id).await.unwrap(), 1);
+
+        // Replaced while claimed: the old firing leaves the new timer alone,
+        // even one due at the same time.
+        store.timer_set(id, "tick", 3_000, b"a", 2).await.unwrap();
+        let due = store.claim_due_timers("n1", 3_000, 100, 10).await.unwrap();
+        assert_eq!(due.len(), 1);
+        store.timer_set(id, "tick", 3_000, b"b", 2).await.unwrap();
+        assert!(
+            !store.timer_fired(id, "tick", 3_000).await.unwrap(),
+            "{backend}"
+        );
+        store.timer_set(id, "tick", 4_000, b"c", 2).await.unwrap();
+        assert!(!store.timer_fired(id, "tick", 3_000).await.unwrap());
+        let due = store.claim_due_timers("n1", 4_000, 100, 10).await.unwrap();
+        assert_eq!(due[0].payload, b"c");
+
+        assert!(store.timer_cancel(id, "close").await.unwrap());
+        assert!(!store.timer_cancel(id, "close").await.unwrap());
+        store.timer_set(id, "close", 9_000, b"", 2).await.unwrap();
+        store.delete_app("timers", "t").await.unwrap();
+        assert_eq!(store.timers_pending(id).await.unwrap(), 0, "{backend}");
+        assert_eq!(store.next_timer_due(0).await.unwrap(), None);
+    }
+}
+
+#[tokio::test]
+async fn a_timer_whose_node_died_is_claimed_again() {
+    for (backend, store) in stores().await {
+        let (app, _) = store.create_app(&new_app("lease"), "t").await.unwrap();
+        store.timer_set(app.id, "t", 100, b"p", 10).await.unwrap();
+        store.timer_set(app.id, "u", 50, b"q", 10).await.unwrap();
+        let first = store
+            .claim_due_timers("dies", 100, 1_000, 10)
+            .await
+            .unwrap();
+        let keys: Vec<_> = first.iter().map(|t| t.key.as_str()).collect();
+        assert_eq!(keys, ["u", "t"], "{backend}: earliest first");
+        // Node "dies" never reports; before its lease ends nobody reclaims.
+        assert!(
+            store
+                .claim_due_timers("lives", 1_099, 1_000, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let again = store
+            .claim_due_timers("lives", 1_100, 1_000, 1)
+            .await
+            .unwrap();
+        assert_eq!(again.len(), 1, "{backend}: the limit holds");
+        assert_eq!(again[0].key, "u");
+        let rest = store
+            .claim_due_timers("lives", 1_100, 1_000, 10)
+            .await
+            .unwrap();
+        assert_eq!(rest[0].key, "t");
+        assert!(store.timer_fired(app.id, "u", 50).await.unwrap());
+        assert!(store.timer_fired(app.id, "t", 100).await.unwrap());
+        assert_eq!(store.timers_pending(app.id).await.unwrap(), 0);
+    }
+}
+
+/// Claims every due timer from `nodes` at once, each node looping until a
+/// claim comes back empty; returns every (node, key) claimed.
+async fn claim_concurrently(nodes: Vec<(String, Store)>) -> Vec<(String, String)> {
+    let tasks: Vec<_> = nodes
+        .into_iter()
+        .map(|(node, store)| {
+            tokio::spawn(async move {
+                let mut claimed = Vec::new();
+                loop {
+                    let due = store
+                        .claim_due_timers(&node, 10_000, 60_000, 7)
+                        .await
+                        .unwrap();
+                    if due.is_empty() {
+                        return claimed;
+                    }
+                    claimed.extend(due.into_iter().map(|t| (node.clone(), t.key)));
+                }
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    all
+}
+
+fn assert_each_once(claimed: &[(String, String)], n: usize, context: &str) {
+    let mut keys: Vec<_> = claimed.iter().map(|(_, k)| k.clone()).collect();
+    keys.sort();
+    let mut expected: Vec<_> = (0..n).map(|i| format!("t{i:03}")).collect();
+    expected.sort();
+    assert_eq!(keys, expected, "{context}: each timer claimed exactly once");
+}
+
+#[tokio::test]
+async fn each_due_timer_is_claimed_once_across_nodes() {
+    const TIMERS: usize = 200;
+    for (backend, store) in stores().await {
+        let (app, _) = store.create_app(&new_app("once"), "t").await.unwrap();
+        for i in 0..TIMERS {
+            store
+                .timer_set(app.id, &format!("t{i:03}"), (i % 10) as i64, b"", 1_000)
+                .await
+                .unwrap();
+        }
+        let nodes = (0..4)
+            .map(|n| (format!("node{n}"), store.clone()))
+            .collect();
+        let claimed = claim_concurrently(nodes).await;
+        assert_each_once(&claimed, TIMERS, backend);
+    }
+    // Two nodes: two Store handles (two pools) on one PostgreSQL schema.
+    if let Some(base) = testing::postgres_server() {
+        let url = testing::postgres_schema(&base).await;
+        let a = Store::connect(&url).await.unwrap();
+        let b = Store::connect(&url).await.unwrap();
+        let (app, _) = a.create_app(&new_app("once"), "t").await.unwrap();
+        for i in 0..TIMERS {
+            a.timer_set(app.id, &format!("t{i:03}"), (i % 10) as i64, b"", 1_000)
+                .await
+                .unwrap();
+        }
+        let mut nodes = Vec::new();
+        for n in 0..3 {
+            nodes.push((format!("a{n}"), a.clone()));
+            nodes.push((format!("b{n}"), b.clone()));
+        }
+        let claimed = claim_concurrently(nodes).await;
+        assert_each_once(&claimed, TIMERS, "postgres, two stores");
+        assert!(claimed.iter().any(|(n, _)| n.starts_with('a')));
+        assert!(claimed.iter().any(|(n, _)| n.starts_with('b')));
     }
 }
