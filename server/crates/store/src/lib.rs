@@ -2,6 +2,7 @@
 
 mod apps;
 mod audit;
+mod config;
 mod db;
 mod deployments;
 mod error;
@@ -14,6 +15,7 @@ mod tokens;
 
 pub use apps::{App, AppLimits, Credentials, NewApp, validate_slug};
 pub use audit::AuditEntry;
+pub use config::{ConfigEntry, MAX_CONFIG_ENTRIES, MAX_CONFIG_NAME, MAX_CONFIG_VALUE};
 pub use db::{Backend, Store};
 pub use deployments::{Deployment, DeploymentStatus};
 pub use error::StoreError;

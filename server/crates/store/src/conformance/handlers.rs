@@ -1,10 +1,11 @@
 //! The registry side of contract 0.2 (issue 13), on every backend: key-value
 //! listing, compare-and-swap and batches; durable timers claimed once
-//! across nodes.
+//! across nodes; app config and secrets.
 
 use super::{assert_usage_exact, new_app, stores};
 use crate::{
-    KvError, KvOp, KvOpResult, MAX_BATCH_OPS, MAX_PAGE, Store, StoreError, TimerError, testing,
+    KvError, KvOp, KvOpResult, MAX_BATCH_OPS, MAX_CONFIG_ENTRIES, MAX_PAGE, Store, StoreError,
+    TimerError, testing,
 };
 
 fn set(key: &str, value: &[u8]) -> KvOp {
@@ -500,4 +501,135 @@ async fn each_due_timer_is_claimed_once_across_nodes() {
         assert!(claimed.iter().any(|(n, _)| n.starts_with('a')));
         assert!(claimed.iter().any(|(n, _)| n.starts_with('b')));
     }
+}
+
+#[tokio::test]
+async fn config_keeps_secrets_out_of_listings_and_the_audit_log() {
+    for (backend, store) in stores().await {
+        let (app, _) = store.create_app(&new_app("conf"), "t").await.unwrap();
+        let id = app.id;
+        store
+            .config_set(id, "words", b"spam,eggs", false, "ada")
+            .await
+            .unwrap();
+        store
+            .config_set(id, "API_KEY", b"ciphertext-1", true, "ada")
+            .await
+            .unwrap();
+        store
+            .config_set(id, "API_KEY", b"ciphertext-2", true, "bob")
+            .await
+            .unwrap();
+
+        let list = store.config_list(id).await.unwrap();
+        let names: Vec<_> = list.iter().map(|e| (e.name.as_str(), e.secret)).collect();
+        assert_eq!(names, [("API_KEY", true), ("words", false)], "{backend}");
+        assert_eq!(list[0].value, None, "{backend}: a secret is never listed");
+        assert_eq!(list[1].value.as_deref(), Some(&b"spam,eggs"[..]));
+        assert!(list[0].updated_at > 0);
+        assert_eq!(
+            store.config_get(id, "API_KEY").await.unwrap(),
+            Some((b"ciphertext-2".to_vec(), true))
+        );
+        assert_eq!(store.config_get(id, "nope").await.unwrap(), None);
+
+        let log = store.audit_log(Some("conf"), None, None, 10).await.unwrap();
+        assert_eq!(log[0].action, "config.set");
+        assert_eq!(log[0].actor, "bob");
+        assert_eq!(log[0].detail["name"], "API_KEY");
+        for entry in &log {
+            let text = entry.detail.to_string();
+            assert!(!text.contains("ciphertext"), "{backend}: {text}");
+        }
+        let tenant_log = store.audit_log(None, Some(1), None, 10).await.unwrap();
+        assert_eq!(
+            tenant_log[0].action, "config.set",
+            "{backend}: tagged with the tenant"
+        );
+
+        // A secret may become plain and back; the value follows.
+        store
+            .config_set(id, "words", b"ham", true, "ada")
+            .await
+            .unwrap();
+        assert_eq!(store.config_list(id).await.unwrap()[1].value, None);
+
+        assert!(store.config_delete(id, "words", "ada").await.unwrap());
+        assert!(!store.config_delete(id, "words", "ada").await.unwrap());
+        assert_eq!(
+            store.audit_log(Some("conf"), None, None, 1).await.unwrap()[0].action,
+            "config.delete"
+        );
+        assert_eq!(store.config_list(id).await.unwrap().len(), 1);
+
+        // Bounds: names, values, entries.
+        let long = "n".repeat(129);
+        for bad in ["", "has space", "ümlaut", "a/b", long.as_str()] {
+            assert!(
+                matches!(
+                    store.config_set(id, bad, b"", false, "t").await,
+                    Err(StoreError::Invalid(_))
+                ),
+                "{backend}: {bad:?}"
+            );
+        }
+        store
+            .config_set(id, &"n".repeat(128), b"", false, "t")
+            .await
+            .unwrap();
+        store
+            .config_set(id, "A-z_0.9", &[0; 64 * 1024], false, "t")
+            .await
+            .unwrap();
+        assert!(matches!(
+            store
+                .config_set(id, "big", &[0; 64 * 1024 + 1], false, "t")
+                .await,
+            Err(StoreError::Invalid(_))
+        ));
+        for n in store.config_list(id).await.unwrap().len() as i64..MAX_CONFIG_ENTRIES {
+            store
+                .config_set(id, &format!("v{n}"), b"1", false, "t")
+                .await
+                .unwrap();
+        }
+        let full = store.config_set(id, "one-more", b"1", false, "t").await;
+        assert!(
+            matches!(full, Err(StoreError::Quota { .. })),
+            "{backend}: {full:?}"
+        );
+        store
+            .config_set(id, "v100", b"2", false, "t")
+            .await
+            .unwrap();
+        assert!(matches!(
+            store.config_set(9_999_999, "x", b"", false, "t").await,
+            Err(StoreError::NotFound(_))
+        ));
+
+        store.delete_app("conf", "t").await.unwrap();
+        assert!(store.config_list(id).await.unwrap().is_empty(), "{backend}");
+    }
+}
+
+#[tokio::test]
+async fn an_upgraded_registry_gains_the_new_tables() {
+    // The previous release's schema with an app in it, then this one.
+    let dir = std::env::temp_dir().join(format!("eddy-store-up6-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let url = format!("sqlite://{}/eddy.db", dir.display());
+    let old = Store::open(&url).await.unwrap();
+    crate::migrations::migrator_to(old.backend(), 5)
+        .run(&old.pool)
+        .await
+        .unwrap();
+    let (app, _) = old.create_app(&new_app("before"), "t").await.unwrap();
+    old.close().await;
+    let store = Store::connect(&url).await.unwrap();
+    store.timer_set(app.id, "k", 1, b"", 1).await.unwrap();
+    store
+        .config_set(app.id, "k", b"v", false, "t")
+        .await
+        .unwrap();
+    assert_eq!(store.timers_pending(app.id).await.unwrap(), 1);
 }
