@@ -163,6 +163,8 @@ fn registry_error(e: eddy_store::KvError) -> KvError {
         eddy_store::KvError::QuotaExceeded => KvError::QuotaExceeded,
         eddy_store::KvError::NotANumber => KvError::NotANumber,
         eddy_store::KvError::Store(e) => unavailable(e),
+        // Not reached yet: handlers make no batches before contract 0.2.
+        e @ eddy_store::KvError::TooManyOps { .. } => KvError::Unavailable(e.to_string()),
     }
 }
 

@@ -255,6 +255,21 @@ fn public_key() -> String {
     )
 }
 
+/// The app's row, locked for the rest of the transaction (a no-op update:
+/// a row lock on PostgreSQL, the write lock on SQLite), so two changes to
+/// what the app owns under a bound (its timers, its config) check it one
+/// after the other; returns its slug.
+pub(crate) async fn lock_app(
+    conn: &mut sqlx::AnyConnection,
+    app_id: i64,
+) -> Result<String, StoreError> {
+    sqlx::query_scalar("UPDATE apps SET name = name WHERE id = $1 RETURNING slug")
+        .bind(app_id)
+        .fetch_optional(conn)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("app {app_id}")))
+}
+
 impl Store {
     pub async fn create_app(
         &self,
@@ -424,6 +439,12 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         sqlx::query("DELETE FROM app_keys WHERE app_id NOT IN (SELECT id FROM apps)")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM timers WHERE app_id NOT IN (SELECT id FROM apps)")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM app_config WHERE app_id NOT IN (SELECT id FROM apps)")
             .execute(&mut *tx)
             .await?;
         sqlx::query("DELETE FROM admin_token_apps WHERE app_id NOT IN (SELECT id FROM apps)")

@@ -2,6 +2,8 @@
 //! `EDDY_TEST_POSTGRES` names a server (each test in a schema of its own).
 //! CI sets it, so there the Postgres half always runs.
 
+mod handlers;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::{

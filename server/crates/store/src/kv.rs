@@ -12,7 +12,10 @@ use thiserror::Error;
 
 use crate::{Store, StoreError, now_ms};
 
+mod batch;
 mod usage;
+
+pub use batch::{KvOp, KvOpResult, MAX_BATCH_OPS};
 
 #[derive(Debug, Error)]
 pub enum KvError {
@@ -20,6 +23,9 @@ pub enum KvError {
     QuotaExceeded,
     #[error("the value is not a decimal integer")]
     NotANumber,
+    /// A batch of more than [`MAX_BATCH_OPS`] operations; nothing was applied.
+    #[error("a key-value batch holds at most {max} operations, this one {ops}")]
+    TooManyOps { ops: usize, max: usize },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -40,6 +46,10 @@ pub struct KvEntry {
     /// The value as text when it is UTF-8 and short, for display.
     pub preview: Option<String>,
 }
+
+/// The most keys one page of [`Store::kv_list`] or [`Store::kv_page`]
+/// returns, whatever the caller asks for.
+pub const MAX_PAGE: i64 = 1000;
 
 fn expiry(ttl_ms: Option<u64>) -> Option<i64> {
     ttl_ms.map(|t| now_ms().saturating_add(i64::try_from(t).unwrap_or(i64::MAX)))
@@ -128,6 +138,19 @@ impl Store {
     pub async fn kv_delete(&self, app_id: i64, key: &str) -> Result<bool, StoreError> {
         let mut tx = self.begin().await?;
         usage::lock(&mut tx, app_id).await?;
+        let live = Self::kv_remove(&mut tx, app_id, key).await?;
+        tx.commit().await?;
+        Ok(live)
+    }
+
+    /// Deletes `key` (expired or not) for an app whose usage row this
+    /// transaction holds, taking it off the total; returns whether it was
+    /// live.
+    async fn kv_remove(
+        conn: &mut sqlx::AnyConnection,
+        app_id: i64,
+        key: &str,
+    ) -> Result<bool, StoreError> {
         let row = sqlx::query(
             "DELETE FROM kv WHERE app_id = $1 AND key = $2 \
              RETURNING size, (expires_at IS NULL OR expires_at > $3) AS live",
@@ -135,14 +158,33 @@ impl Store {
         .bind(app_id)
         .bind(key)
         .bind(now_ms())
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut *conn)
         .await?;
         let Some(row) = row else { return Ok(false) };
-        usage::add(&mut tx, app_id, -row.try_get::<i64, _>("size")?, -1).await?;
-        tx.commit().await?;
+        usage::add(conn, app_id, -row.try_get::<i64, _>("size")?, -1).await?;
         Ok(row
             .try_get::<bool, _>("live")
             .or_else(|_| row.try_get::<i64, _>("live").map(|v| v != 0))?)
+    }
+
+    /// The live value at `key`, read in a transaction that holds the app's
+    /// usage row (so no other writer of the app changes it meanwhile).
+    async fn kv_live(
+        conn: &mut sqlx::AnyConnection,
+        app_id: i64,
+        key: &str,
+    ) -> Result<Option<(Vec<u8>, Option<i64>)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT value, expires_at FROM kv WHERE app_id = $1 AND key = $2 \
+             AND (expires_at IS NULL OR expires_at > $3)",
+        )
+        .bind(app_id)
+        .bind(key)
+        .bind(now_ms())
+        .fetch_optional(conn)
+        .await?;
+        row.map(|r| Ok((r.try_get("value")?, r.try_get("expires_at")?)))
+            .transpose()
     }
 
     /// Adds `delta` to the integer at `key` (missing counts as 0) atomically;
@@ -154,36 +196,39 @@ impl Store {
         delta: i64,
         quota: u64,
     ) -> Result<i64, KvError> {
-        let now = now_ms();
         let mut tx = self.begin().await?;
         // Every writer of the app holds its usage row first: two increments
         // of a key never both start from the same value.
         let (used, _) = usage::lock(&mut tx, app_id).await?;
-        let row = sqlx::query("SELECT value, expires_at FROM kv WHERE app_id = $1 AND key = $2")
-            .bind(app_id)
-            .bind(key)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let (current, expires_at) = match row {
+        let next = Self::kv_add(&mut tx, app_id, used, key, delta, quota).await?;
+        tx.commit().await?;
+        Ok(next)
+    }
+
+    /// [`Store::kv_increment`] in a transaction that holds the app's usage
+    /// row with `used` bytes in it.
+    async fn kv_add(
+        conn: &mut sqlx::AnyConnection,
+        app_id: i64,
+        used: i64,
+        key: &str,
+        delta: i64,
+        quota: u64,
+    ) -> Result<i64, KvError> {
+        let (current, expires_at) = match Self::kv_live(conn, app_id, key).await? {
             None => (0, None),
-            Some(row) => {
-                let expires_at: Option<i64> = row.try_get("expires_at")?;
-                if expires_at.is_some_and(|e| e <= now) {
-                    (0, None)
-                } else {
-                    let value: Vec<u8> = row.try_get("value")?;
-                    let n = std::str::from_utf8(&value)
-                        .ok()
-                        .and_then(|t| t.trim().parse::<i64>().ok())
-                        .ok_or(KvError::NotANumber)?;
-                    (n, expires_at)
-                }
+            Some((value, expires_at)) => {
+                let n = std::str::from_utf8(&value)
+                    .ok()
+                    .and_then(|t| t.trim().parse::<i64>().ok())
+                    .ok_or(KvError::NotANumber)?;
+                (n, expires_at)
             }
         };
         let next = current.checked_add(delta).ok_or(KvError::NotANumber)?;
         let text = next.to_string();
         Self::kv_put(
-            &mut tx,
+            conn,
             app_id,
             used,
             (key, text.as_bytes()),
@@ -191,11 +236,12 @@ impl Store {
             quota,
         )
         .await?;
-        tx.commit().await?;
         Ok(next)
     }
 
-    /// Live keys in order, optionally under `prefix`, after `after`.
+    /// Live keys in order, optionally under `prefix`, after `after`, as
+    /// the admin browser shows them; at most `limit` (clamped to
+    /// 1..=[`MAX_PAGE`]).
     pub async fn kv_list(
         &self,
         app_id: i64,
@@ -203,18 +249,7 @@ impl Store {
         after: Option<&str>,
         limit: i64,
     ) -> Result<Vec<KvEntry>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT key, size, expires_at, value FROM kv WHERE app_id = $1 AND substr(key, 1, CAST($2 AS INTEGER)) = $3 \
-             AND ($4 IS NULL OR key > $4) AND (expires_at IS NULL OR expires_at > $5) ORDER BY key LIMIT $6",
-        )
-        .bind(app_id)
-        .bind(prefix.chars().count() as i64)
-        .bind(prefix)
-        .bind(after)
-        .bind(now_ms())
-        .bind(limit.clamp(1, 1000))
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = self.kv_rows(app_id, prefix, after, limit).await?;
         rows.iter()
             .map(|r| {
                 let value: Vec<u8> = r.try_get("value")?;
@@ -228,6 +263,44 @@ impl Store {
                 })
             })
             .collect()
+    }
+
+    /// The same page as [`Store::kv_list`] with whole values: what a
+    /// handler's `list(prefix, start-after, limit)` reads. Keys in order,
+    /// expired entries skipped, at most `limit` clamped to 1..=[`MAX_PAGE`]
+    /// (a page of the largest values is then bounded by the app's quota).
+    pub async fn kv_page(
+        &self,
+        app_id: i64,
+        prefix: &str,
+        start_after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let rows = self.kv_rows(app_id, prefix, start_after, limit).await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("key")?, r.try_get("value")?)))
+            .collect()
+    }
+
+    async fn kv_rows(
+        &self,
+        app_id: i64,
+        prefix: &str,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<sqlx::any::AnyRow>, StoreError> {
+        Ok(sqlx::query(
+            "SELECT key, size, expires_at, value FROM kv WHERE app_id = $1 AND substr(key, 1, CAST($2 AS INTEGER)) = $3 \
+             AND ($4 IS NULL OR key > $4) AND (expires_at IS NULL OR expires_at > $5) ORDER BY key LIMIT $6",
+        )
+        .bind(app_id)
+        .bind(prefix.chars().count() as i64)
+        .bind(prefix)
+        .bind(after)
+        .bind(now_ms())
+        .bind(limit.clamp(1, MAX_PAGE))
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     /// Bytes (keys plus values) and keys an app stores, from its running

@@ -42,6 +42,11 @@ const SQLITE: Table = &[
         "tenants",
         include_str!("../migrations/sqlite/0005_tenants.sql"),
     ),
+    (
+        6,
+        "handlers 0 2",
+        include_str!("../migrations/sqlite/0006_handlers_0_2.sql"),
+    ),
 ];
 
 const POSTGRES: Table = &[
@@ -69,6 +74,11 @@ const POSTGRES: Table = &[
         5,
         "tenants",
         include_str!("../migrations/postgres/0005_tenants.sql"),
+    ),
+    (
+        6,
+        "handlers 0 2",
+        include_str!("../migrations/postgres/0006_handlers_0_2.sql"),
     ),
 ];
 

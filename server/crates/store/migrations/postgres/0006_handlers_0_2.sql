@@ -1,0 +1,30 @@
+-- Contract 0.2 (issue 13): durable timers and per-app config.
+--
+-- A timer fires once across the cluster: a node claims it (claimed_by,
+-- claimed_until: a lease) before running its handler, and deletes it once
+-- fired; a claim whose lease ran out (its node died mid-fire) is claimable
+-- again. Replacing a timer clears its claim.
+CREATE TABLE timers (
+    app_id BIGINT NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    due_at BIGINT NOT NULL,
+    payload BYTEA NOT NULL,
+    claimed_by TEXT,
+    claimed_until BIGINT,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (app_id, key)
+);
+-- The due timers of every app, for the claim.
+CREATE INDEX timers_due ON timers (due_at);
+
+-- An app's config variables and secrets. Values are bytes as the server
+-- gives them: a secret's value is ciphertext (the server encrypts it), and
+-- is never returned by a listing. `secret` is 0 or 1.
+CREATE TABLE app_config (
+    app_id BIGINT NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    value BYTEA NOT NULL,
+    secret BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    PRIMARY KEY (app_id, name)
+);
