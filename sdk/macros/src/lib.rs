@@ -8,16 +8,27 @@ use syn::{ItemImpl, parse_macro_input};
 
 /// Exports the implementing type as the component's handler.
 ///
-/// ```ignore
+/// Built for `wasm32-wasip2`, the attribute exports the component's hooks;
+/// a native build exports nothing, so the same handler runs under the SDK's
+/// mock host in `cargo test`, as here:
+///
+/// ```
+/// use eddy_sdk::{Context, Event, EventResult, Handler, json};
+///
 /// struct Echo;
 ///
 /// #[eddy_sdk::handler]
-/// impl eddy_sdk::Handler for Echo {
-///     fn on_event(cx: &eddy_sdk::Context, event: eddy_sdk::Event) -> eddy_sdk::EventResult {
-///         cx.reply("message-back").raw_args(event.args.raw()).send()?;
+/// impl Handler for Echo {
+///     fn on_event(cx: &Context, event: Event) -> EventResult {
+///         cx.emit("message-back").raw_args(event.args.raw(), event.attachments).send()?;
 ///         Ok(None)
 ///     }
 /// }
+///
+/// let host = eddy_sdk::testing::MockHost::new();
+/// let cx = host.context("socket-1");
+/// host.event::<Echo>(&cx, Event::new("message", json!(["hi", 2]))).unwrap();
+/// assert_eq!(host.take_emitted()[0].args, json!(["hi", 2]));
 /// ```
 #[proc_macro_attribute]
 pub fn handler(attr: TokenStream, item: TokenStream) -> TokenStream {
