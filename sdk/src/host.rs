@@ -47,7 +47,7 @@ mod imports {
     use crate::kv::KvError;
     use crate::log::Level;
 
-    pub fn emit(
+    pub(crate) fn emit(
         to: To,
         event: &str,
         args: &str,
@@ -66,23 +66,23 @@ mod imports {
         })
     }
 
-    pub fn join(socket: &str, room: &str) -> bool {
+    pub(crate) fn join(socket: &str, room: &str) -> bool {
         sockets::join(socket, room)
     }
 
-    pub fn leave(socket: &str, room: &str) -> bool {
+    pub(crate) fn leave(socket: &str, room: &str) -> bool {
         sockets::leave(socket, room)
     }
 
-    pub fn disconnect(socket: &str) -> bool {
+    pub(crate) fn disconnect(socket: &str) -> bool {
         sockets::disconnect(socket)
     }
 
-    pub fn room_size(room: &str) -> u32 {
+    pub(crate) fn room_size(room: &str) -> u32 {
         sockets::room_size(room)
     }
 
-    pub fn room_members(room: &str) -> Vec<String> {
+    pub(crate) fn room_members(room: &str) -> Vec<String> {
         sockets::room_members(room)
     }
 
@@ -95,23 +95,23 @@ mod imports {
         }
     }
 
-    pub fn kv_get(key: &str) -> Result<Option<Vec<u8>>, KvError> {
+    pub(crate) fn kv_get(key: &str) -> Result<Option<Vec<u8>>, KvError> {
         kv::get(key).map_err(kv_error)
     }
 
-    pub fn kv_set(key: &str, value: &[u8], ttl_ms: Option<u64>) -> Result<(), KvError> {
+    pub(crate) fn kv_set(key: &str, value: &[u8], ttl_ms: Option<u64>) -> Result<(), KvError> {
         kv::set(key, value, ttl_ms).map_err(kv_error)
     }
 
-    pub fn kv_delete(key: &str) -> Result<bool, KvError> {
+    pub(crate) fn kv_delete(key: &str) -> Result<bool, KvError> {
         kv::delete(key).map_err(kv_error)
     }
 
-    pub fn kv_increment(key: &str, delta: i64) -> Result<i64, KvError> {
+    pub(crate) fn kv_increment(key: &str, delta: i64) -> Result<i64, KvError> {
         kv::increment(key, delta).map_err(kv_error)
     }
 
-    pub fn log(level: Level, message: &str) {
+    pub(crate) fn log(level: Level, message: &str) {
         let level = match level {
             Level::Trace => log::Level::Trace,
             Level::Debug => log::Level::Debug,
@@ -122,15 +122,15 @@ mod imports {
         log::write(level, message);
     }
 
-    pub fn now_ms() -> u64 {
+    pub(crate) fn now_ms() -> u64 {
         clock::now_ms()
     }
 
-    pub fn random_bytes(len: u32) -> Vec<u8> {
+    pub(crate) fn random_bytes(len: u32) -> Vec<u8> {
         random::bytes(len)
     }
 
-    pub fn random_u64() -> u64 {
+    pub(crate) fn random_u64() -> u64 {
         random::next_u64()
     }
 }
