@@ -95,7 +95,7 @@ pub(super) struct Limits {
 
 impl Limits {
     fn given(&self) -> serde_json::Map<String, Value> {
-        [
+        super::given_flags(&[
             ("max_connections", self.max_connections),
             ("max_events_per_second", self.max_events_per_second),
             ("max_payload", self.max_payload),
@@ -105,10 +105,7 @@ impl Limits {
             ("max_rooms_per_socket", self.max_rooms_per_socket),
             ("max_room_name_bytes", self.max_room_name_bytes),
             ("max_namespaces", self.max_namespaces),
-        ]
-        .into_iter()
-        .filter_map(|(key, value)| Some((key.to_owned(), value?.into())))
-        .collect()
+        ])
     }
 }
 

@@ -177,14 +177,7 @@ mod tests {
 
     #[test]
     fn the_path_is_eddy_credentials_else_the_xdg_config_dir_else_home() {
-        fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-            move |name| {
-                pairs
-                    .iter()
-                    .find(|(k, _)| *k == name)
-                    .map(|(_, v)| (*v).to_owned())
-            }
-        }
+        use crate::cli::fake_env as env;
         let all = [
             ("EDDY_CREDENTIALS", "/tmp/c.toml"),
             ("XDG_CONFIG_HOME", "/xdg"),

@@ -141,6 +141,26 @@ enum ConfigCommand {
     Check(ServeArgs),
 }
 
+/// The numeric flags that were given, as a JSON object for a request body
+/// (a flag left out is a key left out: the server keeps or defaults it).
+fn given_flags(flags: &[(&str, Option<u64>)]) -> serde_json::Map<String, serde_json::Value> {
+    flags
+        .iter()
+        .filter_map(|(key, value)| Some(((*key).to_owned(), (*value)?.into())))
+        .collect()
+}
+
+/// A stand-in for the process environment in tests: `pairs` and nothing else.
+#[cfg(test)]
+fn fake_env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+    move |name| {
+        pairs
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| (*v).to_owned())
+    }
+}
+
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {

@@ -141,14 +141,7 @@ impl Remote {
 mod tests {
     use super::*;
 
-    fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-        move |name| {
-            pairs
-                .iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| (*v).to_owned())
-        }
-    }
+    use crate::cli::fake_env as env;
 
     fn target(server: &str, token: Option<&str>) -> Target {
         Target {

@@ -63,15 +63,12 @@ pub(super) struct Quotas {
 
 impl Quotas {
     fn given(&self) -> serde_json::Map<String, Value> {
-        [
+        super::given_flags(&[
             ("max_apps", self.max_apps),
             ("max_connections", self.max_connections),
             ("max_handler_memory_mb", self.max_handler_memory_mb),
             ("kv_quota_bytes", self.kv_quota_bytes),
-        ]
-        .into_iter()
-        .filter_map(|(key, value)| Some((key.to_owned(), value?.into())))
-        .collect()
+        ])
     }
 }
 
