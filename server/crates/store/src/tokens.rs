@@ -274,8 +274,18 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("admin token {id}")))?;
+        self.with_apps(token_of(&row)?).await
+    }
+
+    /// `with_apps` outside a transaction. Every admin call and every open
+    /// stream's recheck comes through here: only an app-scoped token needs
+    /// the second read (and a connection for it).
+    async fn with_apps(&self, token: AdminToken) -> Result<AdminToken, StoreError> {
+        if token.apps.is_none() {
+            return Ok(token);
+        }
         let mut conn = self.pool.acquire().await?;
-        with_apps(&mut conn, token_of(&row)?).await
+        with_apps(&mut conn, token).await
     }
 
     /// Creates a platform-admin token, expiring at `expires_at` if given.
@@ -565,7 +575,6 @@ impl Store {
                 .await?;
             record.last_used_at = Some(now);
         }
-        let mut conn = self.pool.acquire().await?;
-        Ok(Some(with_apps(&mut conn, record).await?))
+        Ok(Some(self.with_apps(record).await?))
     }
 }
