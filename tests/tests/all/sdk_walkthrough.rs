@@ -151,6 +151,9 @@ async fn the_readme_walkthrough_works_as_written() {
     // What an earlier run built must not stand in for what this one does not.
     let target = checkout.join("plugins/target-walkthrough");
     let _ = std::fs::remove_file(target.join("wasm32-wasip2/release/my_app.wasm"));
+    // On a clean clone nothing has made it yet, and cargo cannot build
+    // through a link to a directory that does not exist.
+    std::fs::create_dir_all(&target).unwrap();
 
     let server = TestServer::start(BIN, &["--no-demo"]).await.unwrap();
     let mut child = tokio::process::Command::new("bash")
