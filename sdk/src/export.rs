@@ -37,6 +37,9 @@ macro_rules! export {
                 ) {
                     $crate::__private::on_disconnect::<$ty>(ctx, reason)
                 }
+                fn on_timer(timer: $crate::bindings::eddy::handler::types::Timer) {
+                    $crate::__private::on_timer::<$ty>(timer)
+                }
             }
             // Only WebAssembly builds export the component's functions; a
             // native build (tests with the mock host) has nothing to export.
@@ -118,4 +121,9 @@ pub fn on_disconnect<H: Handler>(ctx: wit::SocketInfo, reason: wit::DisconnectRe
         W::ServerNamespaceDisconnect => DisconnectReason::ServerNamespaceDisconnect,
     };
     H::on_disconnect(&context(ctx), reason);
+}
+
+pub fn on_timer<H: Handler>(timer: wit::Timer) {
+    install_panic_hook();
+    let _ = timer;
 }

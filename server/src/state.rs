@@ -77,6 +77,15 @@ impl ServerState {
             state.tenants.clone(),
             state.cluster.clone(),
         ));
+        // Stops firing once shutdown begins (a timer not yet fired stays in
+        // the registry for the next node or start).
+        let scheduler = crate::control::Scheduler {
+            store: control.store.clone(),
+            node: cluster.cluster.name().to_owned(),
+            tenants: tenants.clone(),
+            wake: control.timer_wake.clone(),
+        };
+        tokio::spawn(scheduler.run(state.shutting_down.subscribe()));
         crate::cluster::node::start(
             cluster,
             cluster_events,

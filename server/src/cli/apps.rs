@@ -91,6 +91,9 @@ pub(super) struct Limits {
     /// Namespaces the app may have at once on a node [default: 64].
     #[arg(long)]
     max_namespaces: Option<u64>,
+    /// Timers the app may have pending at once [default: 100].
+    #[arg(long)]
+    max_timers: Option<u64>,
 }
 
 impl Limits {
@@ -105,6 +108,7 @@ impl Limits {
             ("max_rooms_per_socket", self.max_rooms_per_socket),
             ("max_room_name_bytes", self.max_room_name_bytes),
             ("max_namespaces", self.max_namespaces),
+            ("max_timers", self.max_timers),
         ])
     }
 }
@@ -240,6 +244,7 @@ fn show_text(both: &Value) -> String {
         "max_rooms_per_socket",
         "max_room_name_bytes",
         "max_namespaces",
+        "max_timers",
     ] {
         table.field(key, num_cell(&limits[key]));
     }

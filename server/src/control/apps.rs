@@ -8,8 +8,9 @@ use eddy_store::{AppLimits, Credentials, NewApp};
 use super::{Control, ControlError, DeployStep};
 use crate::dispatch::{Handler, UnavailableHandler};
 use crate::session::CloseReason;
-use crate::tenant::App;
 use crate::tenant::kv::KvBackend;
+use crate::tenant::timers::AppTimers;
+use crate::tenant::{App, AppData};
 
 impl Control {
     /// The live app for a registry record: its active version's handler
@@ -28,14 +29,17 @@ impl Control {
                 }
             },
         };
-        let kv = KvBackend::registry(self.store.clone(), record.id);
+        let data = AppData {
+            kv: KvBackend::registry(self.store.clone(), record.id),
+            timers: AppTimers::registry(self.store.clone(), record.id, self.timer_wake.clone()),
+        };
         App::new(
             &record.slug,
             record.id,
             (handler, record.active_version),
             record.limits.clone(),
             &self.settings,
-            kv,
+            data,
             self.cluster.clone(),
         )
     }

@@ -45,6 +45,7 @@ pub(crate) async fn bootstrap(
         settings: settings.clone(),
         max_component_bytes: config.max_component_bytes,
         cluster,
+        timer_wake: Default::default(),
         app_locks: Default::default(),
         _dir_lock: dir_lock,
     });

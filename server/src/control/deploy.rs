@@ -139,9 +139,13 @@ impl Control {
         done(DeployStep::Instantiate);
         let hash = handler.pool().content_hash().to_owned();
         let _guard = self.app_locks.lock(slug).await;
+        let build = eddy_store::BuildInfo {
+            contract: Some(loaded.contract.version().to_owned()),
+            sdk_version: loaded.sdk_version.clone(),
+        };
         let deployment = self
             .store
-            .add_deployment(slug, &component, &hash, notes, actor, activate)
+            .add_built_deployment(slug, (&component, &build), &hash, notes, actor, activate)
             .await?;
         done(DeployStep::Store);
         if activate && let Some(app) = self.tenants.get(slug) {

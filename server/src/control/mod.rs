@@ -12,6 +12,7 @@ mod deploy;
 pub(crate) mod dir_lock;
 mod error;
 mod sync;
+mod timers;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -22,6 +23,7 @@ pub(crate) use bootstrap::bootstrap;
 pub(crate) use compile::Compiler;
 pub(crate) use deploy::{DeployReport, DeployStep};
 pub(crate) use error::ControlError;
+pub(crate) use timers::Scheduler;
 
 use crate::cluster::ClusterLink;
 use crate::session::EngineSettings;
@@ -36,6 +38,8 @@ pub(crate) struct Control {
     max_component_bytes: usize,
     /// Other nodes hear of every registry change through it.
     pub cluster: Arc<ClusterLink>,
+    /// Wakes this node's timer scheduler when a handler sets a timer.
+    pub timer_wake: Arc<crate::tenant::timers::TimerWake>,
     /// Per app: held from a registry write (or read, when syncing) until the
     /// live app reflects it, so a sync that read the registry before a local
     /// deploy cannot put the older version back after it.

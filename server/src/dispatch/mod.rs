@@ -10,6 +10,7 @@ mod context;
 mod echo;
 mod events;
 pub(crate) mod fanout;
+mod timer;
 mod unavailable;
 mod wasm;
 
@@ -20,6 +21,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 pub use context::{SocketContext, Target};
+pub use timer::{TimerContext, TimerOutcome};
 pub(crate) use echo::EchoHandler;
 pub(crate) use events::{Ack, ConnectEvent, ConnectReject, EventError};
 pub use events::{ConnectReply, SocketEvent};
@@ -62,6 +64,17 @@ pub trait Handler: Send + Sync + 'static {
         cx: &'a Arc<SocketContext>,
         reason: DisconnectReason,
     ) -> HandlerFuture<'a, ()>;
+
+    /// One of the app's timers fell due (contract 0.2). Native handlers
+    /// have no timer hook.
+    fn on_timer<'a>(
+        &'a self,
+        cx: &'a Arc<TimerContext>,
+        timer: &'a eddy_store::DueTimer,
+    ) -> HandlerFuture<'a, TimerOutcome> {
+        let _ = (cx, timer);
+        Box::pin(async move { TimerOutcome::NoHook(format!("the {} handler has no timer hook", self.describe())) })
+    }
 
     /// What running the handler holds now (for the dashboard); native
     /// handlers hold nothing of their own.

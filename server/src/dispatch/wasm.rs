@@ -11,10 +11,12 @@ use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
 use eddy_host::types as wit;
-use eddy_host::{CallError, Capabilities, HandlerPool, KvFuture};
+use eddy_host::{CallError, Capabilities, HandlerPool, HostFuture, KvFuture};
 use eddy_proto::codes::{ClientErrorCode, tenant_code_refusal};
 use eddy_proto::socketio::{args_valid, is_json, placeholders_valid};
 
+use super::context::Scope;
+use super::timer::{TimerContext, TimerOutcome};
 use super::{
     Ack, ConnectEvent, ConnectReject, ConnectReply, EventError, Handler, HandlerFuture,
     SocketContext, SocketEvent, Target,
@@ -40,46 +42,55 @@ impl WasmHandler {
 
     /// Counts a fault on the app and turns it into what the client sees.
     fn fault(&self, cx: &SocketContext, fault: &CallError) -> EventError {
-        use eddy_host::GuestFault as G;
-        let m = &cx.app_metrics();
-        match fault {
-            CallError::Guest(guest) => {
-                match guest {
-                    G::Timeout { .. } => m.handler_timeouts.inc(),
-                    G::MemoryLimit { .. } => m.handler_memory_faults.inc(),
-                    G::Trap(_) => m.handler_traps.inc(),
-                    G::StartTimeout { .. } => m.handler_start_faults.inc(),
-                    // Refused without running anything: counted when it began.
-                    G::Faulted { .. } => {}
-                }
-                if matches!(guest, G::StartTimeout { .. }) {
-                    // Once per failed start (later calls get `Faulted`), so
-                    // the operator sees an app that faulted, not every event.
-                    tracing::warn!(
-                        app = %cx.app(),
-                        error = %guest,
-                        retry_in_ms = self.pool.faulted_for().map(|d| d.as_millis() as u64),
-                        "handler start-up failed; the app is faulted"
-                    );
-                }
-                let code = match guest {
-                    G::Timeout { .. } => ClientErrorCode::HandlerTimeout,
-                    G::MemoryLimit { .. } => ClientErrorCode::HandlerMemoryLimit,
-                    G::Trap(_) => ClientErrorCode::HandlerTrap,
-                    G::StartTimeout { .. } => ClientErrorCode::HandlerStartTimeout,
-                    // What clients of an app that cannot run get (as with no deployment).
-                    G::Faulted { .. } => ClientErrorCode::AppUnavailable,
-                };
-                EventError::server(code, guest.to_string())
+        fault_of(&self.pool, cx.app(), cx.app_metrics(), fault)
+    }
+}
+
+/// Counts a fault on the app and turns it into what a client would see.
+fn fault_of(
+    pool: &HandlerPool,
+    app: &str,
+    m: &crate::metrics::AppMetrics,
+    fault: &CallError,
+) -> EventError {
+    use eddy_host::GuestFault as G;
+    match fault {
+        CallError::Guest(guest) => {
+            match guest {
+                G::Timeout { .. } => m.handler_timeouts.inc(),
+                G::MemoryLimit { .. } => m.handler_memory_faults.inc(),
+                G::Trap(_) => m.handler_traps.inc(),
+                G::StartTimeout { .. } => m.handler_start_faults.inc(),
+                // Refused without running anything: counted when it began.
+                G::Faulted { .. } => {}
             }
-            CallError::Host(host) => {
-                m.handler_host_faults.inc();
-                tracing::error!(app = %cx.app(), error = %host, "handler host fault");
-                EventError::server(
-                    ClientErrorCode::ServerError,
-                    "the server could not run the handler",
-                )
+            if matches!(guest, G::StartTimeout { .. }) {
+                // Once per failed start (later calls get `Faulted`), so
+                // the operator sees an app that faulted, not every event.
+                tracing::warn!(
+                    %app,
+                    error = %guest,
+                    retry_in_ms = pool.faulted_for().map(|d| d.as_millis() as u64),
+                    "handler start-up failed; the app is faulted"
+                );
             }
+            let code = match guest {
+                G::Timeout { .. } => ClientErrorCode::HandlerTimeout,
+                G::MemoryLimit { .. } => ClientErrorCode::HandlerMemoryLimit,
+                G::Trap(_) => ClientErrorCode::HandlerTrap,
+                G::StartTimeout { .. } => ClientErrorCode::HandlerStartTimeout,
+                // What clients of an app that cannot run get (as with no deployment).
+                G::Faulted { .. } => ClientErrorCode::AppUnavailable,
+            };
+            EventError::server(code, guest.to_string())
+        }
+        CallError::Host(host) => {
+            m.handler_host_faults.inc();
+            tracing::error!(%app, error = %host, "handler host fault");
+            EventError::server(
+                ClientErrorCode::ServerError,
+                "the server could not run the handler",
+            )
         }
     }
 }
@@ -220,6 +231,35 @@ impl Handler for WasmHandler {
         })
     }
 
+    fn on_timer<'a>(
+        &'a self,
+        cx: &'a Arc<TimerContext>,
+        timer: &'a eddy_store::DueTimer,
+    ) -> HandlerFuture<'a, TimerOutcome> {
+        Box::pin(async move {
+            let app = cx.app_ref();
+            let call = wit::Timer {
+                app: app.slug.to_string(),
+                namespace: timer.namespace.clone(),
+                key: timer.key.clone(),
+                payload: String::from_utf8_lossy(&timer.payload).into_owned(),
+                due_ms: u64::try_from(timer.due_at).unwrap_or(0),
+            };
+            let caps: Arc<dyn Capabilities> = cx.clone();
+            match self.pool.on_timer(caps, &call).await {
+                Ok(true) => TimerOutcome::Fired,
+                Ok(false) => TimerOutcome::NoHook(format!(
+                    "the live version was built against contract {}, which has no on-timer",
+                    self.pool.contract().version()
+                )),
+                Err(fault) => {
+                    let e = fault_of(&self.pool, &app.slug, &app.metrics, &fault);
+                    TimerOutcome::Faulted(e.message)
+                }
+            }
+        })
+    }
+
     fn on_disconnect<'a>(
         &'a self,
         cx: &'a Arc<SocketContext>,
@@ -257,107 +297,226 @@ fn wit_reason(reason: DisconnectReason) -> wit::DisconnectReason {
     }
 }
 
-/// The imports of a component land here, for the socket of the call.
-impl Capabilities for SocketContext {
-    fn emit(
-        &self,
-        to: &wit::Target,
-        event: &str,
-        args: &str,
-        attachments: &[Vec<u8>],
-    ) -> Result<u32, wit::EmitError> {
-        // The host checked that `args` is a JSON array; a placeholder past the
-        // attachments would make every receiving client disconnect.
-        if !placeholders_valid(args, attachments.len()) {
-            return Err(wit::EmitError::InvalidArgs);
+/// The imports of a component land here: [`SocketContext`] for a socket's
+/// hooks, [`TimerContext`] for a timer's. Both reach one namespace of one
+/// app through a [`Scope`](super::context::Scope), so the two impls are one.
+macro_rules! hook_capabilities {
+    ($context:ty) => {
+        impl Capabilities for $context {
+            fn emit(
+                &self,
+                to: &wit::Target,
+                event: &str,
+                args: &str,
+                attachments: &[Vec<u8>],
+            ) -> Result<u32, wit::EmitError> {
+                emit(&self.scope(), to, event, args, attachments)
+            }
+
+            fn join(&self, socket: &str, room: &str) -> bool {
+                self.scope().join(socket, room)
+            }
+
+            fn leave(&self, socket: &str, room: &str) -> bool {
+                self.scope().leave(socket, room)
+            }
+
+            fn disconnect(&self, socket: &str) -> bool {
+                <$context>::disconnect(self, socket)
+            }
+
+            fn room_size(&self, room: &str) -> u32 {
+                u32::try_from(self.scope().room_size(room)).unwrap_or(u32::MAX)
+            }
+
+            fn room_members(&self, room: &str) -> Vec<String> {
+                self.scope().room_members(room)
+            }
+
+            fn kv_get<'a>(&'a self, key: &'a str) -> KvFuture<'a, Option<Vec<u8>>> {
+                Box::pin(async move { self.app_ref().kv.get(key).await })
+            }
+
+            fn kv_set<'a>(
+                &'a self,
+                key: &'a str,
+                value: Vec<u8>,
+                ttl_ms: Option<u64>,
+            ) -> KvFuture<'a, ()> {
+                Box::pin(async move {
+                    let app = self.app_ref();
+                    let quota = app.limits().kv_quota_bytes;
+                    counted(app, app.kv.set(key, value, ttl_ms, quota).await)
+                })
+            }
+
+            fn kv_delete<'a>(&'a self, key: &'a str) -> KvFuture<'a, bool> {
+                Box::pin(async move { self.app_ref().kv.delete(key).await })
+            }
+
+            fn kv_increment<'a>(&'a self, key: &'a str, delta: i64) -> KvFuture<'a, i64> {
+                Box::pin(async move {
+                    let app = self.app_ref();
+                    let quota = app.limits().kv_quota_bytes;
+                    counted(app, app.kv.increment(key, delta, quota).await)
+                })
+            }
+
+            fn kv_list<'a>(
+                &'a self,
+                prefix: &'a str,
+                start_after: Option<&'a str>,
+                limit: u32,
+            ) -> KvFuture<'a, Vec<wit::KvEntry>> {
+                Box::pin(async move { self.app_ref().kv.list(prefix, start_after, limit).await })
+            }
+
+            fn kv_compare_and_swap<'a>(
+                &'a self,
+                key: &'a str,
+                expected: Option<Vec<u8>>,
+                new: Option<Vec<u8>>,
+            ) -> KvFuture<'a, bool> {
+                Box::pin(async move {
+                    let app = self.app_ref();
+                    let quota = app.limits().kv_quota_bytes;
+                    let swapped = app
+                        .kv
+                        .compare_and_swap(key, expected.as_deref(), new.as_deref(), quota)
+                        .await;
+                    counted(app, swapped)
+                })
+            }
+
+            fn kv_batch<'a>(&'a self, ops: Vec<wit::KvOp>) -> KvFuture<'a, Vec<wit::KvOpResult>> {
+                Box::pin(async move {
+                    let app = self.app_ref();
+                    let quota = app.limits().kv_quota_bytes;
+                    counted(app, app.kv.batch(ops, quota).await)
+                })
+            }
+
+            fn timer_set<'a>(
+                &'a self,
+                key: &'a str,
+                delay_ms: u64,
+                payload: String,
+            ) -> HostFuture<'a, (), wit::TimerError> {
+                Box::pin(async move {
+                    let app = self.app_ref();
+                    let namespace = self.scope().namespace_name();
+                    let max = app.limits().max_timers;
+                    let set = app.timers.set((namespace, key), delay_ms, &payload, max).await;
+                    if let Err(wit::TimerError::TooMany(max)) = &set {
+                        app.metrics.breach_max_timers.inc();
+                        app.log.write(
+                            wit::Level::Warn,
+                            &format!("timer {key:?} refused: the app has {max} timers pending (max_timers)"),
+                        );
+                    }
+                    set
+                })
+            }
+
+            fn timer_cancel<'a>(&'a self, key: &'a str) -> HostFuture<'a, bool, wit::TimerError> {
+                Box::pin(async move { self.app_ref().timers.cancel(key).await })
+            }
+
+            fn config_get<'a>(
+                &'a self,
+                name: &'a str,
+            ) -> HostFuture<'a, Option<String>, wit::ConfigError> {
+                Box::pin(async move { config_value(self.app_ref(), name).await })
+            }
+
+            fn socket_data(&self, socket: &str) -> Option<String> {
+                let data = self.scope().resolve(socket)?.data()?;
+                Some(data.to_string())
+            }
+
+            fn set_socket_data(
+                &self,
+                socket: &str,
+                data: Option<String>,
+            ) -> Result<(), wit::DataError> {
+                let socket = self
+                    .scope()
+                    .resolve(socket)
+                    .ok_or(wit::DataError::NoSuchSocket)?;
+                socket.set_data(data.as_deref());
+                Ok(())
+            }
+
+            fn log(&self, level: wit::Level, message: &str) {
+                self.app_ref().log.write(level, message);
+            }
         }
-        let attachments: Vec<Bytes> = attachments
-            .iter()
-            .map(|a| Bytes::copy_from_slice(a))
-            .collect();
-        let delivered = match to {
-            wit::Target::Socket(id) => self.emit(Target::Socket(id), event, args, &attachments),
-            wit::Target::RoomsExcept((rooms, except)) => {
-                let rooms: Vec<&str> = rooms.iter().map(String::as_str).collect();
-                let except: Vec<&str> = except.iter().map(String::as_str).collect();
-                self.emit(
-                    Target::Rooms {
-                        rooms: &rooms,
-                        except: &except,
-                    },
-                    event,
-                    args,
-                    &attachments,
-                )
-            }
-            wit::Target::NamespaceExcept(except) => {
-                let except: Vec<&str> = except.iter().map(String::as_str).collect();
-                self.emit(
-                    Target::Namespace { except: &except },
-                    event,
-                    args,
-                    &attachments,
-                )
-            }
-        };
-        Ok(u32::try_from(delivered).unwrap_or(u32::MAX))
-    }
+    };
+}
 
-    fn join(&self, socket: &str, room: &str) -> bool {
-        SocketContext::join(self, socket, room)
-    }
+hook_capabilities!(SocketContext);
+hook_capabilities!(TimerContext);
 
-    fn leave(&self, socket: &str, room: &str) -> bool {
-        SocketContext::leave(self, socket, room)
+/// An emit from a hook, to sockets of its scope.
+fn emit(
+    scope: &Scope<'_>,
+    to: &wit::Target,
+    event: &str,
+    args: &str,
+    attachments: &[Vec<u8>],
+) -> Result<u32, wit::EmitError> {
+    // The host checked that `args` is a JSON array; a placeholder past the
+    // attachments would make every receiving client disconnect.
+    if !placeholders_valid(args, attachments.len()) {
+        return Err(wit::EmitError::InvalidArgs);
     }
+    let attachments: Vec<Bytes> = attachments
+        .iter()
+        .map(|a| Bytes::copy_from_slice(a))
+        .collect();
+    let delivered = match to {
+        wit::Target::Socket(id) => scope.emit(Target::Socket(id), event, args, &attachments),
+        wit::Target::RoomsExcept((rooms, except)) => {
+            let rooms: Vec<&str> = rooms.iter().map(String::as_str).collect();
+            let except: Vec<&str> = except.iter().map(String::as_str).collect();
+            scope.emit(
+                Target::Rooms {
+                    rooms: &rooms,
+                    except: &except,
+                },
+                event,
+                args,
+                &attachments,
+            )
+        }
+        wit::Target::NamespaceExcept(except) => {
+            let except: Vec<&str> = except.iter().map(String::as_str).collect();
+            scope.emit(
+                Target::Namespace { except: &except },
+                event,
+                args,
+                &attachments,
+            )
+        }
+    };
+    Ok(u32::try_from(delivered).unwrap_or(u32::MAX))
+}
 
-    fn disconnect(&self, socket: &str) -> bool {
-        SocketContext::disconnect(self, socket)
-    }
+/// The app's config value `name`, for `config.get`.
+async fn config_value(
+    app: &crate::tenant::App,
+    name: &str,
+) -> Result<Option<String>, wit::ConfigError> {
+    let _ = (app, name);
+    Err(wit::ConfigError::Unavailable(
+        "app config is not wired yet".into(),
+    ))
+}
 
-    fn room_size(&self, room: &str) -> u32 {
-        u32::try_from(SocketContext::room_size(self, room)).unwrap_or(u32::MAX)
-    }
-
-    fn room_members(&self, room: &str) -> Vec<String> {
-        SocketContext::room_members(self, room)
-    }
-
-    fn kv_get<'a>(&'a self, key: &'a str) -> KvFuture<'a, Option<Vec<u8>>> {
-        Box::pin(async move { self.app_ref().kv.get(key).await })
-    }
-
-    fn kv_set<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl_ms: Option<u64>) -> KvFuture<'a, ()> {
-        Box::pin(async move {
-            let app = self.app_ref();
-            let outcome = app
-                .kv
-                .set(key, value, ttl_ms, app.limits().kv_quota_bytes)
-                .await;
-            count_quota(app, &outcome);
-            outcome
-        })
-    }
-
-    fn kv_delete<'a>(&'a self, key: &'a str) -> KvFuture<'a, bool> {
-        Box::pin(async move { self.app_ref().kv.delete(key).await })
-    }
-
-    fn kv_increment<'a>(&'a self, key: &'a str, delta: i64) -> KvFuture<'a, i64> {
-        Box::pin(async move {
-            let app = self.app_ref();
-            let outcome = app
-                .kv
-                .increment(key, delta, app.limits().kv_quota_bytes)
-                .await;
-            count_quota(app, &outcome);
-            outcome
-        })
-    }
-
-    fn log(&self, level: wit::Level, message: &str) {
-        self.app_log(level, message);
-    }
+/// A key-value outcome, with a refusal by quota counted on the app.
+fn counted<T>(app: &crate::tenant::App, outcome: Result<T, wit::KvError>) -> Result<T, wit::KvError> {
+    count_quota(app, &outcome);
+    outcome
 }
 
 fn count_quota<T>(app: &crate::tenant::App, outcome: &Result<T, wit::KvError>) {

@@ -50,6 +50,10 @@ pub struct AppMetrics {
     pub breach_kv_quota: Counter,
     pub breach_rooms: Counter,
     pub breach_namespaces: Counter,
+    /// Timers refused by `max_timers`.
+    pub breach_max_timers: Counter,
+    /// Timers this node fired (their `on-timer` hook ran).
+    pub timers_fired: Counter,
     /// Handler call durations.
     pub handler_latency: LatencyHistogram,
     /// Wall time spent in event handlers, in nanoseconds (CPU time for a
@@ -95,6 +99,7 @@ impl AppMetrics {
             + self.breach_kv_quota.get()
             + self.breach_rooms.get()
             + self.breach_namespaces.get()
+            + self.breach_max_timers.get()
     }
 }
 

@@ -115,7 +115,7 @@ pub(crate) fn render(
         &mut apps.iter().map(|a| (app(a), a.socket_count() as u64)),
     );
     type Field = fn(&AppMetrics) -> &Counter;
-    let counters: [(&str, &str, Field); 13] = [
+    let counters: [(&str, &str, Field); 14] = [
         (
             "eddy_sessions_opened_total",
             "Engine.IO sessions opened.",
@@ -181,6 +181,11 @@ pub(crate) fn render(
             "New handler instances whose start-up ran past the start deadline (each faults the app for a backoff).",
             |m| &m.handler_start_faults,
         ),
+        (
+            "eddy_timers_fired_total",
+            "Timers whose on-timer hook this node ran.",
+            |m| &m.timers_fired,
+        ),
     ];
     for (name, help, get) in counters {
         family(
@@ -203,6 +208,7 @@ pub(crate) fn render(
                 ("kv_quota", m.breach_kv_quota.get()),
                 ("rooms", m.breach_rooms.get()),
                 ("namespaces", m.breach_namespaces.get()),
+                ("max_timers", m.breach_max_timers.get()),
             ]
             .map(|(limit, v)| (format!("app=\"{}\",limit=\"{limit}\"", a.slug), v))
         }),

@@ -106,6 +106,12 @@ impl Socket {
         self.data.lock().clone()
     }
 
+    /// Replaces the socket's data (the handler's `socket-data.set`; the
+    /// host checked it is JSON and bounded).
+    pub fn set_data(&self, data: Option<&str>) {
+        *self.data.lock() = data.map(Arc::from);
+    }
+
     pub fn is_connected(&self) -> bool {
         self.state.load(Ordering::Acquire) == CONNECTED
     }

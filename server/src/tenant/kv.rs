@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use eddy_host::types::KvError;
+use eddy_host::types::{KvEntry, KvError, KvOp, KvOpResult};
 use parking_lot::Mutex;
 use tokio::sync::{Semaphore, SemaphorePermit};
 
@@ -146,6 +146,97 @@ impl KvBackend {
     }
 }
 
+impl KvBackend {
+    /// Live entries under `prefix` after `start_after`, in key order (by
+    /// bytes, on every backend), at most `limit`.
+    pub async fn list(
+        &self,
+        prefix: &str,
+        start_after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<KvEntry>, KvError> {
+        match self {
+            Self::Memory(m) => Ok(m.list(prefix, start_after, limit as usize)),
+            Self::Registry {
+                store,
+                app_id,
+                turns,
+            } => {
+                let _turn = turn(turns).await?;
+                let page = store
+                    .kv_page(*app_id, prefix, start_after, i64::from(limit))
+                    .await
+                    .map_err(unavailable)?;
+                Ok(page
+                    .into_iter()
+                    .map(|(key, value)| KvEntry { key, value })
+                    .collect())
+            }
+        }
+    }
+
+    pub async fn compare_and_swap(
+        &self,
+        key: &str,
+        expected: Option<&[u8]>,
+        new: Option<&[u8]>,
+        quota: u64,
+    ) -> Result<bool, KvError> {
+        match self {
+            Self::Memory(m) => m.compare_and_swap(key, expected, new),
+            Self::Registry {
+                store,
+                app_id,
+                turns,
+            } => {
+                let _turn = turn(turns).await?;
+                store
+                    .kv_compare_and_swap(*app_id, key, expected, new, None, quota)
+                    .await
+                    .map_err(registry_error)
+            }
+        }
+    }
+
+    /// All of `ops` or none.
+    pub async fn batch(&self, ops: Vec<KvOp>, quota: u64) -> Result<Vec<KvOpResult>, KvError> {
+        match self {
+            Self::Memory(m) => m.batch(ops),
+            Self::Registry {
+                store,
+                app_id,
+                turns,
+            } => {
+                let ops: Vec<eddy_store::KvOp> = ops
+                    .into_iter()
+                    .map(|op| match op {
+                        KvOp::Set(KvEntry { key, value }) => eddy_store::KvOp::Set {
+                            key,
+                            value,
+                            ttl_ms: None,
+                        },
+                        KvOp::Delete(key) => eddy_store::KvOp::Delete { key },
+                        KvOp::Increment((key, by)) => eddy_store::KvOp::Increment { key, by },
+                    })
+                    .collect();
+                let _turn = turn(turns).await?;
+                let done = store
+                    .kv_batch(*app_id, &ops, quota)
+                    .await
+                    .map_err(registry_error)?;
+                Ok(done
+                    .into_iter()
+                    .map(|r| match r {
+                        eddy_store::KvOpResult::Set => KvOpResult::Set,
+                        eddy_store::KvOpResult::Deleted(existed) => KvOpResult::Deleted(existed),
+                        eddy_store::KvOpResult::Incremented(n) => KvOpResult::Incremented(n),
+                    })
+                    .collect())
+            }
+        }
+    }
+}
+
 /// A turn at the registry for one call, or `busy` after [`KV_TURN_WAIT`].
 async fn turn(turns: &Semaphore) -> Result<SemaphorePermit<'_>, KvError> {
     match tokio::time::timeout(KV_TURN_WAIT, turns.acquire()).await {
@@ -163,8 +254,8 @@ fn registry_error(e: eddy_store::KvError) -> KvError {
         eddy_store::KvError::QuotaExceeded => KvError::QuotaExceeded,
         eddy_store::KvError::NotANumber => KvError::NotANumber,
         eddy_store::KvError::Store(e) => unavailable(e),
-        // Not reached yet: handlers make no batches before contract 0.2.
-        e @ eddy_store::KvError::TooManyOps { .. } => KvError::Unavailable(e.to_string()),
+        // The host bounds batches first; the store's own bound is the same.
+        e @ eddy_store::KvError::TooManyOps { .. } => KvError::TooLarge(e.to_string()),
     }
 }
 
@@ -287,6 +378,110 @@ impl MemoryKv {
         Ok(next)
     }
 
+    /// Live entries under `prefix` after `start_after`, in key order.
+    /// Linear in the app's keys (at most its quota's `max_keys`): built-in
+    /// apps are for tests and benchmarks.
+    pub fn list(&self, prefix: &str, start_after: Option<&str>, limit: usize) -> Vec<KvEntry> {
+        let now = Instant::now();
+        let entries = self.inner.lock();
+        let mut page: Vec<(&String, &Entry)> = entries
+            .map
+            .iter()
+            .filter(|(k, e)| {
+                k.starts_with(prefix)
+                    && start_after.is_none_or(|after| k.as_str() > after)
+                    && e.expires.is_none_or(|x| x > now)
+            })
+            .collect();
+        page.sort_by(|a, b| a.0.cmp(b.0));
+        page.truncate(limit);
+        page.into_iter()
+            .map(|(k, e)| KvEntry {
+                key: k.clone(),
+                value: e.value.clone(),
+            })
+            .collect()
+    }
+
+    pub fn compare_and_swap(
+        &self,
+        key: &str,
+        expected: Option<&[u8]>,
+        new: Option<&[u8]>,
+    ) -> Result<bool, KvError> {
+        let mut entries = self.inner.lock();
+        let current = entries.live(key, Instant::now()).map(|e| e.value.as_slice());
+        if current != expected {
+            return Ok(false);
+        }
+        match new {
+            Some(value) => entries.put(&self.quota, key, value.to_vec(), None)?,
+            None => {
+                entries.remove(key);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Applies `ops` under one lock; on a refusal, puts back what the
+    /// earlier ones changed.
+    pub fn batch(&self, ops: Vec<KvOp>) -> Result<Vec<KvOpResult>, KvError> {
+        let mut entries = self.inner.lock();
+        let now = Instant::now();
+        // Each touched key's entry before the batch, restored on failure.
+        let mut undo: Vec<(String, Option<(Vec<u8>, Option<Instant>)>)> = Vec::new();
+        let mut results = Vec::with_capacity(ops.len());
+        let mut outcome = Ok(());
+        for op in ops {
+            let key = match &op {
+                KvOp::Set(KvEntry { key, .. }) | KvOp::Delete(key) | KvOp::Increment((key, _)) => {
+                    key.clone()
+                }
+            };
+            let before = entries
+                .live(&key, now)
+                .map(|e| (e.value.clone(), e.expires));
+            undo.push((key.clone(), before.clone()));
+            let done = match op {
+                KvOp::Set(KvEntry { key, value }) => entries
+                    .put(&self.quota, &key, value, None)
+                    .map(|()| KvOpResult::Set),
+                KvOp::Delete(key) => Ok(KvOpResult::Deleted(entries.remove(&key))),
+                KvOp::Increment((key, by)) => before
+                    .as_ref()
+                    .map_or(Some(0), |(v, _)| {
+                        std::str::from_utf8(v).ok().and_then(|t| t.trim().parse::<i64>().ok())
+                    })
+                    .and_then(|n| n.checked_add(by))
+                    .ok_or(KvError::NotANumber)
+                    .and_then(|next| {
+                        let expires = before.as_ref().and_then(|(_, x)| *x);
+                        entries
+                            .put(&self.quota, &key, next.to_string().into_bytes(), expires)
+                            .map(|()| KvOpResult::Incremented(next))
+                    }),
+            };
+            match done {
+                Ok(r) => results.push(r),
+                Err(e) => {
+                    outcome = Err(e);
+                    break;
+                }
+            }
+        }
+        if let Err(e) = outcome {
+            for (key, before) in undo.into_iter().rev() {
+                entries.remove(&key);
+                if let Some((value, expires)) = before {
+                    entries.bytes += key.len() + value.len();
+                    entries.map.insert(key, Entry { value, expires });
+                }
+            }
+            return Err(e);
+        }
+        Ok(results)
+    }
+
     /// Bytes used (keys plus values).
     pub fn used_bytes(&self) -> usize {
         self.inner.lock().bytes
@@ -310,6 +505,45 @@ mod tests {
         assert!(kv.delete("a").unwrap());
         assert!(!kv.delete("a").unwrap());
         assert_eq!(kv.used_bytes(), "fresh".len() + 2 + "text".len() + 3);
+    }
+
+    #[test]
+    fn list_compare_and_swap_and_batch() {
+        let kv = MemoryKv::new(KvQuota {
+            max_bytes: 64,
+            max_keys: 10,
+        });
+        for k in ["poll/b", "poll/a", "other", "poll/c"] {
+            kv.set(k, k.as_bytes().to_vec(), None).unwrap();
+        }
+        let keys = |page: Vec<KvEntry>| page.into_iter().map(|e| e.key).collect::<Vec<_>>();
+        assert_eq!(keys(kv.list("poll/", None, 2)), ["poll/a", "poll/b"]);
+        assert_eq!(keys(kv.list("poll/", Some("poll/b"), 9)), ["poll/c"]);
+        assert!(!kv.compare_and_swap("other", Some(b"x"), Some(b"y")).unwrap());
+        assert!(kv.compare_and_swap("other", Some(b"other"), None).unwrap());
+        assert!(kv.compare_and_swap("other", None, Some(b"1")).unwrap());
+
+        let used = kv.used_bytes();
+        // The third op is over quota: the first two are undone.
+        let refused = kv.batch(vec![
+            KvOp::Increment(("other".into(), 1)),
+            KvOp::Delete("poll/a".into()),
+            KvOp::Set(KvEntry {
+                key: "big".into(),
+                value: vec![0; 60],
+            }),
+        ]);
+        assert_eq!(refused, Err(KvError::QuotaExceeded));
+        assert_eq!(kv.get("other").unwrap(), Some(b"1".to_vec()));
+        assert_eq!(kv.get("poll/a").unwrap(), Some(b"poll/a".to_vec()));
+        assert_eq!(kv.used_bytes(), used);
+        let done = kv
+            .batch(vec![
+                KvOp::Increment(("other".into(), 1)),
+                KvOp::Delete("poll/a".into()),
+            ])
+            .unwrap();
+        assert_eq!(done, [KvOpResult::Incremented(2), KvOpResult::Deleted(true)]);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 pub(crate) mod kv;
 pub(crate) mod log;
 mod rate;
+pub(crate) mod timers;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -35,9 +36,16 @@ pub struct App {
     pub sessions: Arc<SessionTable>,
     pub metrics: AppMetrics,
     pub kv: kv::KvBackend,
+    pub timers: timers::AppTimers,
     pub log: log::AppLog,
     /// The node's link to the cluster (shared by every app).
     pub cluster: Arc<ClusterLink>,
+}
+
+/// Where an app's durable data lives: key-value entries and timers.
+pub struct AppData {
+    pub kv: kv::KvBackend,
+    pub timers: timers::AppTimers,
 }
 
 /// The handler and the deployed version it runs, swapped together.
@@ -53,7 +61,7 @@ impl App {
         (handler, version): (Arc<dyn Handler>, Option<i64>),
         limits: AppLimits,
         base: &EngineSettings,
-        kv: kv::KvBackend,
+        AppData { kv, timers }: AppData,
         cluster: Arc<ClusterLink>,
     ) -> Arc<Self> {
         Arc::new(Self {
@@ -67,6 +75,7 @@ impl App {
             sessions: Arc::new(SessionTable::default()),
             metrics: AppMetrics::default(),
             kv,
+            timers,
             log: log::AppLog::new(slug),
             cluster,
         })
@@ -92,7 +101,11 @@ impl App {
             max_bytes: limits.kv_quota_bytes as usize,
             max_keys: 100_000,
         }));
-        Self::new(slug, 0, (handler, None), limits, base, kv, cluster)
+        let data = AppData {
+            kv,
+            timers: timers::AppTimers::none(),
+        };
+        Self::new(slug, 0, (handler, None), limits, base, data, cluster)
     }
 
     /// The handler for the next event. Swapping it never touches a socket.

@@ -1,15 +1,18 @@
 //! eddy-host against real plugin components: load checks, limits, faults
 //! kept apart, instance reuse, caching, and a runtime that stays responsive.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use eddy_host::types::{EmitError, Event, KvError, Level, SocketInfo, Target};
+use eddy_host::types::{
+    ConfigError, DataError, EmitError, Event, KvEntry, KvError, KvOp, KvOpResult, Level,
+    SocketInfo, Target, TimerError,
+};
 use eddy_host::{
-    CallError, Capabilities, EngineOptions, GuestFault, HandlerPool, HostEngine, KvFuture, Limits,
-    LoadError,
+    CallError, Capabilities, EngineOptions, GuestFault, HandlerPool, HostEngine, HostFuture,
+    KvFuture, Limits, LoadError,
 };
 use eddy_tests::WAIT;
 use eddy_tests::plugins::{
@@ -18,11 +21,15 @@ use eddy_tests::plugins::{
 };
 use parking_lot::Mutex;
 
+/// Capabilities that record what a component did (also used by `contract.rs`).
 #[derive(Default)]
-struct Recorder {
-    emits: Mutex<Vec<(String, String)>>,
+pub(crate) struct Recorder {
+    pub(crate) emits: Mutex<Vec<(String, String)>>,
     logs: Mutex<Vec<(Level, String)>>,
-    kv: Mutex<HashMap<String, Vec<u8>>>,
+    kv: Mutex<BTreeMap<String, Vec<u8>>>,
+    timers: Mutex<BTreeMap<String, (u64, String)>>,
+    config: Mutex<BTreeMap<String, String>>,
+    data: Mutex<BTreeMap<String, String>>,
 }
 
 impl Capabilities for Recorder {
@@ -76,6 +83,100 @@ impl Capabilities for Recorder {
             kv.insert(key.to_owned(), (current + delta).to_string().into_bytes());
             Ok(current + delta)
         })
+    }
+    fn kv_list<'a>(
+        &'a self,
+        prefix: &'a str,
+        start_after: Option<&'a str>,
+        limit: u32,
+    ) -> KvFuture<'a, Vec<KvEntry>> {
+        Box::pin(async move {
+            Ok(self
+                .kv
+                .lock()
+                .iter()
+                .filter(|(k, _)| k.starts_with(prefix) && start_after.is_none_or(|a| k.as_str() > a))
+                .take(limit as usize)
+                .map(|(key, value)| KvEntry {
+                    key: key.clone(),
+                    value: value.clone(),
+                })
+                .collect())
+        })
+    }
+    fn kv_compare_and_swap<'a>(
+        &'a self,
+        key: &'a str,
+        expected: Option<Vec<u8>>,
+        new: Option<Vec<u8>>,
+    ) -> KvFuture<'a, bool> {
+        Box::pin(async move {
+            let mut kv = self.kv.lock();
+            if kv.get(key) != expected.as_ref() {
+                return Ok(false);
+            }
+            match new {
+                Some(v) => kv.insert(key.to_owned(), v),
+                None => kv.remove(key),
+            };
+            Ok(true)
+        })
+    }
+    fn kv_batch<'a>(&'a self, ops: Vec<KvOp>) -> KvFuture<'a, Vec<KvOpResult>> {
+        Box::pin(async move {
+            let mut kv = self.kv.lock();
+            Ok(ops
+                .into_iter()
+                .map(|op| match op {
+                    KvOp::Set(e) => {
+                        kv.insert(e.key, e.value);
+                        KvOpResult::Set
+                    }
+                    KvOp::Delete(k) => KvOpResult::Deleted(kv.remove(&k).is_some()),
+                    KvOp::Increment((k, by)) => {
+                        let n: i64 = kv
+                            .get(&k)
+                            .and_then(|v| std::str::from_utf8(v).ok()?.parse().ok())
+                            .unwrap_or(0)
+                            + by;
+                        kv.insert(k, n.to_string().into_bytes());
+                        KvOpResult::Incremented(n)
+                    }
+                })
+                .collect())
+        })
+    }
+    fn timer_set<'a>(
+        &'a self,
+        key: &'a str,
+        delay_ms: u64,
+        payload: String,
+    ) -> HostFuture<'a, (), TimerError> {
+        Box::pin(async move {
+            let mut timers = self.timers.lock();
+            if timers.len() >= 3 && !timers.contains_key(key) {
+                return Err(TimerError::TooMany(3));
+            }
+            timers.insert(key.to_owned(), (delay_ms, payload));
+            Ok(())
+        })
+    }
+    fn timer_cancel<'a>(&'a self, key: &'a str) -> HostFuture<'a, bool, TimerError> {
+        Box::pin(async move { Ok(self.timers.lock().remove(key).is_some()) })
+    }
+    fn config_get<'a>(&'a self, name: &'a str) -> HostFuture<'a, Option<String>, ConfigError> {
+        Box::pin(async move { Ok(self.config.lock().get(name).cloned()) })
+    }
+    fn socket_data(&self, socket: &str) -> Option<String> {
+        self.data.lock().get(socket).cloned()
+    }
+    fn set_socket_data(&self, socket: &str, data: Option<String>) -> Result<(), DataError> {
+        let mut all = self.data.lock();
+        match data {
+            Some(d) => all.insert(socket.to_owned(), d),
+            None => all.remove(socket),
+        };
+        Ok(())
     }
     fn log(&self, level: Level, message: &str) {
         self.logs.lock().push((level, message.to_owned()));

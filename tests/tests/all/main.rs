@@ -10,6 +10,7 @@ mod cli;
 mod cluster;
 mod compare;
 mod conformance;
+mod contract;
 mod data_dir;
 mod edge;
 mod engine_io;

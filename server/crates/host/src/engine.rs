@@ -12,6 +12,8 @@ use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use crate::bindings::App;
+use crate::bindings::v0_1::App as AppV0_1;
+use crate::pool::Contract;
 use crate::cache::Cache;
 use crate::state::HostState;
 use crate::{HostFault, LoadError, validate};
@@ -50,6 +52,11 @@ pub struct LoadedComponent {
     /// Hex SHA-256 of the uploaded bytes.
     pub content_hash: String,
     pub size: usize,
+    /// The contract version it was built against.
+    pub contract: Contract,
+    /// The SDK that built it, as the SDK stamped it (`None`: not built
+    /// with eddy-sdk, or with one from before the stamp).
+    pub sdk_version: Option<String>,
 }
 
 #[derive(Clone)]
@@ -85,6 +92,8 @@ impl HostEngine {
             .map_err(|e| fault("cannot link WASI", e))?;
         App::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)
             .map_err(|e| fault("cannot link eddy:handler", e))?;
+        AppV0_1::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)
+            .map_err(|e| fault("cannot link eddy:handler@0.1.0", e))?;
         let cache =
             match &options.cache_dir {
                 Some(dir) => Some(Cache::new(dir.clone(), &engine).map_err(|e| {
@@ -141,6 +150,8 @@ impl HostEngine {
         };
         validate::imports(&self.inner.engine, &component)?;
         Ok(LoadedComponent {
+            contract: validate::contract(&self.inner.engine, &component),
+            sdk_version: validate::sdk_version(wasm),
             component,
             content_hash,
             size: wasm.len(),
@@ -185,6 +196,8 @@ impl std::fmt::Debug for LoadedComponent {
         f.debug_struct("LoadedComponent")
             .field("content_hash", &self.content_hash)
             .field("size", &self.size)
+            .field("contract", &self.contract)
+            .field("sdk_version", &self.sdk_version)
             .finish_non_exhaustive()
     }
 }

@@ -23,7 +23,7 @@ pub enum LoadError {
     )]
     UnsupportedImport { name: String },
     #[error(
-        "the component does not export `eddy:handler/handler@0.1.x` with the expected functions ({0}); build it with eddy-sdk"
+        "the component does not export `eddy:handler/handler` at a version this server runs (0.2.0 or 0.1.0) with the expected functions ({0}); build it with eddy-sdk"
     )]
     WrongExports(String),
     #[error("compiling the component failed: {0}")]

@@ -12,13 +12,16 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 use wasmtime::{Store, Trap, WasmBacktrace};
 
 use crate::backoff::StartBackoff;
+use crate::bindings::v0_1::{App as AppV0_1, AppPre as AppPreV0_1};
 use crate::bindings::{App, AppPre};
+use crate::imports::v0_1::hooks as v0_1;
 use crate::bounds;
 use crate::caps::Capabilities;
 use crate::engine::{HostEngine, LoadedComponent};
 use crate::state::{CallScope, HostState};
 use crate::types::{
     Ack, ConnectReply, DisconnectReason, Event, EventError, Handshake, Level, Reject, SocketInfo,
+    Timer,
 };
 use crate::{CallError, GuestFault, HostFault, LoadError};
 
@@ -77,9 +80,44 @@ pub struct PoolStats {
     pub memory_bytes: AtomicU64,
 }
 
+/// The version of the `eddy:handler` contract a component was built
+/// against: the one whose `handler` interface it exports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Contract {
+    V0_1,
+    V0_2,
+}
+
+impl Contract {
+    /// The version as the WIT package names it.
+    pub fn version(self) -> &'static str {
+        match self {
+            Self::V0_1 => "0.1.0",
+            Self::V0_2 => "0.2.0",
+        }
+    }
+
+    /// Whether components of this version can have timers fire.
+    pub fn has_timers(self) -> bool {
+        self == Self::V0_2
+    }
+}
+
+/// A component linked and checked, ready to instantiate, per contract.
+enum Pre {
+    V0_1(AppPreV0_1<HostState>),
+    V0_2(AppPre<HostState>),
+}
+
+/// A live instance, per contract.
+enum Guest {
+    V0_1(AppV0_1),
+    V0_2(App),
+}
+
 struct Warm {
     store: Store<HostState>,
-    app: App,
+    guest: Guest,
     calls: u32,
     retire_after: u32,
     /// Its memory as last added to [`PoolStats::memory_bytes`].
@@ -88,7 +126,8 @@ struct Warm {
 
 pub struct HandlerPool {
     engine: HostEngine,
-    pre: AppPre<HostState>,
+    pre: Pre,
+    contract: Contract,
     limits: Limits,
     idle: Mutex<Vec<Warm>>,
     gate: Semaphore,
@@ -115,10 +154,15 @@ impl HandlerPool {
             .linker()
             .instantiate_pre(&component.component)
             .map_err(|e| LoadError::Instantiate(format!("{e:#}")))?;
-        let pre = AppPre::new(pre).map_err(|e| LoadError::WrongExports(format!("{e:#}")))?;
+        let wrong = |e: wasmtime::Error| LoadError::WrongExports(format!("{e:#}"));
+        let pre = match component.contract {
+            Contract::V0_1 => Pre::V0_1(AppPreV0_1::new(pre).map_err(wrong)?),
+            Contract::V0_2 => Pre::V0_2(AppPre::new(pre).map_err(wrong)?),
+        };
         let pool = Self {
             engine: engine.clone(),
             pre,
+            contract: component.contract,
             gate: Semaphore::new(limits.max_concurrent_calls.max(1)),
             limits,
             idle: Mutex::new(Vec::new()),
@@ -144,6 +188,11 @@ impl HandlerPool {
         &self.limits
     }
 
+    /// The contract version the component was built against.
+    pub fn contract(&self) -> Contract {
+        self.contract
+    }
+
     /// Starts a new instance, its start-up code bounded by the start deadline.
     async fn instantiate(&self) -> Result<Warm, StartError> {
         let mut store = Store::new(
@@ -155,10 +204,17 @@ impl HandlerPool {
         bounds::watch_epochs(&mut store);
         let limit = self.limits.start_deadline;
         bounds::arm(&mut store, limit);
-        let started = bounds::bounded(limit, self.pre.instantiate_async(&mut store)).await;
+        let started = match &self.pre {
+            Pre::V0_1(pre) => bounds::bounded(limit, pre.instantiate_async(&mut store))
+                .await
+                .map(Guest::V0_1),
+            Pre::V0_2(pre) => bounds::bounded(limit, pre.instantiate_async(&mut store))
+                .await
+                .map(Guest::V0_2),
+        };
         store.data_mut().deadline = None;
-        let app = match started {
-            Ok(app) => app,
+        let guest = match started {
+            Ok(guest) => guest,
             Err(error) => {
                 let fault = match self.classify(&error, store.data().limiter.exceeded) {
                     CallError::Guest(GuestFault::Timeout { .. }) => GuestFault::StartTimeout {
@@ -174,7 +230,7 @@ impl HandlerPool {
         self.stats.instances_created.fetch_add(1, Ordering::Relaxed);
         let mut warm = Warm {
             store,
-            app,
+            guest,
             calls: 0,
             // Bounded reuse: leaks and stale guest state cannot build up, and
             // tenants cannot come to rely on in-memory state.
@@ -357,11 +413,22 @@ impl HandlerPool {
         handshake: &Handshake,
     ) -> Result<Result<ConnectReply, Reject>, CallError> {
         let (mut warm, _permit) = self.checkout(caps).await?;
-        let call = warm
-            .app
-            .eddy_handler_handler()
-            .call_on_connect(&mut warm.store, ctx, handshake);
-        let outcome = bounds::bounded(self.limits.deadline, call).await;
+        let Warm { store, guest, .. } = &mut warm;
+        let outcome = match guest {
+            Guest::V0_2(app) => {
+                let call = app.eddy_handler_handler().call_on_connect(store, ctx, handshake);
+                bounds::bounded(self.limits.deadline, call).await
+            }
+            Guest::V0_1(app) => {
+                let (ctx, handshake) = (v0_1::socket_info(ctx), v0_1::handshake(handshake));
+                let call = app
+                    .eddy_handler_handler()
+                    .call_on_connect(store, &ctx, &handshake);
+                bounds::bounded(self.limits.deadline, call)
+                    .await
+                    .map(v0_1::connected)
+            }
+        };
         self.finish(warm, outcome)
     }
 
@@ -372,11 +439,20 @@ impl HandlerPool {
         event: &Event,
     ) -> Result<Result<Option<Ack>, EventError>, CallError> {
         let (mut warm, _permit) = self.checkout(caps).await?;
-        let call = warm
-            .app
-            .eddy_handler_handler()
-            .call_on_event(&mut warm.store, ctx, event);
-        let outcome = bounds::bounded(self.limits.deadline, call).await;
+        let Warm { store, guest, .. } = &mut warm;
+        let outcome = match guest {
+            Guest::V0_2(app) => {
+                let call = app.eddy_handler_handler().call_on_event(store, ctx, event);
+                bounds::bounded(self.limits.deadline, call).await
+            }
+            Guest::V0_1(app) => {
+                let (ctx, event) = (v0_1::socket_info(ctx), v0_1::event(event));
+                let call = app.eddy_handler_handler().call_on_event(store, &ctx, &event);
+                bounds::bounded(self.limits.deadline, call)
+                    .await
+                    .map(v0_1::handled)
+            }
+        };
         self.finish(warm, outcome)
     }
 
@@ -387,12 +463,45 @@ impl HandlerPool {
         reason: DisconnectReason,
     ) -> Result<(), CallError> {
         let (mut warm, _permit) = self.checkout(caps).await?;
-        let call = warm
-            .app
-            .eddy_handler_handler()
-            .call_on_disconnect(&mut warm.store, ctx, reason);
-        let outcome = bounds::bounded(self.limits.deadline, call).await;
+        let Warm { store, guest, .. } = &mut warm;
+        let outcome = match guest {
+            Guest::V0_2(app) => {
+                let call = app
+                    .eddy_handler_handler()
+                    .call_on_disconnect(store, ctx, reason);
+                bounds::bounded(self.limits.deadline, call).await
+            }
+            Guest::V0_1(app) => {
+                let ctx = v0_1::socket_info(ctx);
+                let call = app
+                    .eddy_handler_handler()
+                    .call_on_disconnect(store, &ctx, v0_1::reason(reason));
+                bounds::bounded(self.limits.deadline, call).await
+            }
+        };
         self.finish(warm, outcome)
+    }
+
+    /// Runs the `on-timer` hook. `Ok(false)`: the component was built
+    /// against a contract without timers, and nothing ran.
+    pub async fn on_timer(
+        &self,
+        caps: Arc<dyn Capabilities>,
+        timer: &Timer,
+    ) -> Result<bool, CallError> {
+        if !self.contract.has_timers() {
+            return Ok(false);
+        }
+        let (mut warm, _permit) = self.checkout(caps).await?;
+        let Warm { store, guest, .. } = &mut warm;
+        let outcome = match guest {
+            Guest::V0_2(app) => {
+                let call = app.eddy_handler_handler().call_on_timer(store, timer);
+                bounds::bounded(self.limits.deadline, call).await
+            }
+            Guest::V0_1(_) => unreachable!("checked above: 0.1 has no timers"),
+        };
+        self.finish(warm, outcome).map(|()| true)
     }
 
     /// Instances currently warm.

@@ -5,6 +5,12 @@ use wasmtime::Engine;
 use wasmtime::component::Component;
 
 use crate::LoadError;
+use crate::pool::Contract;
+
+/// The custom section eddy-sdk stamps its version into (`sdk/src/lib.rs`).
+pub(crate) const SDK_SECTION: &str = "eddy-sdk";
+/// The longest stamp read; anything longer is not ours.
+const MAX_STAMP_BYTES: usize = 64;
 
 /// Interfaces a handler may import: our contract, and the WASI pieces that
 /// `wasm32-wasip2` guests import even when they do no I/O (the context
@@ -51,6 +57,38 @@ pub(crate) fn imports(engine: &Engine, component: &Component) -> Result<(), Load
         }
     }
     Ok(())
+}
+
+/// The contract whose `handler` interface the component exports. One
+/// that exports neither is taken as the current one, so its refusal names
+/// what the current contract expects.
+pub(crate) fn contract(engine: &Engine, component: &Component) -> Contract {
+    let old = component
+        .component_type()
+        .exports(engine)
+        .any(|(name, _)| name == "eddy:handler/handler@0.1.0");
+    if old { Contract::V0_1 } else { Contract::V0_2 }
+}
+
+/// The SDK version stamped into the component (in a custom section of one
+/// of its core modules), if it is there and reads as a short printable
+/// string.
+pub(crate) fn sdk_version(wasm: &[u8]) -> Option<String> {
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        let Ok(wasmparser::Payload::CustomSection(section)) = payload else {
+            continue;
+        };
+        if section.name() != SDK_SECTION {
+            continue;
+        }
+        let data = section.data();
+        return (data.len() <= MAX_STAMP_BYTES)
+            .then(|| std::str::from_utf8(data).ok())
+            .flatten()
+            .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_graphic() || b == b' '))
+            .map(str::to_owned);
+    }
+    None
 }
 
 #[cfg(test)]

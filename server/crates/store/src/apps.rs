@@ -36,6 +36,9 @@ pub struct AppLimits {
     /// Namespaces the app may have at once on a node (empty ones are dropped).
     #[serde(default = "defaults::max_namespaces")]
     pub max_namespaces: u64,
+    /// Timers the app may have pending at once (contract 0.2).
+    #[serde(default = "defaults::max_timers")]
+    pub max_timers: u64,
     /// Browser origins allowed to connect (`https://example.com`). Empty:
     /// any origin may connect, and cross-origin polling is answered with
     /// `Access-Control-Allow-Origin: *` and no credentials; an origin is
@@ -56,6 +59,9 @@ mod defaults {
     pub(super) fn max_namespaces() -> u64 {
         64
     }
+    pub(super) fn max_timers() -> u64 {
+        100
+    }
 }
 
 /// Most entries in `allowed_origins`, and the longest entry.
@@ -74,6 +80,7 @@ impl Default for AppLimits {
             max_rooms_per_socket: defaults::max_rooms_per_socket(),
             max_room_name_bytes: defaults::max_room_name_bytes(),
             max_namespaces: defaults::max_namespaces(),
+            max_timers: defaults::max_timers(),
             allowed_origins: Vec::new(),
         }
     }
@@ -81,7 +88,7 @@ impl Default for AppLimits {
 
 impl AppLimits {
     /// The allowed range of each limit, for validation and documentation.
-    pub const RANGES: [(&'static str, u64, u64); 9] = [
+    pub const RANGES: [(&'static str, u64, u64); 10] = [
         ("max_connections", 1, 1_000_000),
         ("max_events_per_second", 1, 100_000),
         ("max_payload", 64, 100_000_000),
@@ -92,6 +99,7 @@ impl AppLimits {
         // Room names travel between nodes, whose wire format caps names at 4 KiB.
         ("max_room_name_bytes", 1, 4096),
         ("max_namespaces", 1, 10_000),
+        ("max_timers", 0, 100_000),
     ];
 
     pub fn validate(&self) -> Result<(), StoreError> {
@@ -105,6 +113,7 @@ impl AppLimits {
             self.max_rooms_per_socket,
             self.max_room_name_bytes,
             self.max_namespaces,
+            self.max_timers,
         ];
         for ((name, min, max), value) in Self::RANGES.iter().zip(values) {
             if value > *max {
@@ -205,7 +214,7 @@ pub fn validate_slug(slug: &str) -> Result<(), String> {
 
 const APP_COLUMNS: &str = "a.id, a.slug, a.name, a.created_at, a.max_connections, a.max_events_per_second, \
      a.max_payload, a.handler_deadline_ms, a.handler_memory_mb, a.kv_quota_bytes, a.max_rooms_per_socket, \
-     a.max_room_name_bytes, a.max_namespaces, a.allowed_origins, a.active_version, k.public_key, \
+     a.max_room_name_bytes, a.max_namespaces, a.max_timers, a.allowed_origins, a.active_version, k.public_key, \
      a.tenant_id, t.slug AS tenant";
 
 /// The tables `APP_COLUMNS` reads.
@@ -236,6 +245,7 @@ fn app(row: &AnyRow) -> Result<App, StoreError> {
             max_rooms_per_socket: n("max_rooms_per_socket")?,
             max_room_name_bytes: n("max_room_name_bytes")?,
             max_namespaces: n("max_namespaces")?,
+            max_timers: n("max_timers")?,
             allowed_origins: row
                 .try_get::<String, _>("allowed_origins")?
                 .lines()
@@ -295,8 +305,8 @@ impl Store {
         let inserted = sqlx::query(
             "INSERT INTO apps (slug, name, created_at, max_connections, max_events_per_second, max_payload, \
              handler_deadline_ms, handler_memory_mb, kv_quota_bytes, max_rooms_per_socket, max_room_name_bytes, \
-             max_namespaces, allowed_origins, tenant_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+             max_namespaces, allowed_origins, tenant_id, max_timers) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
         )
         .bind(&new.slug)
         .bind(new.name.trim())
@@ -312,6 +322,7 @@ impl Store {
         .bind(l.max_namespaces as i64)
         .bind(origins_column(&l.allowed_origins))
         .bind(tenant.id)
+        .bind(l.max_timers as i64)
         .fetch_one(&mut *tx)
         .await;
         let id: i64 = match inserted {
@@ -391,7 +402,8 @@ impl Store {
         let changed = sqlx::query(
             "UPDATE apps SET name = $2, max_connections = $3, max_events_per_second = $4, max_payload = $5, \
              handler_deadline_ms = $6, handler_memory_mb = $7, kv_quota_bytes = $8, max_rooms_per_socket = $9, \
-             max_room_name_bytes = $10, max_namespaces = $11, allowed_origins = $12 WHERE slug = $1",
+             max_room_name_bytes = $10, max_namespaces = $11, allowed_origins = $12, max_timers = $13 \
+             WHERE slug = $1",
         )
         .bind(slug)
         .bind(&name)
@@ -405,6 +417,7 @@ impl Store {
         .bind(l.max_room_name_bytes as i64)
         .bind(l.max_namespaces as i64)
         .bind(origins_column(&l.allowed_origins))
+        .bind(l.max_timers as i64)
         .execute(&mut *tx)
         .await?
         .rows_affected();

@@ -44,9 +44,22 @@ pub struct Deployment {
     pub created_at: i64,
     pub created_by: String,
     pub activated_at: Option<i64>,
+    /// The `eddy:handler` contract version it was built against (`None`:
+    /// uploaded before the server recorded it).
+    pub contract: Option<String>,
+    /// The SDK version stamped into it, if any.
+    pub sdk_version: Option<String>,
 }
 
-const COLUMNS: &str = "a.slug, d.version, d.hash, d.size, d.status, d.notes, d.created_at, d.created_by, d.activated_at";
+/// What the server read off a component when it was uploaded.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BuildInfo {
+    pub contract: Option<String>,
+    pub sdk_version: Option<String>,
+}
+
+const COLUMNS: &str = "a.slug, d.version, d.hash, d.size, d.status, d.notes, d.created_at, d.created_by, d.activated_at, \
+     d.contract, d.sdk_version";
 
 fn deployment(row: &AnyRow) -> Result<Deployment, StoreError> {
     let status: String = row.try_get("status")?;
@@ -60,6 +73,8 @@ fn deployment(row: &AnyRow) -> Result<Deployment, StoreError> {
         created_at: row.try_get("created_at")?,
         created_by: row.try_get("created_by")?,
         activated_at: row.try_get("activated_at")?,
+        contract: row.try_get("contract")?,
+        sdk_version: row.try_get("sdk_version")?,
     })
 }
 
@@ -70,6 +85,21 @@ impl Store {
         &self,
         slug: &str,
         component: &[u8],
+        hash: &str,
+        notes: &str,
+        actor: &str,
+        activate: bool,
+    ) -> Result<Deployment, StoreError> {
+        let build = BuildInfo::default();
+        self.add_built_deployment(slug, (component, &build), hash, notes, actor, activate)
+            .await
+    }
+
+    /// [`Store::add_deployment`], recording what the component was built with.
+    pub async fn add_built_deployment(
+        &self,
+        slug: &str,
+        (component, build): (&[u8], &BuildInfo),
         hash: &str,
         notes: &str,
         actor: &str,
@@ -108,8 +138,8 @@ impl Store {
         .await?
         .try_get("next")?;
         sqlx::query(
-            "INSERT INTO deployments (app_id, version, hash, size, status, notes, created_at, created_by) \
-             VALUES ($1, $2, $3, $4, 'ready', $5, $6, $7)",
+            "INSERT INTO deployments (app_id, version, hash, size, status, notes, created_at, created_by, \
+             contract, sdk_version) VALUES ($1, $2, $3, $4, 'ready', $5, $6, $7, $8, $9)",
         )
         .bind(app_id)
         .bind(version)
@@ -118,6 +148,8 @@ impl Store {
         .bind(notes)
         .bind(now)
         .bind(actor)
+        .bind(build.contract.as_deref())
+        .bind(build.sdk_version.as_deref())
         .execute(&mut *tx)
         .await?;
         let detail = serde_json::json!({ "version": version, "hash": hash, "size": component.len(), "notes": notes });

@@ -289,10 +289,18 @@ impl Store {
         after: Option<&str>,
         limit: i64,
     ) -> Result<Vec<sqlx::any::AnyRow>, StoreError> {
-        Ok(sqlx::query(
+        // Keys order by their bytes on both backends: SQLite compares text
+        // that way; PostgreSQL would use the database's collation.
+        let bytewise = match self.backend() {
+            crate::Backend::Postgres => " COLLATE \"C\"",
+            crate::Backend::Sqlite => "",
+        };
+        let sql = format!(
             "SELECT key, size, expires_at, value FROM kv WHERE app_id = $1 AND substr(key, 1, CAST($2 AS INTEGER)) = $3 \
-             AND ($4 IS NULL OR key > $4) AND (expires_at IS NULL OR expires_at > $5) ORDER BY key LIMIT $6",
-        )
+             AND ($4 IS NULL OR key{bytewise} > $4) AND (expires_at IS NULL OR expires_at > $5) \
+             ORDER BY key{bytewise} LIMIT $6"
+        );
+        Ok(sqlx::query(crate::db::audited(sql))
         .bind(app_id)
         .bind(prefix.chars().count() as i64)
         .bind(prefix)

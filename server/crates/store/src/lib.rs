@@ -17,7 +17,7 @@ pub use apps::{App, AppLimits, Credentials, NewApp, validate_slug};
 pub use audit::AuditEntry;
 pub use config::{ConfigEntry, MAX_CONFIG_ENTRIES, MAX_CONFIG_NAME, MAX_CONFIG_VALUE};
 pub use db::{Backend, Store};
-pub use deployments::{Deployment, DeploymentStatus};
+pub use deployments::{BuildInfo, Deployment, DeploymentStatus};
 pub use error::StoreError;
 pub use kv::{KvEntry, KvError, KvOp, KvOpResult, MAX_BATCH_OPS, MAX_PAGE};
 pub use secret::{Secret, hash_secret};

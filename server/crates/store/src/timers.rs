@@ -44,6 +44,8 @@ impl From<sqlx::Error> for TimerError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DueTimer {
     pub app_id: i64,
+    /// The namespace it was set from.
+    pub namespace: String,
     pub key: String,
     pub payload: Vec<u8>,
     pub due_at: i64,
@@ -51,13 +53,13 @@ pub struct DueTimer {
 
 impl Store {
     /// Sets the app's timer `key` to fire at `due_at` (ms since the epoch)
-    /// with `payload`, replacing (and un-claiming) any timer of that key.
-    /// Refused with [`TimerError::TooMany`] when the app has `max_timers`
-    /// other timers pending.
+    /// in `namespace` with `payload`, replacing (and un-claiming) any timer
+    /// of that key. Refused with [`TimerError::TooMany`] when the app has
+    /// `max_timers` other timers pending.
     pub async fn timer_set(
         &self,
         app_id: i64,
-        key: &str,
+        (namespace, key): (&str, &str),
         due_at: i64,
         payload: &[u8],
         max_timers: u64,
@@ -86,13 +88,14 @@ impl Store {
             return Err(TimerError::TooMany { max: max_timers });
         }
         sqlx::query(
-            "INSERT INTO timers (app_id, key, due_at, payload, claimed_by, claimed_until, created_at) \
-             VALUES ($1, $2, $3, $4, NULL, NULL, $5) ON CONFLICT (app_id, key) DO UPDATE SET \
-             due_at = excluded.due_at, payload = excluded.payload, claimed_by = NULL, \
-             claimed_until = NULL, created_at = excluded.created_at",
+            "INSERT INTO timers (app_id, key, namespace, due_at, payload, claimed_by, claimed_until, \
+             created_at) VALUES ($1, $2, $3, $4, $5, NULL, NULL, $6) ON CONFLICT (app_id, key) DO UPDATE \
+             SET namespace = excluded.namespace, due_at = excluded.due_at, payload = excluded.payload, \
+             claimed_by = NULL, claimed_until = NULL, created_at = excluded.created_at",
         )
         .bind(app_id)
         .bind(key)
+        .bind(namespace)
         .bind(due_at)
         .bind(payload)
         .bind(now_ms())
@@ -161,7 +164,7 @@ impl Store {
              AND (claimed_until IS NULL OR claimed_until <= $3) \
              ORDER BY due_at LIMIT $4{skip_locked}) \
              AND due_at <= $3 AND (claimed_until IS NULL OR claimed_until <= $3) \
-             RETURNING app_id, key, payload, due_at"
+             RETURNING app_id, namespace, key, payload, due_at"
         );
         let mut tx = self.begin().await?;
         let rows = sqlx::query(audited(sql))
@@ -177,6 +180,7 @@ impl Store {
             .map(|r| {
                 Ok(DueTimer {
                     app_id: r.try_get("app_id")?,
+                    namespace: r.try_get("namespace")?,
                     key: r.try_get("key")?,
                     payload: r.try_get("payload")?,
                     due_at: r.try_get("due_at")?,

@@ -25,6 +25,8 @@ pub(super) struct LimitsPatch {
     pub max_rooms_per_socket: Option<u64>,
     pub max_room_name_bytes: Option<u64>,
     pub max_namespaces: Option<u64>,
+    /// Timers the app may have pending at once.
+    pub max_timers: Option<u64>,
     /// Browser origins allowed to connect (`https://example.com`); empty: any.
     pub allowed_origins: Option<Vec<String>>,
 }
@@ -37,6 +39,7 @@ impl LimitsPatch {
                 .unwrap_or(base.max_rooms_per_socket),
             max_room_name_bytes: self.max_room_name_bytes.unwrap_or(base.max_room_name_bytes),
             max_namespaces: self.max_namespaces.unwrap_or(base.max_namespaces),
+            max_timers: self.max_timers.unwrap_or(base.max_timers),
             allowed_origins: self.allowed_origins.clone().unwrap_or(base.allowed_origins),
             max_connections: self.max_connections.unwrap_or(base.max_connections),
             max_events_per_second: self
@@ -87,6 +90,10 @@ pub(super) struct AppView {
     /// milliseconds (clients get `app_unavailable`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub faulted_for_ms: Option<u64>,
+    /// Timers pending in the registry (read for one app's view, not for
+    /// listings).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timers_pending: Option<i64>,
 }
 
 /// A new app and its key. The secret is shown here once and never again.
@@ -112,6 +119,7 @@ pub(super) fn view(state: &ServerState, app: eddy_store::App) -> AppView {
         app,
         connections,
         faulted_for_ms,
+        timers_pending: None,
     }
 }
 
@@ -167,7 +175,11 @@ pub(super) async fn get(
     Path(slug): Path<String>,
 ) -> Result<axum::Json<AppView>, ApiError> {
     let app = state.control.store.app(&slug).await?;
-    Ok(axum::Json(view(&state, app)))
+    let timers_pending = state.control.store.timers_pending(app.id).await?;
+    Ok(axum::Json(AppView {
+        timers_pending: Some(timers_pending),
+        ..view(&state, app)
+    }))
 }
 
 #[utoipa::path(patch, path = "/apps/{slug}", tag = "apps", security(("admin_token" = [])), request_body = UpdateApp,

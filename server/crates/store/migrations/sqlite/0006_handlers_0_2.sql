@@ -1,4 +1,9 @@
--- Contract 0.2 (issue 13): durable timers and per-app config.
+-- Contract 0.2 (issue 13): durable timers, per-app config, the timer
+-- limit, and the contract and SDK versions of each deployment.
+ALTER TABLE apps ADD COLUMN max_timers BIGINT NOT NULL DEFAULT 100;
+ALTER TABLE deployments ADD COLUMN contract TEXT;
+ALTER TABLE deployments ADD COLUMN sdk_version TEXT;
+
 --
 -- A timer fires once across the cluster: a node claims it (claimed_by,
 -- claimed_until: a lease) before running its handler, and deletes it once
@@ -7,6 +12,8 @@
 CREATE TABLE timers (
     app_id BIGINT NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
     key TEXT NOT NULL,
+    -- The namespace it was set from: its hook emits there.
+    namespace TEXT NOT NULL,
     due_at BIGINT NOT NULL,
     payload BLOB NOT NULL,
     claimed_by TEXT,

@@ -51,10 +51,21 @@ async fn kv_pages_list_keys_in_order() {
             ["poll:c", "poll:d"],
             "{backend}: expired poll:bb skipped"
         );
-        assert_eq!(store.kv_page(id, "", None, 100).await.unwrap().len(), 6);
+        assert_eq!(store.kv_page(id, "pol", None, 100).await.unwrap().len(), 5);
         // Page sizes are clamped to 1..=MAX_PAGE.
         assert_eq!(store.kv_page(id, "", None, 0).await.unwrap().len(), 1);
         assert_eq!(store.kv_page(id, "", None, -5).await.unwrap().len(), 1);
+
+        // Byte order, whatever the database's collation: `B` (0x42) < `_`
+        // (0x5f) < `a` (0x61) < `é` (0xc3 0xa9).
+        for key in ["case:a", "case:é", "case:_", "case:B"] {
+            store.kv_set(id, key, b"", None, 10_000).await.unwrap();
+        }
+        let page = store.kv_page(id, "case:", None, 10).await.unwrap();
+        let keys: Vec<_> = page.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["case:B", "case:_", "case:a", "case:é"], "{backend}");
+        let after = store.kv_page(id, "case:", Some("case:_"), 10).await.unwrap();
+        assert_eq!(after.len(), 2, "{backend}: after compares bytes too");
 
         let (big, _) = store.create_app(&new_app("big"), "t").await.unwrap();
         let keys: Vec<String> = (0..=MAX_PAGE).map(|n| format!("k{n:05}")).collect();
@@ -312,22 +323,22 @@ async fn timers_are_set_replaced_bounded_and_cancelled() {
     for (backend, store) in stores().await {
         let (app, _) = store.create_app(&new_app("timers"), "t").await.unwrap();
         let id = app.id;
-        store.timer_set(id, "tick", 1_000, b"one", 2).await.unwrap();
-        store.timer_set(id, "close", 5_000, b"", 2).await.unwrap();
+        store.timer_set(id, ("/", "tick"), 1_000, b"one", 2).await.unwrap();
+        store.timer_set(id, ("/", "close"), 5_000, b"", 2).await.unwrap();
         // Replacing a key is never refused; a third key is.
-        store.timer_set(id, "tick", 2_000, b"two", 2).await.unwrap();
-        let refused = store.timer_set(id, "third", 1, b"", 2).await;
+        store.timer_set(id, ("/", "tick"), 2_000, b"two", 2).await.unwrap();
+        let refused = store.timer_set(id, ("/", "third"), 1, b"", 2).await;
         assert!(
             matches!(refused, Err(TimerError::TooMany { max: 2 })),
             "{backend}: {refused:?}"
         );
         assert_eq!(store.timers_pending(id).await.unwrap(), 2);
         assert!(matches!(
-            store.timer_set(id, "", 1, b"", 2).await,
+            store.timer_set(id, ("/", ""), 1, b"", 2).await,
             Err(TimerError::Store(StoreError::Invalid(_)))
         ));
         assert!(matches!(
-            store.timer_set(id, "k", 1, &[0; 64 * 1024 + 1], 2).await,
+            store.timer_set(id, ("/", "k"), 1, &[0; 64 * 1024 + 1], 2).await,
             Err(TimerError::Store(StoreError::Invalid(_)))
         ));
 
@@ -368,22 +379,22 @@ async fn timers_are_set_replaced_bounded_and_cancelled() {
 
         // Replaced while claimed: the old firing leaves the new timer alone,
         // even one due at the same time.
-        store.timer_set(id, "tick", 3_000, b"a", 2).await.unwrap();
+        store.timer_set(id, ("/", "tick"), 3_000, b"a", 2).await.unwrap();
         let due = store.claim_due_timers("n1", 3_000, 100, 10).await.unwrap();
         assert_eq!(due.len(), 1);
-        store.timer_set(id, "tick", 3_000, b"b", 2).await.unwrap();
+        store.timer_set(id, ("/", "tick"), 3_000, b"b", 2).await.unwrap();
         assert!(
             !store.timer_fired(id, "tick", 3_000).await.unwrap(),
             "{backend}"
         );
-        store.timer_set(id, "tick", 4_000, b"c", 2).await.unwrap();
+        store.timer_set(id, ("/", "tick"), 4_000, b"c", 2).await.unwrap();
         assert!(!store.timer_fired(id, "tick", 3_000).await.unwrap());
         let due = store.claim_due_timers("n1", 4_000, 100, 10).await.unwrap();
         assert_eq!(due[0].payload, b"c");
 
         assert!(store.timer_cancel(id, "close").await.unwrap());
         assert!(!store.timer_cancel(id, "close").await.unwrap());
-        store.timer_set(id, "close", 9_000, b"", 2).await.unwrap();
+        store.timer_set(id, ("/", "close"), 9_000, b"", 2).await.unwrap();
         store.delete_app("timers", "t").await.unwrap();
         assert_eq!(store.timers_pending(id).await.unwrap(), 0, "{backend}");
         assert_eq!(store.next_timer_due(0).await.unwrap(), None);
@@ -394,14 +405,15 @@ async fn timers_are_set_replaced_bounded_and_cancelled() {
 async fn a_timer_whose_node_died_is_claimed_again() {
     for (backend, store) in stores().await {
         let (app, _) = store.create_app(&new_app("lease"), "t").await.unwrap();
-        store.timer_set(app.id, "t", 100, b"p", 10).await.unwrap();
-        store.timer_set(app.id, "u", 50, b"q", 10).await.unwrap();
+        store.timer_set(app.id, ("/chat", "t"), 100, b"p", 10).await.unwrap();
+        store.timer_set(app.id, ("/chat", "u"), 50, b"q", 10).await.unwrap();
         let first = store
             .claim_due_timers("dies", 100, 1_000, 10)
             .await
             .unwrap();
         let keys: Vec<_> = first.iter().map(|t| t.key.as_str()).collect();
         assert_eq!(keys, ["u", "t"], "{backend}: earliest first");
+        assert_eq!(first[0].namespace, "/chat", "{backend}: its namespace");
         // Node "dies" never reports; before its lease ends nobody reclaims.
         assert!(
             store
@@ -470,7 +482,7 @@ async fn each_due_timer_is_claimed_once_across_nodes() {
         let (app, _) = store.create_app(&new_app("once"), "t").await.unwrap();
         for i in 0..TIMERS {
             store
-                .timer_set(app.id, &format!("t{i:03}"), (i % 10) as i64, b"", 1_000)
+                .timer_set(app.id, ("/", &format!("t{i:03}")), (i % 10) as i64, b"", 1_000)
                 .await
                 .unwrap();
         }
@@ -487,7 +499,7 @@ async fn each_due_timer_is_claimed_once_across_nodes() {
         let b = Store::connect(&url).await.unwrap();
         let (app, _) = a.create_app(&new_app("once"), "t").await.unwrap();
         for i in 0..TIMERS {
-            a.timer_set(app.id, &format!("t{i:03}"), (i % 10) as i64, b"", 1_000)
+            a.timer_set(app.id, ("/", &format!("t{i:03}")), (i % 10) as i64, b"", 1_000)
                 .await
                 .unwrap();
         }
@@ -626,7 +638,7 @@ async fn an_upgraded_registry_gains_the_new_tables() {
     let (app, _) = old.create_app(&new_app("before"), "t").await.unwrap();
     old.close().await;
     let store = Store::connect(&url).await.unwrap();
-    store.timer_set(app.id, "k", 1, b"", 1).await.unwrap();
+    store.timer_set(app.id, ("/chat", "k"), 1, b"", 1).await.unwrap();
     store
         .config_set(app.id, "k", b"v", false, "t")
         .await

@@ -1,0 +1,52 @@
+//! A timer's hook: what it reaches (the namespace the timer was set from,
+//! with no calling socket) and what came of running it.
+
+use std::sync::Arc;
+
+use super::context::Scope;
+use crate::tenant::App;
+
+/// The capabilities of one timer's hook: one namespace of one app.
+pub struct TimerContext {
+    app: Arc<App>,
+    namespace: Arc<str>,
+}
+
+/// What firing a timer came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TimerOutcome {
+    /// The hook ran and returned.
+    Fired,
+    /// The app's handler has no timer hook (a native handler, no
+    /// deployment, or a component built against contract 0.1.0).
+    NoHook(String),
+    /// The hook faulted (the fault is counted and in the app's log).
+    Faulted(String),
+}
+
+impl TimerContext {
+    pub fn new(app: Arc<App>, namespace: &str) -> Self {
+        Self {
+            app,
+            namespace: namespace.into(),
+        }
+    }
+
+    pub(crate) fn app_ref(&self) -> &Arc<App> {
+        &self.app
+    }
+
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    /// What the hook reaches.
+    pub(crate) fn scope(&self) -> Scope<'_> {
+        Scope::of_namespace(&self.app, &self.namespace)
+    }
+
+    /// Disconnects a socket of the namespace. False when no such socket.
+    pub fn disconnect(&self, socket_id: &str) -> bool {
+        self.scope().disconnect_other(socket_id)
+    }
+}
