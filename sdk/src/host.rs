@@ -91,7 +91,7 @@ mod imports {
             kv::KvError::QuotaExceeded => KvError::QuotaExceeded,
             kv::KvError::InvalidKey => KvError::InvalidKey,
             kv::KvError::NotANumber => KvError::NotANumber,
-            kv::KvError::Unavailable(m) => KvError::Unavailable(m),
+            kv::KvError::Unavailable(m) | kv::KvError::TooLarge(m) => KvError::Unavailable(m),
         }
     }
 

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 pub use context::{SocketContext, Target};
-pub use timer::{TimerContext, TimerOutcome};
+pub(crate) use timer::{TimerContext, TimerOutcome};
 pub(crate) use echo::EchoHandler;
 pub(crate) use events::{Ack, ConnectEvent, ConnectReject, EventError};
 pub use events::{ConnectReply, SocketEvent};

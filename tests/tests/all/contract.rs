@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use eddy_host::types::{Event, SocketInfo, Timer};
+use eddy_host::types::{Event, Handshake, SocketInfo, Timer};
 use eddy_host::{Capabilities, Contract, EngineOptions, HandlerPool, HostEngine, Limits};
 use eddy_tests::TestServer;
 use serde_json::json;
@@ -39,9 +39,16 @@ async fn a_component_built_against_0_1_runs_on_the_0_2_host() {
     assert_eq!(pool.contract().version(), "0.1.0");
 
     let caps = Arc::new(crate::host::Recorder::default());
+    let handshake = Handshake {
+        auth: "{}".into(),
+        query: vec![],
+        headers: vec![],
+        address: None,
+        issued_ms: 0,
+    };
     let dyn_caps: Arc<dyn Capabilities> = caps.clone();
     let accepted = pool
-        .on_connect(dyn_caps.clone(), &info("s1"), &Default::default())
+        .on_connect(dyn_caps.clone(), &info("s1"), &handshake)
         .await
         .unwrap();
     assert!(accepted.is_ok(), "{accepted:?}");

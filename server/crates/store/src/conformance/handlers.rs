@@ -635,9 +635,25 @@ async fn an_upgraded_registry_gains_the_new_tables() {
         .run(&old.pool)
         .await
         .unwrap();
-    let (app, _) = old.create_app(&new_app("before"), "t").await.unwrap();
+    // As version 5 wrote an app (today's create_app names newer columns).
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO apps (slug, name, created_at, max_connections, max_events_per_second, \
+         max_payload, handler_deadline_ms, handler_memory_mb, kv_quota_bytes, tenant_id) \
+         VALUES ('before', 'before', 0, 10, 10, 1000, 100, 64, 1000, \
+         (SELECT id FROM tenants WHERE slug = 'default')) RETURNING id",
+    )
+    .fetch_one(&old.pool)
+    .await
+    .unwrap();
+    sqlx::query("INSERT INTO app_keys (app_id, public_key, secret_hash, rotated_at) VALUES ($1, 'pk_before', 'h', 0)")
+        .bind(id)
+        .execute(&old.pool)
+        .await
+        .unwrap();
     old.close().await;
     let store = Store::connect(&url).await.unwrap();
+    let app = store.app("before").await.unwrap();
+    assert_eq!(app.limits.max_timers, 100, "the default for apps from before");
     store.timer_set(app.id, ("/chat", "k"), 1, b"", 1).await.unwrap();
     store
         .config_set(app.id, "k", b"v", false, "t")
