@@ -52,7 +52,10 @@ async fn a_component_built_against_0_1_runs_on_the_0_2_host() {
         .await
         .unwrap();
     assert!(accepted.is_ok(), "{accepted:?}");
-    assert_eq!(caps.emits.lock().pop().unwrap(), ("counter".into(), "[0]".into()));
+    assert_eq!(
+        caps.emits.lock().pop().unwrap(),
+        ("counter".into(), "[0]".into())
+    );
     for want in 1..=3 {
         let event = Event {
             name: "increment".into(),
@@ -101,8 +104,14 @@ async fn a_0_1_app_serves_clients_and_its_deployment_says_what_built_it() {
     ada.send("423[\"say\",\"lobby\",\"hi\"]").await.unwrap();
     assert_eq!(ada.text().await.unwrap(), "433[1]");
     let heard = bob.text().await.unwrap();
-    assert!(heard.starts_with("42[\"message\"") && heard.contains("\"hi\""), "{heard}");
+    assert!(
+        heard.starts_with("42[\"message\"") && heard.contains("\"hi\""),
+        "{heard}"
+    );
 
-    let listed = admin.call("GET", "/apps/old/deployments", None).await.unwrap();
+    let listed = admin
+        .call("GET", "/apps/old/deployments", None)
+        .await
+        .unwrap();
     assert_eq!(listed.json()[0]["contract"], "0.1.0", "{}", listed.body);
 }

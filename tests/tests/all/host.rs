@@ -95,7 +95,9 @@ impl Capabilities for Recorder {
                 .kv
                 .lock()
                 .iter()
-                .filter(|(k, _)| k.starts_with(prefix) && start_after.is_none_or(|a| k.as_str() > a))
+                .filter(|(k, _)| {
+                    k.starts_with(prefix) && start_after.is_none_or(|a| k.as_str() > a)
+                })
                 .take(limit as usize)
                 .map(|(key, value)| KvEntry {
                     key: key.clone(),

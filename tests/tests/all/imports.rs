@@ -36,7 +36,8 @@ impl Probe {
         anyhow::ensure!(open.starts_with('0'), "{open}");
         ws.send("40");
         let connect = ws.text().await?;
-        let body: Value = serde_json::from_str(connect.strip_prefix("40").context(connect.clone())?)?;
+        let body: Value =
+            serde_json::from_str(connect.strip_prefix("40").context(connect.clone())?)?;
         let id = body["sid"].as_str().context("sid")?.to_owned();
         Ok(Self { ws, id, acks: 0 })
     }
@@ -46,7 +47,10 @@ impl Probe {
         self.acks += 1;
         let id = self.acks;
         let mut packet = json!([event]);
-        packet.as_array_mut().unwrap().extend(args.as_array().cloned().unwrap_or_default());
+        packet
+            .as_array_mut()
+            .unwrap()
+            .extend(args.as_array().cloned().unwrap_or_default());
         self.ws.send(&format!("42{id}{packet}"));
         let prefix = format!("43{id}");
         loop {
@@ -84,48 +88,90 @@ async fn a_timer_fires_once_on_time_in_its_namespace() {
     probe_app(&server, "clock", json!({})).await.unwrap();
     let mut a = Probe::connect(&server, "clock").await.unwrap();
     let sent = Instant::now();
-    assert_eq!(a.call("timer.set", json!(["t", 300, "hello"])).await.unwrap(), "ok");
+    assert_eq!(
+        a.call("timer.set", json!(["t", 300, "hello"]))
+            .await
+            .unwrap(),
+        "ok"
+    );
     let fired = a.event("fired").await.unwrap();
     let waited = sent.elapsed();
     assert_eq!(fired[0], "t");
     assert_eq!(fired[1], "hello");
     let late = fired[3].as_i64().unwrap() - fired[2].as_i64().unwrap();
-    assert!((0..50).contains(&late), "ran {late} ms after its due time: {fired}");
+    assert!(
+        (0..50).contains(&late),
+        "ran {late} ms after its due time: {fired}"
+    );
     assert!(waited >= Duration::from_millis(290), "{waited:?}");
     // Once: nothing more within a few scheduler looks.
     let again = tokio::time::timeout(Duration::from_millis(1_500), a.event("fired")).await;
     assert!(again.is_err(), "fired twice: {again:?}");
-    let view = server.admin().call("GET", "/apps/clock", None).await.unwrap();
+    let view = server
+        .admin()
+        .call("GET", "/apps/clock", None)
+        .await
+        .unwrap();
     assert_eq!(view.json()["timers_pending"], 0, "{}", view.body);
 
     // Replaced before due: only the replacement fires. Cancelled: nothing.
-    a.call("timer.set", json!(["r", 200, "first"])).await.unwrap();
-    a.call("timer.set", json!(["r", 250, "second"])).await.unwrap();
-    a.call("timer.set", json!(["c", 100, "never"])).await.unwrap();
+    a.call("timer.set", json!(["r", 200, "first"]))
+        .await
+        .unwrap();
+    a.call("timer.set", json!(["r", 250, "second"]))
+        .await
+        .unwrap();
+    a.call("timer.set", json!(["c", 100, "never"]))
+        .await
+        .unwrap();
     assert_eq!(a.call("timer.cancel", json!(["c"])).await.unwrap(), true);
     let fired = a.event("fired").await.unwrap();
     assert_eq!(fired[1], "second");
     assert!(
-        tokio::time::timeout(Duration::from_millis(500), a.event("fired")).await.is_err()
+        tokio::time::timeout(Duration::from_millis(500), a.event("fired"))
+            .await
+            .is_err()
     );
-    assert!(server.metric("eddy_timers_fired_total{app=\"clock\"}").await.unwrap() >= 2);
+    assert!(
+        server
+            .metric("eddy_timers_fired_total{app=\"clock\"}")
+            .await
+            .unwrap()
+            >= 2
+    );
 }
 
 #[tokio::test]
 async fn a_timer_storm_stops_at_max_timers_and_costs_no_one_else() {
     let server = TestServer::start(BIN, &["--no-demo"]).await.unwrap();
-    probe_app(&server, "storm", json!({ "max_timers": 5 })).await.unwrap();
-    server.admin().app_with("calm", ECHO, json!({})).await.unwrap();
+    probe_app(&server, "storm", json!({ "max_timers": 5 }))
+        .await
+        .unwrap();
+    server
+        .admin()
+        .app_with("calm", ECHO, json!({}))
+        .await
+        .unwrap();
     let mut a = Probe::connect(&server, "storm").await.unwrap();
     let stormed = a.call("timer.storm", json!([1000, 60_000])).await.unwrap();
     assert_eq!(stormed["set"], 5, "{stormed}");
     assert_eq!(stormed["refused"], "TooMany(5)", "{stormed}");
     // Replacing one of the five is never refused; a bad key or delay is.
-    assert_eq!(a.call("timer.set", json!(["storm-0", 60_000, ""])).await.unwrap(), "ok");
-    assert_eq!(a.call("timer.set", json!(["", 1, ""])).await.unwrap()["error"], "InvalidKey");
+    assert_eq!(
+        a.call("timer.set", json!(["storm-0", 60_000, ""]))
+            .await
+            .unwrap(),
+        "ok"
+    );
+    assert_eq!(
+        a.call("timer.set", json!(["", 1, ""])).await.unwrap()["error"],
+        "InvalidKey"
+    );
     let month = 31u64 * 24 * 3600 * 1000;
     assert_eq!(
-        a.call("timer.set", json!(["far", month, ""])).await.unwrap()["error"],
+        a.call("timer.set", json!(["far", month, ""]))
+            .await
+            .unwrap()["error"],
         "DelayTooLong"
     );
     let big = "x".repeat(64 * 1024 + 1);
@@ -157,16 +203,26 @@ async fn timers_survive_a_restart_and_a_redeploy() {
     let mut server = TestServer::start(BIN, &["--no-demo"]).await.unwrap();
     probe_app(&server, "durable", json!({})).await.unwrap();
     let mut a = Probe::connect(&server, "durable").await.unwrap();
-    a.call("timer.set", json!(["after-restart", 1_500, "r"])).await.unwrap();
+    a.call("timer.set", json!(["after-restart", 1_500, "r"]))
+        .await
+        .unwrap();
     let dir = server.keep_data();
     server.stop().await.unwrap();
-    let server = TestServer::start_in(BIN, dir, &["--no-demo"]).await.unwrap();
+    let server = TestServer::start_in(BIN, dir, &["--no-demo"])
+        .await
+        .unwrap();
     let mut b = Probe::connect(&server, "durable").await.unwrap();
     let fired = b.event("fired").await.unwrap();
     assert_eq!(fired[0], "after-restart");
 
-    b.call("timer.set", json!(["after-deploy", 800, "d"])).await.unwrap();
-    let report = server.admin().deploy("durable", &HOSTILE_PROBE.bytes()).await.unwrap();
+    b.call("timer.set", json!(["after-deploy", 800, "d"]))
+        .await
+        .unwrap();
+    let report = server
+        .admin()
+        .deploy("durable", &HOSTILE_PROBE.bytes())
+        .await
+        .unwrap();
     assert_eq!(report["deployment"]["version"], 2);
     let fired = b.event("fired").await.unwrap();
     assert_eq!(fired[0], "after-deploy", "fired on the new version");
@@ -175,25 +231,35 @@ async fn timers_survive_a_restart_and_a_redeploy() {
 #[tokio::test]
 async fn kv_lists_in_pages_bounded_by_the_payload() {
     let server = TestServer::start(BIN, &["--no-demo"]).await.unwrap();
-    probe_app(&server, "pages", json!({ "max_payload": 100_000 })).await.unwrap();
+    probe_app(&server, "pages", json!({ "max_payload": 100_000 }))
+        .await
+        .unwrap();
     let mut a = Probe::connect(&server, "pages").await.unwrap();
     let value = "v".repeat(30_000);
     for i in 0..10 {
-        let set = a.call("kv.set", json!([format!("big/{i:02}"), value])).await.unwrap();
+        let set = a
+            .call("kv.set", json!([format!("big/{i:02}"), value]))
+            .await
+            .unwrap();
         assert_eq!(set, "ok");
     }
     for key in ["small/b", "small/a", "other"] {
         a.call("kv.set", json!([key, "1"])).await.unwrap();
     }
     assert_eq!(
-        a.call("kv.list", json!(["small/", null, 10])).await.unwrap(),
+        a.call("kv.list", json!(["small/", null, 10]))
+            .await
+            .unwrap(),
         json!([["small/a", 1], ["small/b", 1]])
     );
     // 1000 asked for, but a page stops before crossing 100 KB.
     let mut seen = Vec::new();
     let mut after = Value::Null;
     loop {
-        let page = a.call("kv.list", json!(["big/", after, 1000])).await.unwrap();
+        let page = a
+            .call("kv.list", json!(["big/", after, 1000]))
+            .await
+            .unwrap();
         let page = page.as_array().cloned().unwrap();
         if page.is_empty() {
             break;
@@ -207,7 +273,10 @@ async fn kv_lists_in_pages_bounded_by_the_payload() {
     assert_eq!(seen[9][0], "big/09");
     // A prefix longer than any key is a bug in the handler, said so.
     let long = "p".repeat(513);
-    assert_eq!(a.call("kv.list", json!([long, null, 1])).await.unwrap()["error"], "InvalidKey");
+    assert_eq!(
+        a.call("kv.list", json!([long, null, 1])).await.unwrap()["error"],
+        "InvalidKey"
+    );
 }
 
 #[tokio::test]
@@ -249,16 +318,25 @@ async fn compare_and_swap_loses_no_update_among_50_racing_clients() {
             }
         }
         assert!(
-            refused.iter().all(|r| r["error"].as_str().is_some_and(|e| e.contains("busy"))),
+            refused
+                .iter()
+                .all(|r| r["error"].as_str().is_some_and(|e| e.contains("busy"))),
             "{backend}: {refused:?}"
         );
         values.sort_unstable();
         let n = values.len() as i64;
         assert!(n >= 100, "{backend}: only {n} of 200 bumps got through");
         // No lost update: every winning swap saw the one before it.
-        assert_eq!(values, (1..=n).collect::<Vec<_>>(), "{backend}: each value once");
+        assert_eq!(
+            values,
+            (1..=n).collect::<Vec<_>>(),
+            "{backend}: each value once"
+        );
         let mut check = Probe::connect(&server, "race").await.unwrap();
-        assert_eq!(check.call("kv.get", json!(["n"])).await.unwrap(), n.to_string());
+        assert_eq!(
+            check.call("kv.get", json!(["n"])).await.unwrap(),
+            n.to_string()
+        );
     }
 }
 
@@ -270,30 +348,60 @@ async fn a_batch_over_quota_is_rolled_back_whole() {
             args.extend(["--database", db.as_str()]);
         }
         let server = TestServer::start(BIN, &args).await.unwrap();
-        probe_app(&server, "batch", json!({ "kv_quota_bytes": 1000 })).await.unwrap();
+        probe_app(&server, "batch", json!({ "kv_quota_bytes": 1000 }))
+            .await
+            .unwrap();
         let mut a = Probe::connect(&server, "batch").await.unwrap();
         a.call("kv.set", json!(["keep", "1"])).await.unwrap();
         let big = "x".repeat(2000);
         let refused = a
             .call(
                 "kv.batch",
-                json!([[["increment", "keep", 5], ["set", "new", "n"], ["set", "big", big]]]),
+                json!([[
+                    ["increment", "keep", 5],
+                    ["set", "new", "n"],
+                    ["set", "big", big]
+                ]]),
             )
             .await
             .unwrap();
         assert_eq!(refused["error"], "QuotaExceeded", "{backend}");
-        assert_eq!(a.call("kv.get", json!(["keep"])).await.unwrap(), "1", "{backend}");
+        assert_eq!(
+            a.call("kv.get", json!(["keep"])).await.unwrap(),
+            "1",
+            "{backend}"
+        );
         assert_eq!(a.call("kv.get", json!(["new"])).await.unwrap(), Value::Null);
         let done = a
-            .call("kv.batch", json!([[["increment", "keep", 5], ["delete", "keep"], ["set", "k2", "v"]]]))
+            .call(
+                "kv.batch",
+                json!([[
+                    ["increment", "keep", 5],
+                    ["delete", "keep"],
+                    ["set", "k2", "v"]
+                ]]),
+            )
             .await
             .unwrap();
-        assert_eq!(done, json!([{ "incremented": 6 }, { "deleted": true }, "set"]), "{backend}");
-        let ops: Vec<Value> = (0..65).map(|i| json!(["set", format!("k{i}"), "v"])).collect();
+        assert_eq!(
+            done,
+            json!([{ "incremented": 6 }, { "deleted": true }, "set"]),
+            "{backend}"
+        );
+        let ops: Vec<Value> = (0..65)
+            .map(|i| json!(["set", format!("k{i}"), "v"]))
+            .collect();
         let too_many = a.call("kv.batch", json!([ops])).await.unwrap();
-        assert!(too_many["error"].as_str().unwrap().starts_with("TooLarge"), "{too_many}");
+        assert!(
+            too_many["error"].as_str().unwrap().starts_with("TooLarge"),
+            "{too_many}"
+        );
         // The app's usage stayed exact through the refusals.
-        let usage = server.admin().call("GET", "/apps/batch/kv", None).await.unwrap();
+        let usage = server
+            .admin()
+            .call("GET", "/apps/batch/kv", None)
+            .await
+            .unwrap();
         assert!(usage.status < 500, "{}", usage.body);
     }
 }
@@ -304,10 +412,18 @@ async fn socket_data_lives_with_the_socket_and_reaches_on_disconnect() {
     probe_app(&server, "data", json!({})).await.unwrap();
     let mut a = Probe::connect(&server, "data").await.unwrap();
     let mut b = Probe::connect(&server, "data").await.unwrap();
-    assert_eq!(a.call("data.set", json!([{ "name": "ada" }])).await.unwrap(), "ok");
+    assert_eq!(
+        a.call("data.set", json!([{ "name": "ada" }]))
+            .await
+            .unwrap(),
+        "ok"
+    );
     let seen = b.call("data.get", json!([a.id.clone()])).await.unwrap();
     assert_eq!(seen, "{\"name\":\"ada\"}");
-    assert_eq!(b.call("data.get", json!(["nobody"])).await.unwrap(), Value::Null);
+    assert_eq!(
+        b.call("data.get", json!(["nobody"])).await.unwrap(),
+        Value::Null
+    );
     let id = a.id.clone();
     drop(a);
     let left = b.event("left").await.unwrap();
@@ -315,11 +431,16 @@ async fn socket_data_lives_with_the_socket_and_reaches_on_disconnect() {
 }
 
 /// Every `fired` event that arrives within `window`, by timer key.
-async fn fired_within(client: &mut Probe, window: Duration) -> std::collections::BTreeMap<String, u32> {
+async fn fired_within(
+    client: &mut Probe,
+    window: Duration,
+) -> std::collections::BTreeMap<String, u32> {
     let mut counts = std::collections::BTreeMap::new();
     let until = tokio::time::Instant::now() + window;
     while let Ok(Ok(fired)) = tokio::time::timeout_at(until, client.event("fired")).await {
-        *counts.entry(fired[0].as_str().unwrap_or_default().to_owned()).or_default() += 1;
+        *counts
+            .entry(fired[0].as_str().unwrap_or_default().to_owned())
+            .or_default() += 1;
     }
     counts
 }
@@ -332,15 +453,24 @@ async fn each_timer_fires_once_across_two_nodes_and_outlives_a_killed_one() {
         let (database, prefix) = (database.clone(), prefix.clone());
         async move {
             let args = [
-                "--no-demo", "--database", &database, "--broker", "redis://127.0.0.1:6379",
-                "--broker-prefix", &prefix, "--node-name", name,
+                "--no-demo",
+                "--database",
+                &database,
+                "--broker",
+                "redis://127.0.0.1:6379",
+                "--broker-prefix",
+                &prefix,
+                "--node-name",
+                name,
             ];
             TestServer::start(BIN, &args).await.unwrap()
         }
     };
     let a = node("a").await;
     let b = node("b").await;
-    probe_app(&a, "once", json!({ "max_timers": 1000 })).await.unwrap();
+    probe_app(&a, "once", json!({ "max_timers": 1000 }))
+        .await
+        .unwrap();
     // Node b hears of the app through the broker.
     let mut on_b = loop {
         if let Ok(p) = Probe::connect(&b, "once").await {
@@ -353,16 +483,24 @@ async fn each_timer_fires_once_across_two_nodes_and_outlives_a_killed_one() {
     // Both nodes up: 40 timers due at once, each fires once (its `fired`
     // reaches b's client through the broker wherever it ran).
     for i in 0..40 {
-        let set = on_a.call("timer.set", json!([format!("both-{i}"), 700, ""])).await.unwrap();
+        let set = on_a
+            .call("timer.set", json!([format!("both-{i}"), 700, ""]))
+            .await
+            .unwrap();
         assert_eq!(set, "ok");
     }
     let counts = fired_within(&mut on_b, Duration::from_secs(4)).await;
     assert_eq!(counts.len(), 40, "{counts:?}");
-    assert!(counts.values().all(|&n| n == 1), "fired more than once: {counts:?}");
+    assert!(
+        counts.values().all(|&n| n == 1),
+        "fired more than once: {counts:?}"
+    );
 
     // Timers set through a, which is killed before they are due: b fires them.
     for i in 0..10 {
-        on_a.call("timer.set", json!([format!("orphan-{i}"), 1_500, ""])).await.unwrap();
+        on_a.call("timer.set", json!([format!("orphan-{i}"), 1_500, ""]))
+            .await
+            .unwrap();
     }
     a.kill().await.unwrap();
     let counts = fired_within(&mut on_b, Duration::from_secs(5)).await;
