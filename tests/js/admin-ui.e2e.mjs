@@ -167,6 +167,10 @@ test("the tenant story: create, deploy, watch clients arrive, roll back", async 
   await page.locator("#deploy-result").filter({ hasText: "Version 2 is live" }).waitFor();
   await page.locator('#deployments tr[data-version="2"] .badge.active').waitFor();
   await until(page, () => document.querySelector("#stat-version")?.textContent === "2");
+  // Each version says which contract it was built against.
+  const row = await page.locator('#deployments tr[data-version="2"]').textContent();
+  assert.match(row, /0\.2\.0/, `the contract version is shown: ${row}`);
+  await until(page, () => document.querySelector("#stat-timers")?.textContent === "0");
 
   // Clients connect; the dashboard counts them.
   const url = server.url;

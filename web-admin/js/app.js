@@ -38,6 +38,7 @@ const STATS = [
   ["memory", "Handler memory"],
   ["faults", "Faults (timeouts / traps)"],
   ["breaches", "Limit breaches"],
+  ["timers", "Timers pending"],
 ];
 
 export async function appPage({ main, signal }, slug) {
@@ -71,6 +72,18 @@ export async function appPage({ main, signal }, slug) {
     tabBar(body, { slug, app, signal }),
     body,
   );
+  // Pending timers are a registry count, not part of the live frame: read
+  // with the app, then every 5 s while the page is open.
+  cells.timers.textContent = format(app.timers_pending ?? 0);
+  const timers = setInterval(async () => {
+    try {
+      const fresh = await api("GET", `/apps/${slug}`);
+      cells.timers.textContent = format(fresh.timers_pending ?? 0);
+    } catch {
+      // The stream shows the app going away; nothing to add here.
+    }
+  }, 5000);
+  signal.addEventListener("abort", () => clearInterval(timers));
   stream(
     "/stream",
     (frame) => {

@@ -189,13 +189,39 @@ async fn a_timer_storm_stops_at_max_timers_and_costs_no_one_else() {
     // Another app is served as before.
     let (mut calm, reply) = server.join_app("calm").await.unwrap();
     assert!(reply.starts_with("40"), "{reply}");
-    calm.send("421[\"echo\",1]").await.unwrap();
+    calm.send("421[\"message-with-ack\",1]").await.unwrap();
     loop {
         // (The echo example greets first.)
         if calm.text().await.unwrap().starts_with("431") {
             break;
         }
     }
+}
+
+#[tokio::test]
+async fn one_apps_burst_of_timers_does_not_hold_back_another_apps() {
+    let server = TestServer::start(BIN, &["--no-demo"]).await.unwrap();
+    let limits = json!({ "max_timers": 1000, "handler_deadline_ms": 10_000 });
+    probe_app(&server, "burst", limits).await.unwrap();
+    probe_app(&server, "punctual", json!({})).await.unwrap();
+    let mut burst = Probe::connect(&server, "burst").await.unwrap();
+    let mut punctual = Probe::connect(&server, "punctual").await.unwrap();
+    // 400 hooks of 50 ms each fall due together: 20 s of hook time.
+    let stormed = burst
+        .call("timer.storm.slow", json!([400, 1_000]))
+        .await
+        .unwrap();
+    assert_eq!(stormed["set"], 400, "{stormed}");
+    punctual
+        .call("timer.set", json!(["mine", 1_050, ""]))
+        .await
+        .unwrap();
+    let fired = punctual.event("fired").await.unwrap();
+    let late = fired[3].as_i64().unwrap() - fired[2].as_i64().unwrap();
+    assert!(
+        late < 250,
+        "another app's burst held this timer back {late} ms"
+    );
 }
 
 #[tokio::test]

@@ -5,7 +5,8 @@
 //!
 //! - `timer.set(key, delay_ms, payload)`, `timer.cancel(key)`,
 //!   `timer.storm(n, delay_ms)` (sets `storm-0`… until refused; acks how
-//!   many were set and the refusal);
+//!   many were set and the refusal; `timer.storm.slow` sets them with the
+//!   payload `"slow"`);
 //! - `kv.list(prefix, start_after|null, limit)` → `[[key, value-length]…]`,
 //!   `kv.set(key, text)`, `kv.get(key)`, `kv.cas(key, expected|null, new|null)`,
 //!   `kv.batch([["set", k, v] | ["delete", k] | ["increment", k, by]…])`,
@@ -14,7 +15,8 @@
 //! - `config.get(name)`;
 //! - `data.set(json|null)` on the calling socket, `data.get(socket)`;
 //! - on a timer: emits `fired` `[key, payload, due_ms, now_ms]` to the
-//!   timer's namespace, and re-arms it when the payload is `"again"`;
+//!   timer's namespace, re-arms it when the payload is `"again"`, and
+//!   first sleeps 50 ms when it is `"slow"`;
 //! - on disconnect: emits `left` `[socket, data]` to the namespace.
 
 wit_bindgen::generate!({
@@ -74,11 +76,12 @@ fn run(ctx: &SocketInfo, name: &str, a: &[Value]) -> Value {
             Err(e) => error(e),
         },
         "timer.cancel" => timers::cancel(&text(&arg(0))).map_or_else(error, |b| json!(b)),
-        "timer.storm" => {
+        "timer.storm" | "timer.storm.slow" => {
             let delay = arg(1).as_u64().unwrap_or(60_000);
+            let payload = if name == "timer.storm.slow" { "slow" } else { "" };
             let mut set = 0;
             for i in 0..arg(0).as_u64().unwrap_or(0) {
-                if let Err(e) = timers::set(&format!("storm-{i}"), delay, "") {
+                if let Err(e) = timers::set(&format!("storm-{i}"), delay, payload) {
                     return json!({ "set": set, "refused": error(e)["error"] });
                 }
                 set += 1;
@@ -153,6 +156,9 @@ impl Guest for Probe {
     }
 
     fn on_timer(timer: Timer) {
+        if timer.payload == "slow" {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
         let args = json!([timer.key, timer.payload, timer.due_ms, clock::now_ms()]).to_string();
         let _ = sockets::emit(&sockets::Target::NamespaceExcept(vec![]), "fired", &args, &[]);
         if timer.payload == "again" {

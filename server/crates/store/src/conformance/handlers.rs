@@ -428,6 +428,47 @@ async fn timers_are_set_replaced_bounded_and_cancelled() {
 }
 
 #[tokio::test]
+async fn claims_can_leave_busy_apps_out() {
+    for (backend, store) in stores().await {
+        let (busy, _) = store.create_app(&new_app("busy"), "t").await.unwrap();
+        let (calm, _) = store.create_app(&new_app("calm"), "t").await.unwrap();
+        for i in 0..20 {
+            let key = format!("b{i:02}");
+            store
+                .timer_set(busy.id, ("/", &key), i, b"", 100)
+                .await
+                .unwrap();
+        }
+        store
+            .timer_set(calm.id, ("/", "c"), 50, b"", 100)
+            .await
+            .unwrap();
+        // Earliest first would be all of busy's; leaving busy out, calm's.
+        let due = store
+            .claim_due_timers_skipping("n", (100, 1_000), 5, &[busy.id])
+            .await
+            .unwrap();
+        assert_eq!(due.len(), 1, "{backend}");
+        assert_eq!((due[0].app_id, due[0].key.as_str()), (calm.id, "c"));
+        assert_eq!(
+            store
+                .next_timer_due_skipping(100, &[busy.id, calm.id])
+                .await
+                .unwrap(),
+            None,
+            "{backend}"
+        );
+        assert_eq!(
+            store
+                .next_timer_due_skipping(100, &[calm.id])
+                .await
+                .unwrap(),
+            Some(0)
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_timer_whose_node_died_is_claimed_again() {
     for (backend, store) in stores().await {
         let (app, _) = store.create_app(&new_app("lease"), "t").await.unwrap();
