@@ -84,6 +84,7 @@ impl ServerState {
             node: cluster.cluster.name().to_owned(),
             tenants: tenants.clone(),
             wake: control.timer_wake.clone(),
+            cluster: cluster.clone(),
         };
         tokio::spawn(scheduler.run(state.shutting_down.subscribe()));
         crate::cluster::node::start(

@@ -3,8 +3,9 @@
 //! `on-timer` hook on the app's live version, and reports it fired.
 //!
 //! It sleeps until the earliest timer no node holds falls due, and at most
-//! [`LOOK_EVERY`], so timers whose node died are taken over; a handler that
-//! sets a sooner timer on this node wakes it at once (`tenant/timers.rs`).
+//! [`LOOK_EVERY`] while other nodes are up, so timers whose node died are
+//! taken over; a handler that sets a sooner timer on this node wakes it at
+//! once (`tenant/timers.rs`).
 //! A timer fires once: its hook's fault is logged and the timer deleted,
 //! not retried. Only a node that dies mid-fire makes it run again, on
 //! another node once its lease ends.
@@ -22,8 +23,12 @@ use crate::dispatch::{TimerContext, TimerOutcome};
 use crate::tenant::Tenants;
 use crate::tenant::timers::TimerWake;
 
-/// The longest the scheduler sleeps between looks at the registry.
+/// The longest the scheduler sleeps between looks at the registry while
+/// other nodes are up (one of them may set a timer and die before it fires).
 const LOOK_EVERY: Duration = Duration::from_secs(1);
+/// The same, alone: every timer is set here and wakes it, so looking is
+/// only a safety net (an idle server should not wake for nothing).
+const LOOK_EVERY_ALONE: Duration = Duration::from_secs(60);
 /// How long a claim holds a timer: well above the longest handler deadline
 /// (10 s) plus a wait for an instance, so a live node never loses one.
 const LEASE: Duration = Duration::from_secs(60);
@@ -43,6 +48,7 @@ pub(crate) struct Scheduler {
     pub node: String,
     pub tenants: Arc<Tenants>,
     pub wake: Arc<TimerWake>,
+    pub cluster: Arc<crate::cluster::ClusterLink>,
 }
 
 /// Timer hooks running on this node, per app id.
@@ -124,7 +130,12 @@ impl Scheduler {
                 }
             };
             let now = now_ms();
-            let latest = now + LOOK_EVERY.as_millis() as i64;
+            let every = if this.cluster.has_peers() {
+                LOOK_EVERY
+            } else {
+                LOOK_EVERY_ALONE
+            };
+            let latest = now + every.as_millis() as i64;
             let at = next.map_or(latest, |due| due.clamp(now, latest));
             this.wake.plan(at);
             let sleep = Duration::from_millis(u64::try_from(at - now).unwrap_or(0));
