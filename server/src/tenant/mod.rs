@@ -1,6 +1,7 @@
 //! Tenants: the apps this node serves, as an immutable snapshot the data
 //! plane reads without locks and the control plane replaces whole.
 
+pub(crate) mod config;
 pub(crate) mod kv;
 pub(crate) mod log;
 mod rate;
@@ -35,9 +36,17 @@ pub struct App {
     pub sessions: Arc<SessionTable>,
     pub metrics: AppMetrics,
     pub kv: kv::KvBackend,
+    /// Its config variables and secrets, as handlers read them.
+    pub config: config::AppConfig,
     pub log: log::AppLog,
     /// The node's link to the cluster (shared by every app).
     pub cluster: Arc<ClusterLink>,
+}
+
+/// Where an app's data lives: key-value entries and config.
+pub struct AppData {
+    pub kv: kv::KvBackend,
+    pub config: config::AppConfig,
 }
 
 /// The handler and the deployed version it runs, swapped together.
@@ -53,7 +62,7 @@ impl App {
         (handler, version): (Arc<dyn Handler>, Option<i64>),
         limits: AppLimits,
         base: &EngineSettings,
-        kv: kv::KvBackend,
+        AppData { kv, config }: AppData,
         cluster: Arc<ClusterLink>,
     ) -> Arc<Self> {
         Arc::new(Self {
@@ -67,6 +76,7 @@ impl App {
             sessions: Arc::new(SessionTable::default()),
             metrics: AppMetrics::default(),
             kv,
+            config,
             log: log::AppLog::new(slug),
             cluster,
         })
@@ -77,7 +87,8 @@ impl App {
         Self::builtin_on(slug, handler, base, ClusterLink::local())
     }
 
-    /// A built-in app (native handler, default limits, in-memory key-value).
+    /// A built-in app (native handler, default limits, in-memory key-value,
+    /// no config).
     pub fn builtin_on(
         slug: &str,
         handler: Arc<dyn Handler>,
@@ -92,7 +103,11 @@ impl App {
             max_bytes: limits.kv_quota_bytes as usize,
             max_keys: 100_000,
         }));
-        Self::new(slug, 0, (handler, None), limits, base, kv, cluster)
+        let data = AppData {
+            kv,
+            config: config::AppConfig::empty(),
+        };
+        Self::new(slug, 0, (handler, None), limits, base, data, cluster)
     }
 
     /// The handler for the next event. Swapping it never touches a socket.
