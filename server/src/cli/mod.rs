@@ -136,6 +136,8 @@ enum Command {
     },
 }
 
+// Parsed once per process: the size of its largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum ConfigCommand {
     /// Print the effective configuration (defaults, file, environment and
