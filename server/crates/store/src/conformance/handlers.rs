@@ -4,8 +4,8 @@
 
 use super::{assert_usage_exact, new_app, stores};
 use crate::{
-    KvError, KvOp, KvOpResult, MAX_BATCH_OPS, MAX_CONFIG_ENTRIES, MAX_PAGE, Store, StoreError,
-    TimerError, testing,
+    KvError, KvOp, KvOpResult, MAX_BATCH_OPS, MAX_CONFIG_ENTRIES, MAX_CONFIG_VALUE, MAX_PAGE,
+    MAX_SEALING_OVERHEAD, Store, StoreError, TimerError, testing,
 };
 
 fn set(key: &str, value: &[u8]) -> KvOp {
@@ -684,6 +684,32 @@ async fn config_keeps_secrets_out_of_listings_and_the_audit_log() {
                 .await,
             Err(StoreError::Invalid(_))
         ));
+        // A secret's ciphertext has room for what encryption adds, no more.
+        let sealed_max = MAX_CONFIG_VALUE + MAX_SEALING_OVERHEAD;
+        store
+            .config_set(id, "sealed", &vec![0; sealed_max], true, "t")
+            .await
+            .unwrap();
+        assert!(matches!(
+            store
+                .config_set(id, "sealed", &vec![0; sealed_max + 1], true, "t")
+                .await,
+            Err(StoreError::Invalid(_))
+        ));
+        // What handlers' reads are served from: every value, secrets' too.
+        let values = store.config_values(id).await.unwrap();
+        let sealed = values.iter().find(|v| v.name == "sealed").unwrap();
+        assert!(
+            sealed.secret && sealed.value.len() == sealed_max,
+            "{backend}"
+        );
+        let api_key = values.iter().find(|v| v.name == "API_KEY").unwrap();
+        assert_eq!(api_key.value, b"ciphertext-2", "{backend}");
+        assert!(
+            !format!("{api_key:?}").contains("ciphertext"),
+            "Debug shows no value"
+        );
+        assert_eq!(values.len(), store.config_list(id).await.unwrap().len());
         for n in store.config_list(id).await.unwrap().len() as i64..MAX_CONFIG_ENTRIES {
             store
                 .config_set(id, &format!("v{n}"), b"1", false, "t")
