@@ -3,8 +3,8 @@
 //! `on-timer` hook on the app's live version, and reports it fired.
 //!
 //! It sleeps until the earliest timer no node holds falls due, and at most
-//! [`LOOK_EVERY`] while other nodes are up, so timers whose node died are
-//! taken over; a handler that sets a sooner timer on this node wakes it at
+//! [`LOOK_EVERY`] when other nodes may share the registry, so timers whose
+//! node died are taken over; a handler that sets a sooner timer on this node wakes it at
 //! once (`tenant/timers.rs`).
 //! A timer fires once: its hook's fault is logged and the timer deleted,
 //! not retried. Only a node that dies mid-fire makes it run again, on
@@ -23,11 +23,12 @@ use crate::dispatch::{TimerContext, TimerOutcome};
 use crate::tenant::Tenants;
 use crate::tenant::timers::TimerWake;
 
-/// The longest the scheduler sleeps between looks at the registry while
-/// other nodes are up (one of them may set a timer and die before it fires).
+/// The longest the scheduler sleeps between looks at a registry other
+/// nodes may share (one of them may set a timer and die before it fires).
 const LOOK_EVERY: Duration = Duration::from_secs(1);
-/// The same, alone: every timer is set here and wakes it, so looking is
-/// only a safety net (an idle server should not wake for nothing).
+/// The same on a registry only this node uses (SQLite, no broker): every
+/// timer is set here and wakes it, so looking is only a safety net, and an
+/// idle server does not wake for nothing.
 const LOOK_EVERY_ALONE: Duration = Duration::from_secs(60);
 /// How long a claim holds a timer: well above the longest handler deadline
 /// (10 s) plus a wait for an instance, so a live node never loses one.
@@ -48,7 +49,10 @@ pub(crate) struct Scheduler {
     pub node: String,
     pub tenants: Arc<Tenants>,
     pub wake: Arc<TimerWake>,
-    pub cluster: Arc<crate::cluster::ClusterLink>,
+    /// Other nodes may use the registry: a broker is configured, or the
+    /// registry is PostgreSQL. (Peers come and go; a sleep planned while
+    /// alone would miss one that set a timer and died.)
+    pub shared: bool,
 }
 
 /// Timer hooks running on this node, per app id.
@@ -130,7 +134,7 @@ impl Scheduler {
                 }
             };
             let now = now_ms();
-            let every = if this.cluster.has_peers() {
+            let every = if this.shared {
                 LOOK_EVERY
             } else {
                 LOOK_EVERY_ALONE

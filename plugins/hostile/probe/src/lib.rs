@@ -11,7 +11,8 @@
 //!   `kv.set(key, text)`, `kv.get(key)`, `kv.cas(key, expected|null, new|null)`,
 //!   `kv.batch([["set", k, v] | ["delete", k] | ["increment", k, by]…])`,
 //!   `kv.bump(key)` (a read-CAS loop incrementing a decimal, retried until
-//!   it wins: lost updates would show in the final count);
+//!   it wins, busy answers included: lost updates would show in the final
+//!   count);
 //! - `config.get(name)`;
 //! - `data.set(json|null)` on the calling socket, `data.get(socket)`;
 //! - on a timer: emits `fired` `[key, payload, due_ms, now_ms]` to the
@@ -53,6 +54,8 @@ fn bump(key: &str) -> Value {
     for attempt in 0..10_000u32 {
         let current = match kv::get(key) {
             Ok(v) => v,
+            // Busy (the app's calls in flight are bounded): try again.
+            Err(kv::KvError::Unavailable(why)) if why.starts_with("busy") => continue,
             Err(e) => return error(e),
         };
         let n: i64 = current
@@ -62,6 +65,7 @@ fn bump(key: &str) -> Value {
         match kv::compare_and_swap(key, current.as_deref(), Some((n + 1).to_string().as_bytes())) {
             Ok(true) => return json!({ "value": n + 1, "attempts": attempt + 1 }),
             Ok(false) => continue,
+            Err(kv::KvError::Unavailable(why)) if why.starts_with("busy") => continue,
             Err(e) => return error(e),
         }
     }
