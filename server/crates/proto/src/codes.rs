@@ -62,11 +62,19 @@ pub enum ClientErrorCode {
     EmitFailed,
     /// The SDK: a key-value call from the handler failed.
     KvFailed,
+    /// The SDK: a timer call from the handler failed (e.g. `max_timers`).
+    TimerFailed,
+    /// The SDK: reading the app's config failed (e.g. a secret the server
+    /// cannot decrypt).
+    ConfigFailed,
+    /// The SDK: setting a socket's data failed (not JSON, too large, no
+    /// such socket).
+    DataFailed,
 }
 
 impl ClientErrorCode {
     /// Every code, in the order of the README's table.
-    pub const ALL: [Self; 15] = [
+    pub const ALL: [Self; 18] = [
         Self::RateLimited,
         Self::AppUnavailable,
         Self::ServerError,
@@ -82,6 +90,9 @@ impl ClientErrorCode {
         Self::HandlerError,
         Self::EmitFailed,
         Self::KvFailed,
+        Self::TimerFailed,
+        Self::ConfigFailed,
+        Self::DataFailed,
     ];
 
     /// The code on the wire.
@@ -102,14 +113,21 @@ impl ClientErrorCode {
             Self::HandlerError => "handler_error",
             Self::EmitFailed => "emit_failed",
             Self::KvFailed => "kv_failed",
+            Self::TimerFailed => "timer_failed",
+            Self::ConfigFailed => "config_failed",
+            Self::DataFailed => "data_failed",
         }
     }
 
     pub const fn source(self) -> CodeSource {
         match self {
-            Self::BadArguments | Self::HandlerError | Self::EmitFailed | Self::KvFailed => {
-                CodeSource::Sdk
-            }
+            Self::BadArguments
+            | Self::HandlerError
+            | Self::EmitFailed
+            | Self::KvFailed
+            | Self::TimerFailed
+            | Self::ConfigFailed
+            | Self::DataFailed => CodeSource::Sdk,
             _ => CodeSource::Server,
         }
     }
