@@ -9,7 +9,7 @@ wit_bindgen::generate!({
         }
         world evil {
             import net;
-            export eddy:handler/handler@0.1.0;
+            export eddy:handler/handler@0.2.0;
         }
     "#,
     path: "../../../sdk/wit",
@@ -18,7 +18,7 @@ wit_bindgen::generate!({
 });
 
 use exports::eddy::handler::handler::Guest;
-use eddy::handler::types::{Ack, ConnectReply, DisconnectReason, Event, EventError, Handshake, Reject, SocketInfo};
+use eddy::handler::types::{Ack, ConnectReply, DisconnectReason, Event, EventError, Handshake, Reject, SocketInfo, Timer};
 
 struct BadImport;
 
@@ -33,6 +33,8 @@ impl Guest for BadImport {
     }
 
     fn on_disconnect(_ctx: SocketInfo, _reason: DisconnectReason) {}
+
+    fn on_timer(_timer: Timer) {}
 }
 
 export!(BadImport);
