@@ -116,14 +116,18 @@ impl Scheduler {
                 let _turn = turn;
                 let cx = Arc::new(TimerContext::new(app.clone(), &timer.namespace));
                 let handler = app.handler();
-                let outcome =
-                    match tokio::time::timeout(FIRE_TIMEOUT, handler.on_timer(&cx, &timer)).await {
-                        Ok(outcome) => outcome,
-                        Err(_) => {
-                            tracing::warn!(app = %app.slug, key = %timer.key, "timer hook did not finish in time");
-                            return;
-                        }
-                    };
+                let outcome = match tokio::time::timeout(
+                    FIRE_TIMEOUT,
+                    handler.on_timer(&cx, &timer),
+                )
+                .await
+                {
+                    Ok(outcome) => outcome,
+                    Err(_) => {
+                        tracing::warn!(app = %app.slug, key = %timer.key, "timer hook did not finish in time");
+                        return;
+                    }
+                };
                 match &outcome {
                     TimerOutcome::Fired => app.metrics.timers_fired.inc(),
                     TimerOutcome::NoHook(why) => app.log.write(

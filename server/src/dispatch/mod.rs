@@ -21,10 +21,10 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 pub use context::{SocketContext, Target};
-pub use timer::{TimerContext, TimerOutcome};
 pub(crate) use echo::EchoHandler;
 pub(crate) use events::{Ack, ConnectEvent, ConnectReject, EventError};
 pub use events::{ConnectReply, SocketEvent};
+pub(crate) use timer::{TimerContext, TimerOutcome};
 pub(crate) use unavailable::UnavailableHandler;
 pub use wasm::WasmHandler;
 
@@ -73,7 +73,9 @@ pub trait Handler: Send + Sync + 'static {
         timer: &'a eddy_store::DueTimer,
     ) -> HandlerFuture<'a, TimerOutcome> {
         let _ = (cx, timer);
-        Box::pin(async move { TimerOutcome::NoHook(format!("the {} handler has no timer hook", self.describe())) })
+        Box::pin(async move {
+            TimerOutcome::NoHook(format!("the {} handler has no timer hook", self.describe()))
+        })
     }
 
     /// What running the handler holds now (for the dashboard); native

@@ -514,7 +514,10 @@ async fn config_value(
 }
 
 /// A key-value outcome, with a refusal by quota counted on the app.
-fn counted<T>(app: &crate::tenant::App, outcome: Result<T, wit::KvError>) -> Result<T, wit::KvError> {
+fn counted<T>(
+    app: &crate::tenant::App,
+    outcome: Result<T, wit::KvError>,
+) -> Result<T, wit::KvError> {
     count_quota(app, &outcome);
     outcome
 }

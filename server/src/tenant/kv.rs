@@ -410,7 +410,9 @@ impl MemoryKv {
         new: Option<&[u8]>,
     ) -> Result<bool, KvError> {
         let mut entries = self.inner.lock();
-        let current = entries.live(key, Instant::now()).map(|e| e.value.as_slice());
+        let current = entries
+            .live(key, Instant::now())
+            .map(|e| e.value.as_slice());
         if current != expected {
             return Ok(false);
         }
@@ -450,7 +452,9 @@ impl MemoryKv {
                 KvOp::Increment((key, by)) => before
                     .as_ref()
                     .map_or(Some(0), |(v, _)| {
-                        std::str::from_utf8(v).ok().and_then(|t| t.trim().parse::<i64>().ok())
+                        std::str::from_utf8(v)
+                            .ok()
+                            .and_then(|t| t.trim().parse::<i64>().ok())
                     })
                     .and_then(|n| n.checked_add(by))
                     .ok_or(KvError::NotANumber)
@@ -519,7 +523,10 @@ mod tests {
         let keys = |page: Vec<KvEntry>| page.into_iter().map(|e| e.key).collect::<Vec<_>>();
         assert_eq!(keys(kv.list("poll/", None, 2)), ["poll/a", "poll/b"]);
         assert_eq!(keys(kv.list("poll/", Some("poll/b"), 9)), ["poll/c"]);
-        assert!(!kv.compare_and_swap("other", Some(b"x"), Some(b"y")).unwrap());
+        assert!(
+            !kv.compare_and_swap("other", Some(b"x"), Some(b"y"))
+                .unwrap()
+        );
         assert!(kv.compare_and_swap("other", Some(b"other"), None).unwrap());
         assert!(kv.compare_and_swap("other", None, Some(b"1")).unwrap());
 
@@ -543,7 +550,10 @@ mod tests {
                 KvOp::Delete("poll/a".into()),
             ])
             .unwrap();
-        assert_eq!(done, [KvOpResult::Incremented(2), KvOpResult::Deleted(true)]);
+        assert_eq!(
+            done,
+            [KvOpResult::Incremented(2), KvOpResult::Deleted(true)]
+        );
     }
 
     #[test]

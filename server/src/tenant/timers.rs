@@ -92,7 +92,9 @@ impl AppTimers {
 
     fn registry_for_call(&self) -> Result<&Registry, TimerError> {
         self.registry.as_ref().ok_or_else(|| {
-            TimerError::Unavailable("this app is built in; timers need an app of the registry".into())
+            TimerError::Unavailable(
+                "this app is built in; timers need an app of the registry".into(),
+            )
         })
     }
 
@@ -109,7 +111,13 @@ impl AppTimers {
         let _turn = turn(&r.turns).await?;
         match r
             .store
-            .timer_set(r.app_id, (namespace, key), due, payload.as_bytes(), max_timers)
+            .timer_set(
+                r.app_id,
+                (namespace, key),
+                due,
+                payload.as_bytes(),
+                max_timers,
+            )
             .await
         {
             Ok(()) => {
@@ -126,7 +134,10 @@ impl AppTimers {
     pub async fn cancel(&self, key: &str) -> Result<bool, TimerError> {
         let r = self.registry_for_call()?;
         let _turn = turn(&r.turns).await?;
-        r.store.timer_cancel(r.app_id, key).await.map_err(unavailable)
+        r.store
+            .timer_cancel(r.app_id, key)
+            .await
+            .map_err(unavailable)
     }
 
     /// Timers pending (for the dashboard); `None` for a built-in app.

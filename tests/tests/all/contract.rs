@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use eddy_host::types::{Event, SocketInfo, Timer};
+use eddy_host::types::{Event, Handshake, SocketInfo, Timer};
 use eddy_host::{Capabilities, Contract, EngineOptions, HandlerPool, HostEngine, Limits};
 use eddy_tests::TestServer;
 use serde_json::json;
@@ -39,13 +39,23 @@ async fn a_component_built_against_0_1_runs_on_the_0_2_host() {
     assert_eq!(pool.contract().version(), "0.1.0");
 
     let caps = Arc::new(crate::host::Recorder::default());
+    let handshake = Handshake {
+        auth: "{}".into(),
+        query: vec![],
+        headers: vec![],
+        address: None,
+        issued_ms: 0,
+    };
     let dyn_caps: Arc<dyn Capabilities> = caps.clone();
     let accepted = pool
-        .on_connect(dyn_caps.clone(), &info("s1"), &Default::default())
+        .on_connect(dyn_caps.clone(), &info("s1"), &handshake)
         .await
         .unwrap();
     assert!(accepted.is_ok(), "{accepted:?}");
-    assert_eq!(caps.emits.lock().pop().unwrap(), ("counter".into(), "[0]".into()));
+    assert_eq!(
+        caps.emits.lock().pop().unwrap(),
+        ("counter".into(), "[0]".into())
+    );
     for want in 1..=3 {
         let event = Event {
             name: "increment".into(),
@@ -94,8 +104,14 @@ async fn a_0_1_app_serves_clients_and_its_deployment_says_what_built_it() {
     ada.send("423[\"say\",\"lobby\",\"hi\"]").await.unwrap();
     assert_eq!(ada.text().await.unwrap(), "433[1]");
     let heard = bob.text().await.unwrap();
-    assert!(heard.starts_with("42[\"message\"") && heard.contains("\"hi\""), "{heard}");
+    assert!(
+        heard.starts_with("42[\"message\"") && heard.contains("\"hi\""),
+        "{heard}"
+    );
 
-    let listed = admin.call("GET", "/apps/old/deployments", None).await.unwrap();
+    let listed = admin
+        .call("GET", "/apps/old/deployments", None)
+        .await
+        .unwrap();
     assert_eq!(listed.json()[0]["contract"], "0.1.0", "{}", listed.body);
 }

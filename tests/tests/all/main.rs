@@ -16,6 +16,7 @@ mod edge;
 mod engine_io;
 mod guest_bounds;
 mod host;
+mod imports;
 mod kv_isolation;
 mod limits;
 mod observe;

@@ -13,8 +13,8 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 
 use crate::bindings::App;
 use crate::bindings::v0_1::App as AppV0_1;
-use crate::pool::Contract;
 use crate::cache::Cache;
+use crate::pool::Contract;
 use crate::state::HostState;
 use crate::{HostFault, LoadError, validate};
 

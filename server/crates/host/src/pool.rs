@@ -14,10 +14,10 @@ use wasmtime::{Store, Trap, WasmBacktrace};
 use crate::backoff::StartBackoff;
 use crate::bindings::v0_1::{App as AppV0_1, AppPre as AppPreV0_1};
 use crate::bindings::{App, AppPre};
-use crate::imports::v0_1::hooks as v0_1;
 use crate::bounds;
 use crate::caps::Capabilities;
 use crate::engine::{HostEngine, LoadedComponent};
+use crate::imports::v0_1::hooks as v0_1;
 use crate::state::{CallScope, HostState};
 use crate::types::{
     Ack, ConnectReply, DisconnectReason, Event, EventError, Handshake, Level, Reject, SocketInfo,
@@ -416,7 +416,9 @@ impl HandlerPool {
         let Warm { store, guest, .. } = &mut warm;
         let outcome = match guest {
             Guest::V0_2(app) => {
-                let call = app.eddy_handler_handler().call_on_connect(store, ctx, handshake);
+                let call = app
+                    .eddy_handler_handler()
+                    .call_on_connect(store, ctx, handshake);
                 bounds::bounded(self.limits.deadline, call).await
             }
             Guest::V0_1(app) => {
@@ -447,7 +449,9 @@ impl HandlerPool {
             }
             Guest::V0_1(app) => {
                 let (ctx, event) = (v0_1::socket_info(ctx), v0_1::event(event));
-                let call = app.eddy_handler_handler().call_on_event(store, &ctx, &event);
+                let call = app
+                    .eddy_handler_handler()
+                    .call_on_event(store, &ctx, &event);
                 bounds::bounded(self.limits.deadline, call)
                     .await
                     .map(v0_1::handled)
@@ -473,9 +477,11 @@ impl HandlerPool {
             }
             Guest::V0_1(app) => {
                 let ctx = v0_1::socket_info(ctx);
-                let call = app
-                    .eddy_handler_handler()
-                    .call_on_disconnect(store, &ctx, v0_1::reason(reason));
+                let call = app.eddy_handler_handler().call_on_disconnect(
+                    store,
+                    &ctx,
+                    v0_1::reason(reason),
+                );
                 bounds::bounded(self.limits.deadline, call).await
             }
         };

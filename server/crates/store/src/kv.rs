@@ -301,14 +301,14 @@ impl Store {
              ORDER BY key{bytewise} LIMIT $6"
         );
         Ok(sqlx::query(crate::db::audited(sql))
-        .bind(app_id)
-        .bind(prefix.chars().count() as i64)
-        .bind(prefix)
-        .bind(after)
-        .bind(now_ms())
-        .bind(limit.clamp(1, MAX_PAGE))
-        .fetch_all(&self.pool)
-        .await?)
+            .bind(app_id)
+            .bind(prefix.chars().count() as i64)
+            .bind(prefix)
+            .bind(after)
+            .bind(now_ms())
+            .bind(limit.clamp(1, MAX_PAGE))
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     /// Bytes (keys plus values) and keys an app stores, from its running

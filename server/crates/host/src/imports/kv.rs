@@ -69,7 +69,11 @@ impl Host for HostState {
     ) -> Result<Vec<Entry>, KvError> {
         // A prefix or a start longer than any key matches nothing; refusing
         // it tells the handler it has a bug instead.
-        if prefix.len() > MAX_KEY_BYTES || start_after.as_ref().is_some_and(|s| s.len() > MAX_KEY_BYTES) {
+        if prefix.len() > MAX_KEY_BYTES
+            || start_after
+                .as_ref()
+                .is_some_and(|s| s.len() > MAX_KEY_BYTES)
+        {
             return Err(KvError::InvalidKey);
         }
         let (caps, max_payload) = self.kv_scope()?;

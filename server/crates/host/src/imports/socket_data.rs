@@ -12,7 +12,11 @@ impl Host for HostState {
         Ok(self.scope()?.caps.socket_data(&socket))
     }
 
-    fn set(&mut self, socket: String, data: Option<String>) -> wasmtime::Result<Result<(), DataError>> {
+    fn set(
+        &mut self,
+        socket: String,
+        data: Option<String>,
+    ) -> wasmtime::Result<Result<(), DataError>> {
         let caps = &self.scope()?.caps;
         if let Some(data) = &data {
             if data.len() > MAX_SOCKET_DATA_BYTES {

@@ -24,7 +24,9 @@ impl HostState {
         self.call
             .as_ref()
             .map(|scope| scope.caps.clone())
-            .ok_or_else(|| TimerError::Unavailable("timers are only available inside a hook".into()))
+            .ok_or_else(|| {
+                TimerError::Unavailable("timers are only available inside a hook".into())
+            })
     }
 }
 

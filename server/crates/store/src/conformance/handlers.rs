@@ -64,7 +64,10 @@ async fn kv_pages_list_keys_in_order() {
         let page = store.kv_page(id, "case:", None, 10).await.unwrap();
         let keys: Vec<_> = page.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(keys, ["case:B", "case:_", "case:a", "case:é"], "{backend}");
-        let after = store.kv_page(id, "case:", Some("case:_"), 10).await.unwrap();
+        let after = store
+            .kv_page(id, "case:", Some("case:_"), 10)
+            .await
+            .unwrap();
         assert_eq!(after.len(), 2, "{backend}: after compares bytes too");
 
         let (big, _) = store.create_app(&new_app("big"), "t").await.unwrap();
@@ -323,10 +326,19 @@ async fn timers_are_set_replaced_bounded_and_cancelled() {
     for (backend, store) in stores().await {
         let (app, _) = store.create_app(&new_app("timers"), "t").await.unwrap();
         let id = app.id;
-        store.timer_set(id, ("/", "tick"), 1_000, b"one", 2).await.unwrap();
-        store.timer_set(id, ("/", "close"), 5_000, b"", 2).await.unwrap();
+        store
+            .timer_set(id, ("/", "tick"), 1_000, b"one", 2)
+            .await
+            .unwrap();
+        store
+            .timer_set(id, ("/", "close"), 5_000, b"", 2)
+            .await
+            .unwrap();
         // Replacing a key is never refused; a third key is.
-        store.timer_set(id, ("/", "tick"), 2_000, b"two", 2).await.unwrap();
+        store
+            .timer_set(id, ("/", "tick"), 2_000, b"two", 2)
+            .await
+            .unwrap();
         let refused = store.timer_set(id, ("/", "third"), 1, b"", 2).await;
         assert!(
             matches!(refused, Err(TimerError::TooMany { max: 2 })),
@@ -338,7 +350,9 @@ async fn timers_are_set_replaced_bounded_and_cancelled() {
             Err(TimerError::Store(StoreError::Invalid(_)))
         ));
         assert!(matches!(
-            store.timer_set(id, ("/", "k"), 1, &[0; 64 * 1024 + 1], 2).await,
+            store
+                .timer_set(id, ("/", "k"), 1, &[0; 64 * 1024 + 1], 2)
+                .await,
             Err(TimerError::Store(StoreError::Invalid(_)))
         ));
 
@@ -379,22 +393,34 @@ async fn timers_are_set_replaced_bounded_and_cancelled() {
 
         // Replaced while claimed: the old firing leaves the new timer alone,
         // even one due at the same time.
-        store.timer_set(id, ("/", "tick"), 3_000, b"a", 2).await.unwrap();
+        store
+            .timer_set(id, ("/", "tick"), 3_000, b"a", 2)
+            .await
+            .unwrap();
         let due = store.claim_due_timers("n1", 3_000, 100, 10).await.unwrap();
         assert_eq!(due.len(), 1);
-        store.timer_set(id, ("/", "tick"), 3_000, b"b", 2).await.unwrap();
+        store
+            .timer_set(id, ("/", "tick"), 3_000, b"b", 2)
+            .await
+            .unwrap();
         assert!(
             !store.timer_fired(id, "tick", 3_000).await.unwrap(),
             "{backend}"
         );
-        store.timer_set(id, ("/", "tick"), 4_000, b"c", 2).await.unwrap();
+        store
+            .timer_set(id, ("/", "tick"), 4_000, b"c", 2)
+            .await
+            .unwrap();
         assert!(!store.timer_fired(id, "tick", 3_000).await.unwrap());
         let due = store.claim_due_timers("n1", 4_000, 100, 10).await.unwrap();
         assert_eq!(due[0].payload, b"c");
 
         assert!(store.timer_cancel(id, "close").await.unwrap());
         assert!(!store.timer_cancel(id, "close").await.unwrap());
-        store.timer_set(id, ("/", "close"), 9_000, b"", 2).await.unwrap();
+        store
+            .timer_set(id, ("/", "close"), 9_000, b"", 2)
+            .await
+            .unwrap();
         store.delete_app("timers", "t").await.unwrap();
         assert_eq!(store.timers_pending(id).await.unwrap(), 0, "{backend}");
         assert_eq!(store.next_timer_due(0).await.unwrap(), None);
@@ -405,8 +431,14 @@ async fn timers_are_set_replaced_bounded_and_cancelled() {
 async fn a_timer_whose_node_died_is_claimed_again() {
     for (backend, store) in stores().await {
         let (app, _) = store.create_app(&new_app("lease"), "t").await.unwrap();
-        store.timer_set(app.id, ("/chat", "t"), 100, b"p", 10).await.unwrap();
-        store.timer_set(app.id, ("/chat", "u"), 50, b"q", 10).await.unwrap();
+        store
+            .timer_set(app.id, ("/chat", "t"), 100, b"p", 10)
+            .await
+            .unwrap();
+        store
+            .timer_set(app.id, ("/chat", "u"), 50, b"q", 10)
+            .await
+            .unwrap();
         let first = store
             .claim_due_timers("dies", 100, 1_000, 10)
             .await
@@ -482,7 +514,13 @@ async fn each_due_timer_is_claimed_once_across_nodes() {
         let (app, _) = store.create_app(&new_app("once"), "t").await.unwrap();
         for i in 0..TIMERS {
             store
-                .timer_set(app.id, ("/", &format!("t{i:03}")), (i % 10) as i64, b"", 1_000)
+                .timer_set(
+                    app.id,
+                    ("/", &format!("t{i:03}")),
+                    (i % 10) as i64,
+                    b"",
+                    1_000,
+                )
                 .await
                 .unwrap();
         }
@@ -499,9 +537,15 @@ async fn each_due_timer_is_claimed_once_across_nodes() {
         let b = Store::connect(&url).await.unwrap();
         let (app, _) = a.create_app(&new_app("once"), "t").await.unwrap();
         for i in 0..TIMERS {
-            a.timer_set(app.id, ("/", &format!("t{i:03}")), (i % 10) as i64, b"", 1_000)
-                .await
-                .unwrap();
+            a.timer_set(
+                app.id,
+                ("/", &format!("t{i:03}")),
+                (i % 10) as i64,
+                b"",
+                1_000,
+            )
+            .await
+            .unwrap();
         }
         let mut nodes = Vec::new();
         for n in 0..3 {
@@ -635,10 +679,32 @@ async fn an_upgraded_registry_gains_the_new_tables() {
         .run(&old.pool)
         .await
         .unwrap();
-    let (app, _) = old.create_app(&new_app("before"), "t").await.unwrap();
+    // As version 5 wrote an app (today's create_app names newer columns).
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO apps (slug, name, created_at, max_connections, max_events_per_second, \
+         max_payload, handler_deadline_ms, handler_memory_mb, kv_quota_bytes, tenant_id) \
+         VALUES ('before', 'before', 0, 10, 10, 1000, 100, 64, 1000, \
+         (SELECT id FROM tenants WHERE slug = 'default')) RETURNING id",
+    )
+    .fetch_one(&old.pool)
+    .await
+    .unwrap();
+    sqlx::query("INSERT INTO app_keys (app_id, public_key, secret_hash, rotated_at) VALUES ($1, 'pk_before', 'h', 0)")
+        .bind(id)
+        .execute(&old.pool)
+        .await
+        .unwrap();
     old.close().await;
     let store = Store::connect(&url).await.unwrap();
-    store.timer_set(app.id, ("/chat", "k"), 1, b"", 1).await.unwrap();
+    let app = store.app("before").await.unwrap();
+    assert_eq!(
+        app.limits.max_timers, 100,
+        "the default for apps from before"
+    );
+    store
+        .timer_set(app.id, ("/chat", "k"), 1, b"", 1)
+        .await
+        .unwrap();
     store
         .config_set(app.id, "k", b"v", false, "t")
         .await
