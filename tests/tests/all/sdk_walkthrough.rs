@@ -218,6 +218,22 @@ async fn the_readme_walkthrough_works_as_written() {
     assert!(stdout.contains("signed in to "), "{stdout}");
     assert!(stdout.contains("secret:     sk_"), "{stdout}");
     assert!(stdout.contains("version 1 of my-app is live"), "{stdout}");
+    // The SDK's version stamp survived a plain release build (no LTO).
+    let listed = server
+        .admin()
+        .call("GET", "/apps/my-app/deployments", None)
+        .await
+        .unwrap();
+    let sdk = std::fs::read_to_string(checkout.join("sdk/Cargo.toml")).unwrap();
+    let stamped = listed.json()[0]["sdk_version"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        !stamped.is_empty() && sdk.contains(&format!("\nversion = \"{stamped}\"\n")),
+        "{}",
+        listed.body
+    );
     // The Python client read the refusal, then was heard by nobody.
     assert!(stdout.contains("refused: a name is required\n"), "{stdout}");
     assert!(stdout.contains("said to 0 others\n"), "{stdout}");
@@ -343,7 +359,11 @@ async fn the_sdk_readme_walkthrough_works() {
         python.is_file(),
         "the python-socketio venv is missing: run ./scripts/test (it creates tests/python/.venv)"
     );
-    std::fs::write(dir.join("client.py"), block_after(&readme, "`client.py`:", "python")).unwrap();
+    std::fs::write(
+        dir.join("client.py"),
+        block_after(&readme, "`client.py`:", "python"),
+    )
+    .unwrap();
     let out = tokio::process::Command::new(&python)
         .arg("client.py")
         .current_dir(&dir)
