@@ -230,16 +230,29 @@ impl MockHost {
         handshake: &Handshake,
     ) -> Result<Context, Reject> {
         let cx = Context::new(APP, namespace, id, None);
-        self.state.borrow_mut().namespace = namespace.to_owned();
-        let ConnectReply { rooms, data } = H::on_connect(&cx, handshake)?;
-        self.state.borrow_mut().sockets.insert(
-            id.to_owned(),
-            Socket {
-                namespace: namespace.to_owned(),
-                data: data.clone(),
-                inbox: Vec::new(),
-            },
-        );
+        {
+            // The socket is there while `on_connect` runs, as on the
+            // server: what it emits to itself reaches its inbox.
+            let mut s = self.state.borrow_mut();
+            s.namespace = namespace.to_owned();
+            s.sockets.insert(
+                id.to_owned(),
+                Socket {
+                    namespace: namespace.to_owned(),
+                    data: None,
+                    inbox: Vec::new(),
+                },
+            );
+        }
+        let reply = H::on_connect(&cx, handshake);
+        let ConnectReply { rooms, data } = reply.inspect_err(|_| {
+            let mut s = self.state.borrow_mut();
+            s.detach(id);
+            s.sockets.remove(id);
+        })?;
+        if let Some(socket) = self.state.borrow_mut().sockets.get_mut(id) {
+            socket.data = data.clone();
+        }
         for room in rooms {
             join(id, &room);
         }

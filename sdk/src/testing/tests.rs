@@ -305,3 +305,33 @@ fn config_is_read_live() {
     host.unset_config("max");
     assert_eq!(crate::config::get("max").unwrap(), None);
 }
+
+struct Greeter;
+impl Handler for Greeter {
+    fn on_connect(cx: &Context, hs: &Handshake) -> Result<ConnectReply, Reject> {
+        let ua = hs.header("user-agent").unwrap_or_default();
+        cx.emit("hello")
+            .arg(ua)
+            .and_then(|e| e.send())
+            .map_err(|e| Reject::new(e.to_string()))?;
+        if hs.address().is_none() {
+            return Err(Reject::new("who are you?"));
+        }
+        Ok(ConnectReply::accept())
+    }
+    fn on_event(_cx: &Context, _event: Event) -> EventResult {
+        Ok(None)
+    }
+}
+
+#[test]
+fn a_connecting_socket_receives_what_on_connect_sends_it() {
+    let host = MockHost::new();
+    let hs = Handshake::default().with_header("User-Agent", "ua/1");
+    assert!(host.connect::<Greeter>("nobody", &hs).is_err());
+    assert_eq!(room_size("nobody"), 0, "a refused socket is gone");
+    let cx = host
+        .connect::<Greeter>("a", &hs.with_address("192.0.2.1:1"))
+        .unwrap();
+    assert_eq!(host.received(&cx)[0].args, json!(["ua/1"]));
+}
