@@ -17,8 +17,8 @@
 use std::time::Duration;
 
 use eddy_sdk::{
-    Ack, ConnectReply, Context, DisconnectReason, Event, EventError, EventResult, Handler, Handshake, Reject, Timer,
-    TimerContext, TimerResult, json, log,
+    Ack, ConnectReply, Context, DisconnectReason, Event, EventError, EventResult, Handler,
+    Handshake, Reject, Timer, TimerContext, TimerResult, json, log,
 };
 use serde::{Deserialize, Serialize};
 
@@ -65,7 +65,9 @@ fn player(cx: &Context) -> Player {
 
 /// Leaves the player's room, if any; stops the room's tick if it emptied.
 fn leave_room(cx: &Context, player: &mut Player) -> Result<u32, EventError> {
-    let Some(room) = player.room.take() else { return Ok(0) };
+    let Some(room) = player.room.take() else {
+        return Ok(0);
+    };
     cx.leave(&room_of(&room));
     let left = cx.room_size(&room_of(&room));
     if left == 0 {
@@ -104,7 +106,10 @@ impl Handler for Game {
                 }
                 leave_room(cx, &mut me)?;
                 if !cx.join(&room_of(&room)) {
-                    return Err(EventError::new("join_refused", "the app's room limits refuse the join"));
+                    return Err(EventError::new(
+                        "join_refused",
+                        "the app's room limits refuse the join",
+                    ));
                 }
                 me.room = Some(room.clone());
                 cx.set_data(&me)?;
@@ -137,7 +142,10 @@ impl Handler for Game {
                 cx.set_data(&me)?;
                 Ok(Some(Ack::of(&left)))
             }
-            other => Err(EventError::new("unknown_event", format!("game has no event {other:?}"))),
+            other => Err(EventError::new(
+                "unknown_event",
+                format!("game has no event {other:?}"),
+            )),
         }
     }
 
@@ -172,7 +180,14 @@ impl Handler for Game {
             .to_room(&room_of(&room))
             .arg(&json!({ "room": room, "tick": tick, "players": players }))?
             .send()?;
-        cx.timers().set(timer.key(), TICK, &Tick { room, tick: tick + 1 })?;
+        cx.timers().set(
+            timer.key(),
+            TICK,
+            &Tick {
+                room,
+                tick: tick + 1,
+            },
+        )?;
         Ok(())
     }
 }
@@ -211,7 +226,8 @@ mod tests {
         let ada = player(&host, "ada", "r", 1);
         assert_eq!(host.timers()[0].key, "tick/r");
         assert!(host.advance::<Game>(Duration::from_millis(49)).is_empty());
-        host.event::<Game>(&ada, Event::new("move", json!([3, 40]))).unwrap();
+        host.event::<Game>(&ada, Event::new("move", json!([3, 40])))
+            .unwrap();
         assert_eq!(
             host.advance::<Game>(Duration::from_millis(951)).len(),
             20,
@@ -237,7 +253,10 @@ mod tests {
         let cyd = player(&host, "cyd", "other", 1);
         host.advance::<Game>(TICK);
         assert_eq!(states(&host, &cyd)[0]["players"][0]["id"], "cyd");
-        assert_eq!(states(&host, &ada)[0]["players"].as_array().unwrap().len(), 2);
+        assert_eq!(
+            states(&host, &ada)[0]["players"].as_array().unwrap().len(),
+            2
+        );
     }
 
     #[test]
@@ -258,7 +277,11 @@ mod tests {
         );
         assert!(host.advance::<Game>(Duration::from_secs(1)).is_empty());
         assert!(
-            states(&host, &ada).len() == 2 && host.logs().iter().any(|(_, l)| l == "room r is empty: tick stopped")
+            states(&host, &ada).len() == 2
+                && host
+                    .logs()
+                    .iter()
+                    .any(|(_, l)| l == "room r is empty: tick stopped")
         );
 
         // A tick that finds the room empty (its players left on another
@@ -272,10 +295,15 @@ mod tests {
     fn moves_are_bounded_and_need_a_room() {
         let host = MockHost::new();
         let ada = host.connect::<Game>("ada", &Handshake::default()).unwrap();
-        let refused = host.event::<Game>(&ada, Event::new("move", json!([1, 1]))).unwrap_err();
+        let refused = host
+            .event::<Game>(&ada, Event::new("move", json!([1, 1])))
+            .unwrap_err();
         assert_eq!(refused.code, "not_in_a_room");
-        host.event::<Game>(&ada, Event::new("join", json!(["r"]))).unwrap();
-        let ack = host.event::<Game>(&ada, Event::new("move", json!([-50, 9]))).unwrap();
+        host.event::<Game>(&ada, Event::new("join", json!(["r"])))
+            .unwrap();
+        let ack = host
+            .event::<Game>(&ada, Event::new("move", json!([-50, 9])))
+            .unwrap();
         assert_eq!(ack.unwrap().args(), r#"[{"x":0,"y":9}]"#);
         assert_eq!(
             host.event::<Game>(&ada, Event::new("join", json!([""])))

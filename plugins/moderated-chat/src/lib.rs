@@ -17,7 +17,9 @@
 //!   `{ delivered, masked }`. Refused with `message_refused` (naming no
 //!   word, so the list stays private) when moderation is `refuse`.
 
-use eddy_sdk::{Ack, ConnectReply, Context, Event, EventError, EventResult, Handler, Handshake, Reject, json};
+use eddy_sdk::{
+    Ack, ConnectReply, Context, Event, EventError, EventResult, Handler, Handshake, Reject, json,
+};
 
 pub struct ModeratedChat;
 
@@ -87,11 +89,15 @@ impl Handler for ModeratedChat {
             "say" => {
                 let text: String = event.args.get(0)?;
                 if text.is_empty() || text.len() > MAX_TEXT {
-                    return Err(EventError::bad_args(format!("messages are 1 to {MAX_TEXT} bytes")));
+                    return Err(EventError::bad_args(format!(
+                        "messages are 1 to {MAX_TEXT} bytes"
+                    )));
                 }
                 // Read on every message: a config change applies to the next one.
                 let (clean, masked) = mask(&text, &banned_words(cx)?);
-                if masked && cx.config().get("moderation")?.as_deref().map(str::trim) == Some("refuse") {
+                if masked
+                    && cx.config().get("moderation")?.as_deref().map(str::trim) == Some("refuse")
+                {
                     return Err(EventError::new(
                         "message_refused",
                         "the message has a word this chat does not allow",
@@ -104,7 +110,9 @@ impl Handler for ModeratedChat {
                     .except_me()
                     .arg(&json!({ "from": from, "text": clean }))?
                     .send()?;
-                Ok(Some(Ack::of(&json!({ "delivered": delivered, "masked": masked }))))
+                Ok(Some(Ack::of(
+                    &json!({ "delivered": delivered, "masked": masked }),
+                )))
             }
             other => Err(EventError::new(
                 "unknown_event",
@@ -148,7 +156,9 @@ mod tests {
         let ada = host
             .connect::<ModeratedChat>("ada", &Handshake::with_auth(json!({ "name": "Ada" })))
             .unwrap();
-        let bob = host.connect::<ModeratedChat>("bob", &Handshake::default()).unwrap();
+        let bob = host
+            .connect::<ModeratedChat>("bob", &Handshake::default())
+            .unwrap();
 
         // No config: nothing is masked.
         say(&host, &ada, "buy spam now").unwrap();
@@ -163,7 +173,11 @@ mod tests {
         host.set_config("banned_words", r#"["now"]"#);
         say(&host, &ada, "buy spam now").unwrap();
         assert_eq!(heard(&host, &bob), ["buy spam ***"]);
-        assert_eq!(host.received(&ada), vec![], "the sender does not hear itself");
+        assert_eq!(
+            host.received(&ada),
+            vec![],
+            "the sender does not hear itself"
+        );
 
         host.set_config("moderation", "refuse");
         let refused = say(&host, &ada, "now!").unwrap_err();

@@ -24,8 +24,8 @@
 use std::time::Duration;
 
 use eddy_sdk::{
-    Ack, Context, Event, EventError, EventResult, Handler, KvError, Timer, TimerContext, TimerResult, Value, json, kv,
-    log,
+    Ack, Context, Event, EventError, EventResult, Handler, KvError, Timer, TimerContext,
+    TimerResult, Value, json, kv, log,
 };
 use serde::{Deserialize, Serialize};
 
@@ -53,7 +53,8 @@ fn meta_key(id: u64) -> String {
 }
 
 fn meta(id: u64) -> Result<Meta, EventError> {
-    kv::get_json(&meta_key(id))?.ok_or_else(|| EventError::new("no_such_poll", format!("there is no poll {id}")))
+    kv::get_json(&meta_key(id))?
+        .ok_or_else(|| EventError::new("no_such_poll", format!("there is no poll {id}")))
 }
 
 fn watchers(id: u64) -> String {
@@ -89,9 +90,13 @@ fn create(cx: &Context, poll: NewPoll) -> EventResult {
         closes_in_ms,
     } = poll;
     if question.is_empty() || question.len() > MAX_TEXT {
-        return Err(EventError::bad_args(format!("a question is 1 to {MAX_TEXT} bytes")));
+        return Err(EventError::bad_args(format!(
+            "a question is 1 to {MAX_TEXT} bytes"
+        )));
     }
-    if !(2..=MAX_OPTIONS).contains(&options.len()) || options.iter().any(|o| o.is_empty() || o.len() > MAX_TEXT) {
+    if !(2..=MAX_OPTIONS).contains(&options.len())
+        || options.iter().any(|o| o.is_empty() || o.len() > MAX_TEXT)
+    {
         return Err(EventError::bad_args(format!(
             "2 to {MAX_OPTIONS} options of 1 to {MAX_TEXT} bytes"
         )));
@@ -127,7 +132,10 @@ fn vote(cx: &Context, id: u64, option: usize) -> EventResult {
     let meta = meta(id)?;
     // The close timer may run a little late: the time decides, not the flag.
     if !meta.open || eddy_sdk::now_ms() >= meta.closes_at {
-        return Err(EventError::new("poll_closed", format!("poll {id} is closed")));
+        return Err(EventError::new(
+            "poll_closed",
+            format!("poll {id} is closed"),
+        ));
     }
     let votes = format!("poll/{id}/votes/{option:02}");
     if option >= MAX_OPTIONS || kv::get(&votes)?.is_none() {
@@ -147,7 +155,10 @@ fn vote(cx: &Context, id: u64, option: usize) -> EventResult {
     }
     kv::increment(&votes, 1)?;
     let results = results(id)?;
-    cx.emit("results").to_room(&watchers(id)).arg(&results)?.send()?;
+    cx.emit("results")
+        .to_room(&watchers(id))
+        .arg(&results)?
+        .send()?;
     Ok(Some(Ack::of(&results)))
 }
 
@@ -174,7 +185,10 @@ impl Handler for Poll {
                     .collect::<Result<Vec<_>, _>>()?;
                 Ok(Some(Ack::of(&open)))
             }
-            other => Err(EventError::new("unknown_event", format!("poll has no event {other:?}"))),
+            other => Err(EventError::new(
+                "unknown_event",
+                format!("poll has no event {other:?}"),
+            )),
         }
     }
 
@@ -190,7 +204,10 @@ impl Handler for Poll {
         kv::delete(&format!("open/{id:08}"))?;
         let results = results(id)?;
         log::info(format!("poll {id} closed"));
-        cx.emit("closed").to_room(&watchers(id)).arg(&results)?.send()?;
+        cx.emit("closed")
+            .to_room(&watchers(id))
+            .arg(&results)?
+            .send()?;
         Ok(())
     }
 }
@@ -217,7 +234,8 @@ mod tests {
         let bob = host.context("bob");
         let id = new_poll(&host, &ada, 60_000);
         assert_eq!(id, 1);
-        host.event::<Poll>(&bob, Event::new("watch", json!([id]))).unwrap();
+        host.event::<Poll>(&bob, Event::new("watch", json!([id])))
+            .unwrap();
         let after = ack(host.event::<Poll>(&bob, Event::new("vote", json!([id, 2])).with_ack()));
         assert_eq!(after["options"][2], json!({ "text": "salad", "votes": 1 }));
         let again = host
@@ -236,7 +254,13 @@ mod tests {
         assert_eq!(results["options"][0]["text"], "pizza");
         // Both watchers heard both votes.
         for cx in [&ada, &bob] {
-            assert_eq!(host.received(cx).iter().filter(|r| r.event == "results").count(), 2);
+            assert_eq!(
+                host.received(cx)
+                    .iter()
+                    .filter(|r| r.event == "results")
+                    .count(),
+                2
+            );
         }
         let missing = host
             .event::<Poll>(&ada, Event::new("vote", json!([id, 3])))
@@ -258,7 +282,10 @@ mod tests {
         let second = new_poll(&host, &ada, 120_000);
         let open = ack(host.event::<Poll>(&ada, Event::new("polls", json!([]))));
         assert_eq!(open.as_array().unwrap().len(), 2);
-        assert!(host.advance::<Poll>(Duration::from_millis(59_999)).is_empty());
+        assert!(
+            host.advance::<Poll>(Duration::from_millis(59_999))
+                .is_empty()
+        );
         assert_eq!(
             host.advance::<Poll>(Duration::from_millis(1)),
             [format!("close/{first}")]
