@@ -13,6 +13,7 @@ pub(crate) mod http;
 pub(crate) mod live;
 pub(crate) mod metrics;
 pub(crate) mod open_files;
+pub(crate) mod secrets;
 pub(crate) mod server;
 pub(crate) mod session;
 pub(crate) mod socket;

@@ -84,6 +84,8 @@ impl ServerState {
             node: cluster.cluster.name().to_owned(),
             tenants: tenants.clone(),
             wake: control.timer_wake.clone(),
+            shared: cluster.cluster.is_clustered()
+                || control.store.backend() == eddy_store::Backend::Postgres,
         };
         tokio::spawn(scheduler.run(state.shutting_down.subscribe()));
         crate::cluster::node::start(

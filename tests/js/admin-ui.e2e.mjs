@@ -15,6 +15,8 @@ import { io } from "socket.io-client";
 import { ADMIN_TOKEN, admin, next, plugin, startServer } from "./server.mjs";
 
 const CHROMIUM = process.env.EDDY_TEST_CHROMIUM || "/usr/bin/chromium";
+// The shared server's key for app secrets (32 bytes as hex).
+const SECRET_KEY = "5e".repeat(32);
 const SHOTS = process.env.EDDY_SCREENSHOTS || join(import.meta.dirname, "../../target/e2e-screenshots");
 const DOCS = join(import.meta.dirname, "../../docs/admin");
 
@@ -26,7 +28,7 @@ before(async () => {
   assert.ok(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM}: apt-get install chromium, or set EDDY_TEST_CHROMIUM`);
   mkdirSync(SHOTS, { recursive: true });
   // The real ping interval: the dashboard should not see clients churn.
-  server = await startServer({ ping: [25000, 20000] });
+  server = await startServer({ ping: [25000, 20000], env: { EDDY_SECRET_KEY: SECRET_KEY } });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu"] });
 });
 
@@ -167,6 +169,10 @@ test("the tenant story: create, deploy, watch clients arrive, roll back", async 
   await page.locator("#deploy-result").filter({ hasText: "Version 2 is live" }).waitFor();
   await page.locator('#deployments tr[data-version="2"] .badge.active').waitFor();
   await until(page, () => document.querySelector("#stat-version")?.textContent === "2");
+  // Each version says which contract it was built against.
+  const row = await page.locator('#deployments tr[data-version="2"]').textContent();
+  assert.match(row, /0\.2\.0/, `the contract version is shown: ${row}`);
+  await until(page, () => document.querySelector("#stat-timers")?.textContent === "0");
 
   // Clients connect; the dashboard counts them.
   const url = server.url;
@@ -422,6 +428,96 @@ test("roles: a deployer deploys, activates and rolls back, and changes nothing e
   assert.equal(await page.locator("#rotate").count(), 0);
   assert.deepEqual(problems, []);
   await context.close();
+});
+
+test("config: a variable and a secret are set, the secret never shows, a viewer only looks", async () => {
+  const SECRET = "tok-e2e-7f3a9c-never-shown";
+  await admin(server).createApp("conf");
+  const { page, context, problems } = await newPage();
+  await signIn(page);
+  await page.goto(`${server.url}/admin/#/apps/conf`);
+  await page.getByRole("tab", { name: "Config" }).click();
+  await page.getByText("No config yet.").waitFor();
+
+  // A bad name is caught before it is sent.
+  await page.locator("#config-name").fill("has space");
+  await page.locator("#config-save").click();
+  await page.locator("#config-name-error").filter({ hasText: "A–Z" }).waitFor();
+
+  // A plain variable: listed with its value.
+  await page.locator("#config-name").fill("API_URL");
+  await page.locator("#config-value").fill("https://api.example");
+  await page.locator("#config-save").click();
+  await page.getByRole("alert").filter({ hasText: "Saved variable API_URL" }).waitFor();
+  await page.locator('#config tr[data-config="API_URL"] .config-value', { hasText: "https://api.example" }).waitFor();
+
+  // A secret: masked while typed, gone from the form once sent, listed by name.
+  await page.locator("#config-name").fill("API_TOKEN");
+  await page.locator("#config-secret").check();
+  await page.locator("#config-value").fill(SECRET);
+  assert.ok(await page.locator("#config-value").evaluate((el) => el.classList.contains("masked")), "masked while typed");
+  await page.locator("#config-save").click();
+  await page.getByRole("alert").filter({ hasText: "Saved secret API_TOKEN" }).waitFor();
+  await page.locator('#config tr[data-config="API_TOKEN"] .config-value', { hasText: "secret" }).waitFor();
+  assert.equal(await page.locator("#config-value").inputValue(), "");
+  const shown = await page.evaluate(() => document.documentElement.outerHTML + document.body.innerText + [...document.querySelectorAll("input, textarea")].map((e) => e.value).join(""));
+  assert.ok(!shown.includes(SECRET), "the secret is nowhere in the page");
+  // Nor in what the API answers the page.
+  const listed = await page.evaluate(async () => (await fetch("/admin/api/v1/apps/conf/config", { headers: { authorization: `Bearer ${sessionStorage.getItem("eddy.admin.token")}` } })).text());
+  assert.ok(!listed.includes(SECRET), listed);
+  await shot(page, "app-config", "#config");
+
+  // Delete, with confirmation.
+  await page.locator('#config tr[data-config="API_URL"]').getByRole("button", { name: "Delete API_URL" }).click();
+  await page.getByRole("dialog").getByRole("button", { name: "Delete" }).click();
+  await until(page, () => !document.querySelector('#config tr[data-config="API_URL"]'));
+  assert.deepEqual(problems, []);
+  await context.close();
+
+  // A viewer sees the names and no control to change them.
+  const viewer = await tokenFor({ label: "cora", role: "viewer", tenant: "default" });
+  const v = await newPage();
+  await signIn(v.page, server, viewer);
+  await v.page.goto(`${server.url}/admin/#/apps/conf`);
+  await v.page.getByRole("tab", { name: "Config" }).click();
+  await v.page.locator('#config tr[data-config="API_TOKEN"]').waitFor();
+  await v.page.locator("#config-read-only").waitFor();
+  assert.equal(await v.page.locator("#config-form").count(), 0);
+  assert.equal(await v.page.locator("#config button").count(), 0, "no delete buttons");
+  assert.ok(!(await v.page.content()).includes(SECRET));
+  assert.deepEqual(v.problems, []);
+  await v.context.close();
+});
+
+test("config: a server without a secret key refuses a secret and says how to fix it", async () => {
+  const own = await startServer({ ping: [25000, 20000] });
+  const { page, context, problems } = await newPage();
+  try {
+    await admin(own).createApp("nokey");
+    await signIn(page, own);
+    await page.goto(`${own.url}/admin/#/apps/nokey`);
+    await page.getByRole("tab", { name: "Config" }).click();
+    await page.getByText("No config yet.").waitFor();
+    await page.locator("#config-name").fill("API_TOKEN");
+    await page.locator("#config-secret").check();
+    await page.locator("#config-value").fill("never-stored");
+    await page.locator("#config-save").click();
+    const refusal = page.locator('.alert.error[data-code="secret_key_missing"]');
+    await refusal.filter({ hasText: "EDDY_SECRET_KEY" }).waitFor();
+    assert.equal(await page.locator("#config-value").inputValue(), "", "the refused secret is not kept in the form");
+    await shot(page, "app-config-no-key", "#config-form");
+    // Plain variables work without a key.
+    await page.locator("#config-secret").uncheck();
+    await page.locator("#config-name").fill("MODE");
+    await page.locator("#config-value").fill("test");
+    await page.locator("#config-save").click();
+    await page.locator('#config tr[data-config="MODE"]').waitFor();
+    assert.equal(await page.locator('#config tr[data-config="API_TOKEN"]').count(), 0);
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+    await own.stop();
+  }
 });
 
 test("an expired session goes back to sign-in and says why", async () => {

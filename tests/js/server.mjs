@@ -15,10 +15,10 @@ export function plugin(name) {
 
 /**
  * Starts eddy on a free port (or `port`) with its own data directory; `config`
- * is the text of an eddy.toml to use. The heartbeat is fast unless `ping` says
- * otherwise (`[intervalMs, timeoutMs]`).
+ * is the text of an eddy.toml to use, `env` extra variables (EDDY_SECRET_KEY).
+ * The heartbeat is fast unless `ping` says otherwise (`[intervalMs, timeoutMs]`).
  */
-export async function startServer({ args = [], port = 0, config, dataDir, keepData = false, ping = [300, 200] } = {}) {
+export async function startServer({ args = [], port = 0, config, dataDir, keepData = false, ping = [300, 200], env = {} } = {}) {
   const ownDir = !dataDir;
   dataDir ??= mkdtempSync(join(tmpdir(), "eddy-js-"));
   if (config !== undefined) {
@@ -39,7 +39,7 @@ export async function startServer({ args = [], port = 0, config, dataDir, keepDa
       "--data-dir", dataDir,
       ...args,
     ],
-    { stdio: ["ignore", "pipe", "inherit"], env: withoutEddyConfig(process.env) },
+    { stdio: ["ignore", "pipe", "inherit"], env: { ...withoutEddyConfig(process.env), ...env } },
   );
   const url = await new Promise((resolve, reject) => {
     let out = "";

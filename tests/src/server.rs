@@ -103,6 +103,17 @@ impl TestServer {
         Self::launch(bin, "127.0.0.1:0", args, data_dir, &[]).await
     }
 
+    /// Starts on an existing data directory with extra environment
+    /// variables (a restart under other settings).
+    pub async fn start_in_with_env(
+        bin: &str,
+        data_dir: PathBuf,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Self> {
+        Self::launch(bin, "127.0.0.1:0", args, data_dir, env).await
+    }
+
     /// Starts on `data_dir` with `admin_token` as `EDDY_ADMIN_TOKEN` instead
     /// of the test default.
     pub async fn start_in_with_token(
@@ -136,8 +147,16 @@ impl TestServer {
         log: Option<ServerLog>,
     ) -> anyhow::Result<Self> {
         let mut command = Command::new(Path::new(bin));
+        // The test's own `--log` (a logged server's tests of what it never
+        // logs) replaces the quiet default.
+        let log_level = if args.contains(&"--log") {
+            &[][..]
+        } else {
+            &["--log", "warn"][..]
+        };
         command
-            .args(["serve", "--listen", listen, "--log", "warn"])
+            .args(["serve", "--listen", listen])
+            .args(log_level)
             .arg("--data-dir")
             .arg(&data_dir)
             .args(["--ping-interval-ms", &PING_INTERVAL_MS.to_string()])

@@ -1,5 +1,6 @@
 // One app: its live numbers and charts, and a tab bar whose tabs are the
-// modules under app/ (deployments, limits, keys, sockets, log, data, delete).
+// modules under app/ (deployments, limits, keys, config, sockets, log, data,
+// delete).
 // A tab is `open(body, tab)`: it fills `body` and stops its streams when
 // `tab.signal` aborts (another tab opened, or the page left). A tab that
 // only changes things is shown to tokens with its permission; the others
@@ -9,6 +10,7 @@ import { chartPanel, format } from "./chart.js";
 import { errorBox, formatBytes, h } from "./dom.js";
 import { faultedNotice } from "./faulted.js";
 import { can } from "./principal.js";
+import { configTab } from "./app/config.js";
 import { dataTab } from "./app/data.js";
 import { deleteTab } from "./app/delete.js";
 import { deploymentsTab } from "./app/deployments.js";
@@ -22,6 +24,7 @@ const TABS = [
   ["Deployments", deploymentsTab],
   ["Limits", limitsTab],
   ["Keys", keysTab],
+  ["Config", configTab],
   ["Sockets", socketsTab],
   ["Log", logTab],
   ["Data", dataTab],
@@ -38,6 +41,7 @@ const STATS = [
   ["memory", "Handler memory"],
   ["faults", "Faults (timeouts / traps)"],
   ["breaches", "Limit breaches"],
+  ["timers", "Timers pending"],
 ];
 
 export async function appPage({ main, signal }, slug) {
@@ -71,6 +75,18 @@ export async function appPage({ main, signal }, slug) {
     tabBar(body, { slug, app, signal }),
     body,
   );
+  // Pending timers are a registry count, not part of the live frame: read
+  // with the app, then every 5 s while the page is open.
+  cells.timers.textContent = format(app.timers_pending ?? 0);
+  const timers = setInterval(async () => {
+    try {
+      const fresh = await api("GET", `/apps/${slug}`);
+      cells.timers.textContent = format(fresh.timers_pending ?? 0);
+    } catch {
+      // The stream shows the app going away; nothing to add here.
+    }
+  }, 5000);
+  signal.addEventListener("abort", () => clearInterval(timers));
   stream(
     "/stream",
     (frame) => {

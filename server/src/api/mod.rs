@@ -114,6 +114,11 @@ impl From<ControlError> for ApiError {
                     detail,
                 )
             },
+            ControlError::SecretKeyMissing => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ProblemCode::SecretKeyMissing,
+                detail,
+            ),
             ControlError::TooLarge { .. } => Self {
                 step: Some("size"),
                 ..Self::new(StatusCode::PAYLOAD_TOO_LARGE, ProblemCode::TooLarge, detail)

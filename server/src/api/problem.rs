@@ -48,6 +48,9 @@ pub(crate) enum ProblemCode {
     QuotaExceeded,
     /// The deploy pipeline refused a component (`step` names where).
     DeployRefused,
+    /// A secret was sent to a server started without `EDDY_SECRET_KEY`,
+    /// which it needs to encrypt secrets.
+    SecretKeyMissing,
     /// The client did not acknowledge in time.
     AckTimeout,
     /// The socket disconnected before it acknowledged.
@@ -77,7 +80,7 @@ pub(crate) enum ProblemCode {
 impl ProblemCode {
     /// Every code, for the table in the README and its test.
     #[cfg(test)]
-    pub(crate) const ALL: [Self; 24] = [
+    pub(crate) const ALL: [Self; 25] = [
         Self::BadRequest,
         Self::Unauthorized,
         Self::Forbidden,
@@ -91,6 +94,7 @@ impl ProblemCode {
         Self::TooLarge,
         Self::QuotaExceeded,
         Self::DeployRefused,
+        Self::SecretKeyMissing,
         Self::AckTimeout,
         Self::Disconnected,
         Self::RateLimited,
@@ -119,6 +123,7 @@ impl ProblemCode {
             Self::TooLarge => "too_large",
             Self::QuotaExceeded => "quota_exceeded",
             Self::DeployRefused => "deploy_refused",
+            Self::SecretKeyMissing => "secret_key_missing",
             Self::AckTimeout => "ack_timeout",
             Self::Disconnected => "disconnected",
             Self::RateLimited => "rate_limited",

@@ -66,6 +66,15 @@ impl AdminClient {
         )
     }
 
+    pub(super) fn put_json(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
+        self.send(
+            "PUT",
+            path,
+            Some("application/json"),
+            Bytes::from(body.to_string()),
+        )
+    }
+
     pub(super) fn patch_json(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
         self.send(
             "PATCH",

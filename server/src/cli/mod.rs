@@ -4,6 +4,7 @@
 
 mod apps;
 mod client;
+mod config;
 mod credentials;
 mod deployments;
 mod login;
@@ -45,7 +46,8 @@ struct Cli {
 enum Command {
     /// Run the server (the default).
     Serve(ServeArgs),
-    /// Inspect the configuration.
+    /// Check the server's configuration, or set, list and unset an app's
+    /// config variables and secrets.
     Config {
         #[command(subcommand)]
         command: ConfigCommand,
@@ -134,11 +136,15 @@ enum Command {
     },
 }
 
+// Parsed once per process: the size of its largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum ConfigCommand {
     /// Print the effective configuration (defaults, file, environment and
     /// flags merged; secrets redacted) or the first error in it.
     Check(ServeArgs),
+    #[command(flatten)]
+    App(config::AppConfigCommand),
 }
 
 /// The numeric flags that were given, as a JSON object for a request body
@@ -182,6 +188,9 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Config {
             command: ConfigCommand::Check(args),
         } => serve::config_check(args),
+        Command::Config {
+            command: ConfigCommand::App(command),
+        } => config::run(command),
         Command::Migrate(args) => serve::migrate(args),
         Command::Login(args) => login::login(args),
         Command::Logout => login::logout(),

@@ -161,7 +161,7 @@ impl Layers {
                 },
                 Some(Origin::Text { source, text }) => ConfigError::Value {
                     origin: source.clone(),
-                    value: super::values::redact_password(text),
+                    value: shown(&top, text),
                     message,
                 },
                 // A default that does not pass its own check: a bug here.
@@ -183,7 +183,7 @@ impl Layers {
     ) -> Result<(), ConfigError> {
         let value = text_value(kind, &text).map_err(|message| ConfigError::Value {
             origin: source.clone(),
-            value: super::values::redact_password(&text),
+            value: shown(key, &text),
             message,
         })?;
         self.table.insert(key.to_owned(), value);
@@ -201,6 +201,16 @@ impl Layers {
             .filter(|&(distance, key)| distance <= if key.len() < 8 { 1 } else { 2 })
             .min()
             .map(|(_, key)| key)
+    }
+}
+
+/// A value as an error may repeat it: a secret setting's not at all, a
+/// URL's without its password.
+fn shown(key: &str, text: &str) -> String {
+    if super::SECRET_SETTINGS.contains(&key) {
+        "<redacted>".to_owned()
+    } else {
+        super::values::redact_password(text)
     }
 }
 

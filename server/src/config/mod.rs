@@ -22,7 +22,10 @@ use thiserror::Error;
 
 pub(crate) use layers::Flag;
 pub use values::BuiltinHandler;
-pub(crate) use values::{IpRange, Secret};
+pub(crate) use values::{IpRange, Secret, SecretKey};
+
+/// Settings whose values an error never repeats (`<redacted>` instead).
+const SECRET_SETTINGS: [&str; 2] = ["admin_token", "secret_key"];
 
 /// The server's configuration. Per-app limits are data in the registry, not here.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -56,6 +59,12 @@ pub struct Config {
     /// The admin bearer token. When unset, the first start generates one and prints it once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub admin_token: Option<Secret>,
+    /// The key that encrypts app secrets in the registry: 32 bytes as 64 hex
+    /// digits or base64 (`openssl rand -hex 32`). Every node of a cluster
+    /// needs the same one. Without it, plain config variables work and
+    /// setting a secret is refused. No flag: a flag shows in `ps`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_key: Option<SecretKey>,
     /// Largest handler component an upload may be, in bytes. Default 32 MiB.
     pub max_component_bytes: usize,
     /// Tracing filter (`info`, `eddy=debug,warn`, …). Default `info`.
@@ -159,6 +168,7 @@ impl Default for Config {
             broker_prefix: "eddy".into(),
             node_name: None,
             admin_token: None,
+            secret_key: None,
             max_component_bytes: 32 << 20,
             log: "info".into(),
             demo: true,
@@ -557,6 +567,28 @@ mod tests {
         assert!(text.contains("redis://:<redacted>@cache:6379/0"));
         assert!(!format!("{c:?}").contains("supersecret"));
         assert_eq!(c.admin_token.unwrap().expose(), "et_supersecret");
+    }
+
+    #[test]
+    fn a_malformed_secret_key_is_refused_naming_the_variable_never_the_value() {
+        let near_miss = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeg";
+        let env = vars(&[("EDDY_SECRET_KEY", near_miss)]);
+        let err = Config::load(None, env, &[]).unwrap_err().to_string();
+        assert!(
+            err.starts_with("EDDY_SECRET_KEY: invalid value \"<redacted>\": "),
+            "{err}"
+        );
+        assert!(err.contains("openssl rand -hex 32"), "{err}");
+        assert!(!err.contains("ccddeeg"), "{err}");
+        let err = toml("secret_key = \"short\"").unwrap_err();
+        assert!(err.starts_with("secret_key in eddy.toml: "), "{err}");
+        assert!(!err.contains("short"), "{err}");
+        let good = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+        let c = Config::load(None, vars(&[("EDDY_SECRET_KEY", good)]), &[]).unwrap();
+        assert_eq!(c.secret_key.as_ref().unwrap().expose()[1], 0x11);
+        assert!(c.to_toml().contains("secret_key = \"<redacted>\""));
+        assert!(!c.to_toml().contains("ccddeeff"));
+        assert!(!format!("{c:?}").contains("ccddeeff"));
     }
 
     #[test]

@@ -34,6 +34,70 @@ impl Serialize for Secret {
     }
 }
 
+/// The key that encrypts app secrets at rest: 32 bytes, written as 64 hex
+/// digits or as base64. Like [`Secret`], it never prints, and an error
+/// about it never repeats what was given (a near miss of the real key is
+/// still most of the key).
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretKey([u8; 32]);
+
+impl SecretKey {
+    /// What `EDDY_SECRET_KEY` must look like, for errors.
+    pub(super) const FORMAT: &str =
+        "give 32 bytes as 64 hex digits or as base64 (generate one with `openssl rand -hex 32`)";
+
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(format!("empty; {}", Self::FORMAT));
+        }
+        let bytes = if text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+            (0..32)
+                .map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16))
+                .collect::<Result<Vec<u8>, _>>()
+                .map_err(|e| e.to_string())?
+        } else {
+            use base64::Engine as _;
+            let engines = [
+                &base64::engine::general_purpose::STANDARD,
+                &base64::engine::general_purpose::STANDARD_NO_PAD,
+                &base64::engine::general_purpose::URL_SAFE,
+                &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            ];
+            engines
+                .iter()
+                .find_map(|engine| engine.decode(text).ok())
+                .ok_or_else(|| format!("neither 64 hex digits nor base64; {}", Self::FORMAT))?
+        };
+        let bytes: [u8; 32] = bytes
+            .try_into()
+            .map_err(|b: Vec<u8>| format!("{} bytes, not 32; {}", b.len(), Self::FORMAT))?;
+        Ok(Self(bytes))
+    }
+
+    pub fn expose(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"<redacted>\"")
+    }
+}
+
+impl Serialize for SecretKey {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("<redacted>")
+    }
+}
+
+impl<'de> Deserialize<'de> for SecretKey {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Self::parse(&String::deserialize(d)?).map_err(D::Error::custom)
+    }
+}
+
 /// The native handlers an app in the config file can be served by
 /// (diagnostics and benchmarks; tenant handlers are components in the registry).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -240,6 +304,42 @@ mod tests {
         for text in ["10.0.0.0/8", "10.0.0.2", "::1", "fd00::/8"] {
             assert_eq!(IpRange::parse(text).unwrap().to_string(), text);
         }
+    }
+
+    #[test]
+    fn a_secret_key_is_32_bytes_in_hex_or_base64_and_never_prints() {
+        let hex = "00112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF";
+        let key = SecretKey::parse(hex).unwrap();
+        assert_eq!(key.expose()[..3], [0x00, 0x11, 0x22]);
+        assert_eq!(key.expose()[31], 0xff);
+        use base64::Engine as _;
+        for engine in [
+            base64::engine::general_purpose::STANDARD,
+            base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        ] {
+            let text = engine.encode(key.expose());
+            assert_eq!(SecretKey::parse(&text).unwrap(), key, "{text}");
+        }
+        for bad in [
+            "",
+            "  ",
+            &hex[..62],
+            "zz",
+            &format!("{hex}00"),
+            "not base64!",
+        ] {
+            let err = SecretKey::parse(bad).unwrap_err();
+            assert!(err.contains("openssl rand -hex 32"), "{bad:?}: {err}");
+        }
+        // 16 bytes of base64 is a key of the wrong size, and says so.
+        let short = base64::engine::general_purpose::STANDARD.encode([7u8; 16]);
+        assert!(
+            SecretKey::parse(&short)
+                .unwrap_err()
+                .starts_with("16 bytes, not 32")
+        );
+        assert_eq!(format!("{key:?}"), "\"<redacted>\"");
+        assert_eq!(serde_json::to_string(&key).unwrap(), "\"<redacted>\"");
     }
 
     #[test]

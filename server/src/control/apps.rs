@@ -8,13 +8,14 @@ use eddy_store::{AppLimits, Credentials, NewApp};
 use super::{Control, ControlError, DeployStep};
 use crate::dispatch::{Handler, UnavailableHandler};
 use crate::session::CloseReason;
+use crate::tenant::config::AppConfig;
 use crate::tenant::kv::KvBackend;
 use crate::tenant::timers::AppTimers;
 use crate::tenant::{App, AppData};
 
 impl Control {
     /// The live app for a registry record: its active version's handler
-    /// (built under its limits), its limits, its key-value data.
+    /// (built under its limits), its limits, its key-value data and config.
     pub(super) async fn live_app(&self, record: &eddy_store::App) -> Arc<App> {
         let handler: Arc<dyn Handler> = match record.active_version {
             None => Arc::new(UnavailableHandler::no_deployment()),
@@ -32,6 +33,12 @@ impl Control {
         let data = AppData {
             kv: KvBackend::registry(self.store.clone(), record.id),
             timers: AppTimers::registry(self.store.clone(), record.id, self.timer_wake.clone()),
+            config: AppConfig::registry(
+                self.store.clone(),
+                record.id,
+                &record.slug,
+                self.sealer.clone(),
+            ),
         };
         App::new(
             &record.slug,

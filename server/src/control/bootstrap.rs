@@ -44,6 +44,10 @@ pub(crate) async fn bootstrap(
         tenants: tenants.clone(),
         settings: settings.clone(),
         max_component_bytes: config.max_component_bytes,
+        sealer: config
+            .secret_key
+            .as_ref()
+            .map(|key| Arc::new(crate::secrets::Sealer::new(key.expose()))),
         cluster,
         timer_wake: Default::default(),
         app_locks: Default::default(),

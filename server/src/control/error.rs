@@ -19,6 +19,13 @@ pub(crate) enum ControlError {
     /// soon as it passes `max`.
     #[error("the component is larger than the limit of {max} bytes")]
     TooLarge { size: usize, max: usize },
+    /// A secret to store, and no `secret_key` to encrypt it with.
+    #[error(
+        "this server has no secret key, so it cannot store secrets: start every node with \
+         EDDY_SECRET_KEY set to 32 random bytes as 64 hex digits (`openssl rand -hex 32`); \
+         plain config variables work without it"
+    )]
+    SecretKeyMissing,
     #[error("deploy refused at step `{step}`: {message}")]
     Deploy { step: DeployStep, message: String },
     #[error("internal error: {0}")]

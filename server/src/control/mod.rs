@@ -1,13 +1,15 @@
 //! The control plane: the registry made live. Creating, changing and
 //! deleting apps (`apps.rs`), the deploy pipeline (`deploy.rs`, with its
-//! compile step in `compile.rs`), and bringing this node in line with
-//! changes made on others (`sync.rs`), each as one operation shared by the
-//! admin API, the CLI (through it) and the admin UI. It talks to the data
+//! compile step in `compile.rs`), app config and secrets (`config.rs`),
+//! and bringing this node in line with changes made on others (`sync.rs`),
+//! each as one operation shared by the admin API, the CLI (through it) and
+//! the admin UI. It talks to the data
 //! plane only by replacing an app's handler or limits, or the set of apps.
 
 mod apps;
 mod bootstrap;
 mod compile;
+mod config;
 mod deploy;
 pub(crate) mod dir_lock;
 mod error;
@@ -21,6 +23,7 @@ use eddy_store::Store;
 
 pub(crate) use bootstrap::bootstrap;
 pub(crate) use compile::Compiler;
+pub(crate) use config::ConfigView;
 pub(crate) use deploy::{DeployReport, DeployStep};
 pub(crate) use error::ControlError;
 pub(crate) use timers::Scheduler;
@@ -36,6 +39,9 @@ pub(crate) struct Control {
     pub tenants: Arc<Tenants>,
     settings: Arc<EngineSettings>,
     max_component_bytes: usize,
+    /// The server's secret key (`secret_key`), which encrypts app secrets;
+    /// without one, secrets are refused.
+    pub sealer: Option<Arc<crate::secrets::Sealer>>,
     /// Other nodes hear of every registry change through it.
     pub cluster: Arc<ClusterLink>,
     /// Wakes this node's timer scheduler when a handler sets a timer.

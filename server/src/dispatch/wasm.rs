@@ -507,10 +507,11 @@ async fn config_value(
     app: &crate::tenant::App,
     name: &str,
 ) -> Result<Option<String>, wit::ConfigError> {
-    let _ = (app, name);
-    Err(wit::ConfigError::Unavailable(
-        "app config is not wired yet".into(),
-    ))
+    use crate::tenant::config::ConfigReadError;
+    app.config.get(name).await.map_err(|e| match e {
+        ConfigReadError::SecretUnavailable => wit::ConfigError::SecretUnavailable,
+        ConfigReadError::Unavailable(why) => wit::ConfigError::Unavailable(why),
+    })
 }
 
 /// A key-value outcome, with a refusal by quota counted on the app.

@@ -275,6 +275,9 @@ struct Entry {
     expires: Option<Instant>,
 }
 
+/// A value and its expiry, as a batch found it (to put back on failure).
+type Saved = (Vec<u8>, Option<Instant>);
+
 impl Entries {
     fn live(&mut self, key: &str, now: Instant) -> Option<&Entry> {
         if self
@@ -431,7 +434,7 @@ impl MemoryKv {
         let mut entries = self.inner.lock();
         let now = Instant::now();
         // Each touched key's entry before the batch, restored on failure.
-        let mut undo: Vec<(String, Option<(Vec<u8>, Option<Instant>)>)> = Vec::new();
+        let mut undo: Vec<(String, Option<Saved>)> = Vec::new();
         let mut results = Vec::with_capacity(ops.len());
         let mut outcome = Ok(());
         for op in ops {

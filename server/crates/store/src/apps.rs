@@ -99,7 +99,7 @@ impl AppLimits {
         // Room names travel between nodes, whose wire format caps names at 4 KiB.
         ("max_room_name_bytes", 1, 4096),
         ("max_namespaces", 1, 10_000),
-        ("max_timers", 0, 100_000),
+        ("max_timers", 0, 10_000),
     ];
 
     pub fn validate(&self) -> Result<(), StoreError> {

@@ -17,8 +17,13 @@ use crate::{Store, StoreError, now_ms};
 pub const MAX_CONFIG_ENTRIES: i64 = 256;
 /// The longest config name, in bytes (names are `[A-Za-z0-9_.-]`).
 pub const MAX_CONFIG_NAME: usize = 128;
-/// The largest config value, in bytes (as stored: ciphertext for secrets).
+/// The largest config value, in bytes: a plain value as given, a secret's
+/// plaintext before the server encrypted it.
 pub const MAX_CONFIG_VALUE: usize = 64 * 1024;
+/// Room a secret's stored value has beyond [`MAX_CONFIG_VALUE`] for what
+/// encryption adds (the server's version byte, nonce and tag), so the limit
+/// people see is on the plaintext whether the value is secret or not.
+pub const MAX_SEALING_OVERHEAD: usize = 64;
 
 /// One config entry as the admin API lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -31,7 +36,28 @@ pub struct ConfigEntry {
     pub value: Option<Vec<u8>>,
 }
 
-fn validate(name: &str, value: &[u8]) -> Result<(), StoreError> {
+/// One config entry as stored, value included (a secret's is ciphertext).
+/// Not `Serialize`: it is not for showing.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredConfig {
+    pub name: String,
+    pub value: Vec<u8>,
+    pub secret: bool,
+    pub updated_at: i64,
+}
+
+/// Never prints a value (a secret's ciphertext is no one's business either).
+impl std::fmt::Debug for StoredConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredConfig")
+            .field("name", &self.name)
+            .field("secret", &self.secret)
+            .field("bytes", &self.value.len())
+            .finish()
+    }
+}
+
+fn validate(name: &str, value: &[u8], secret: bool) -> Result<(), StoreError> {
     if name.is_empty()
         || name.len() > MAX_CONFIG_NAME
         || !name
@@ -42,9 +68,10 @@ fn validate(name: &str, value: &[u8]) -> Result<(), StoreError> {
             "config name {name:?}: use 1 to {MAX_CONFIG_NAME} of A-Z a-z 0-9 _ . -"
         )));
     }
-    if value.len() > MAX_CONFIG_VALUE {
+    let max = MAX_CONFIG_VALUE + if secret { MAX_SEALING_OVERHEAD } else { 0 };
+    if value.len() > max {
         return Err(StoreError::Invalid(format!(
-            "config {name}: a value is at most {MAX_CONFIG_VALUE} bytes, this one {}",
+            "config {name}: a value is at most {max} bytes as stored, this one {}",
             value.len()
         )));
     }
@@ -68,7 +95,7 @@ impl Store {
         secret: bool,
         actor: &str,
     ) -> Result<(), StoreError> {
-        validate(name, value)?;
+        validate(name, value, secret)?;
         let mut tx = self.begin().await?;
         // The app's row first: two new names at once count one after the other.
         let slug = lock_app(&mut tx, app_id).await?;
@@ -164,6 +191,27 @@ impl Store {
                     } else {
                         Some(r.try_get("value")?)
                     },
+                })
+            })
+            .collect()
+    }
+
+    /// Every config entry of the app, with its value (a secret's is its
+    /// ciphertext): what a handler's reads are served from, never a listing.
+    pub async fn config_values(&self, app_id: i64) -> Result<Vec<StoredConfig>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT name, value, secret, updated_at FROM app_config WHERE app_id = $1 ORDER BY name",
+        )
+        .bind(app_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(StoredConfig {
+                    name: r.try_get("name")?,
+                    value: r.try_get("value")?,
+                    secret: secret_of(r)?,
+                    updated_at: r.try_get("updated_at")?,
                 })
             })
             .collect()

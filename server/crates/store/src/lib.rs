@@ -15,7 +15,10 @@ mod tokens;
 
 pub use apps::{App, AppLimits, Credentials, NewApp, validate_slug};
 pub use audit::AuditEntry;
-pub use config::{ConfigEntry, MAX_CONFIG_ENTRIES, MAX_CONFIG_NAME, MAX_CONFIG_VALUE};
+pub use config::{
+    ConfigEntry, MAX_CONFIG_ENTRIES, MAX_CONFIG_NAME, MAX_CONFIG_VALUE, MAX_SEALING_OVERHEAD,
+    StoredConfig,
+};
 pub use db::{Backend, Store};
 pub use deployments::{BuildInfo, Deployment, DeploymentStatus};
 pub use error::StoreError;

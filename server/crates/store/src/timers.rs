@@ -132,12 +132,24 @@ impl Store {
     /// among timers no node holds a live lease on (`None`: no such timer).
     /// A scheduler sleeps until then, or until a timer is set sooner.
     pub async fn next_timer_due(&self, now: i64) -> Result<Option<i64>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT MIN(due_at) FROM timers WHERE claimed_until IS NULL OR claimed_until <= $1",
-        )
-        .bind(now)
-        .fetch_one(&self.pool)
-        .await?)
+        self.next_timer_due_skipping(now, &[]).await
+    }
+
+    /// [`Store::next_timer_due`] among apps other than `skip` (apps whose
+    /// timers the caller is not taking more of now).
+    pub async fn next_timer_due_skipping(
+        &self,
+        now: i64,
+        skip: &[i64],
+    ) -> Result<Option<i64>, StoreError> {
+        let sql = format!(
+            "SELECT MIN(due_at) FROM timers WHERE (claimed_until IS NULL OR claimed_until <= $1){}",
+            not_in(skip)
+        );
+        Ok(sqlx::query_scalar(audited(sql))
+            .bind(now)
+            .fetch_one(&self.pool)
+            .await?)
     }
 
     /// Claims for `node` up to `limit` (clamped to 1..=1000) timers due at
@@ -151,6 +163,21 @@ impl Store {
         lease_ms: u64,
         limit: i64,
     ) -> Result<Vec<DueTimer>, StoreError> {
+        self.claim_due_timers_skipping(node, (now, lease_ms), limit, &[])
+            .await
+    }
+
+    /// [`Store::claim_due_timers`] among apps other than `skip`: a
+    /// scheduler leaves out apps that have as many timers running as it
+    /// lets one app have, so one app's burst of due timers cannot hold
+    /// back every other app's.
+    pub async fn claim_due_timers_skipping(
+        &self,
+        node: &str,
+        (now, lease_ms): (i64, u64),
+        limit: i64,
+        skip: &[i64],
+    ) -> Result<Vec<DueTimer>, StoreError> {
         let until = now.saturating_add(i64::try_from(lease_ms).unwrap_or(i64::MAX));
         let skip_locked = match self.backend() {
             Backend::Postgres => " FOR UPDATE SKIP LOCKED",
@@ -158,10 +185,11 @@ impl Store {
         };
         // The outer condition repeats the inner one: on PostgreSQL a row
         // another claim changed meanwhile is re-checked against it.
+        let skip = not_in(skip);
         let sql = format!(
             "UPDATE timers SET claimed_by = $1, claimed_until = $2 \
              WHERE (app_id, key) IN (SELECT app_id, key FROM timers WHERE due_at <= $3 \
-             AND (claimed_until IS NULL OR claimed_until <= $3) \
+             AND (claimed_until IS NULL OR claimed_until <= $3){skip} \
              ORDER BY due_at LIMIT $4{skip_locked}) \
              AND due_at <= $3 AND (claimed_until IS NULL OR claimed_until <= $3) \
              RETURNING app_id, namespace, key, payload, due_at"
@@ -215,4 +243,14 @@ impl Store {
         tx.commit().await?;
         Ok(deleted > 0)
     }
+}
+
+/// ` AND app_id NOT IN (…)` for `apps` (nothing when empty). The ids are
+/// integers written out, never text from outside.
+fn not_in(apps: &[i64]) -> String {
+    if apps.is_empty() {
+        return String::new();
+    }
+    let ids: Vec<String> = apps.iter().map(i64::to_string).collect();
+    format!(" AND app_id NOT IN ({})", ids.join(", "))
 }

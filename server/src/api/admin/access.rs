@@ -30,7 +30,8 @@ pub(crate) const PREFIX: &str = "/admin/api/v1";
 /// `GET /whoami` lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Permission {
-    /// Apps, stats, deployments, logs, sockets, key-value data, audit, live stream.
+    /// Apps, stats, deployments, logs, sockets, key-value data, config
+    /// (secrets by name only), audit, live stream.
     AppsRead,
     AppsCreate,
     /// Name and limits.
@@ -39,6 +40,10 @@ pub(crate) enum Permission {
     AppsRotateSecret,
     /// Upload, activate, roll back.
     DeploymentsWrite,
+    /// Set and delete an app's config variables and secrets. A deployer has
+    /// it: the code it deploys reads every secret anyway, and CI sets
+    /// config beside a deploy.
+    ConfigWrite,
     SocketsDisconnect,
     /// Tokens of the token's own scope.
     TokensManage,
@@ -53,13 +58,14 @@ pub(crate) enum Permission {
 }
 
 impl Permission {
-    pub(crate) const ALL: [Self; 12] = [
+    pub(crate) const ALL: [Self; 13] = [
         Self::AppsRead,
         Self::AppsCreate,
         Self::AppsUpdate,
         Self::AppsDelete,
         Self::AppsRotateSecret,
         Self::DeploymentsWrite,
+        Self::ConfigWrite,
         Self::SocketsDisconnect,
         Self::TokensManage,
         Self::TenantsRead,
@@ -76,6 +82,7 @@ impl Permission {
             Self::AppsDelete => "apps:delete",
             Self::AppsRotateSecret => "apps:rotate-secret",
             Self::DeploymentsWrite => "deployments:write",
+            Self::ConfigWrite => "config:write",
             Self::SocketsDisconnect => "sockets:disconnect",
             Self::TokensManage => "tokens:manage",
             Self::TenantsRead => "tenants:read",
@@ -91,7 +98,7 @@ impl Permission {
         match role {
             Role::PlatformAdmin => true,
             Role::TenantOwner => !matches!(self, TenantsManage | ClusterRead | PlatformRead),
-            Role::Deployer => matches!(self, AppsRead | DeploymentsWrite),
+            Role::Deployer => matches!(self, AppsRead | DeploymentsWrite | ConfigWrite),
             Role::Viewer => matches!(self, AppsRead),
         }
     }
@@ -170,6 +177,19 @@ pub(crate) const ROUTES: &[Rule] = &[
         "POST",
         "/apps/{slug}/rollback",
         Some(P::DeploymentsWrite),
+        T::App,
+    ),
+    rule("GET", "/apps/{slug}/config", Some(P::AppsRead), T::App),
+    rule(
+        "PUT",
+        "/apps/{slug}/config/{name}",
+        Some(P::ConfigWrite),
+        T::App,
+    ),
+    rule(
+        "DELETE",
+        "/apps/{slug}/config/{name}",
+        Some(P::ConfigWrite),
         T::App,
     ),
     rule("GET", "/apps/{slug}/stats", Some(P::AppsRead), T::App),
@@ -444,12 +464,16 @@ mod tests {
         };
         assert_eq!(granted(Role::PlatformAdmin).len(), Permission::ALL.len());
         assert_eq!(granted(Role::Viewer), ["apps:read"]);
-        assert_eq!(granted(Role::Deployer), ["apps:read", "deployments:write"]);
+        assert_eq!(
+            granted(Role::Deployer),
+            ["apps:read", "deployments:write", "config:write"]
+        );
         let owner = granted(Role::TenantOwner);
         for platform_only in ["tenants:manage", "cluster:read", "platform:read"] {
             assert!(!owner.contains(&platform_only), "{platform_only}");
         }
         assert!(owner.contains(&"tokens:manage") && owner.contains(&"apps:create"));
+        assert!(owner.contains(&"config:write"));
     }
 
     #[test]

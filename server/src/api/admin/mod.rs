@@ -1,12 +1,13 @@
 //! The admin REST API under `/admin/api/v1`, for operators: apps and their
-//! limits and keys, deployments, live stats, key-value data, the audit log,
-//! admin tokens, tenants and their quotas. Bearer-token authentication and
-//! authorization in one place (`access.rs`: every route's permission);
-//! problem+json errors; an OpenAPI document generated from these handlers
-//! at `openapi.json`.
+//! limits, keys and config, deployments, live stats, key-value data, the
+//! audit log, admin tokens, tenants and their quotas. Bearer-token
+//! authentication and authorization in one place (`access.rs`: every
+//! route's permission); problem+json errors; an OpenAPI document generated
+//! from these handlers at `openapi.json`.
 
 pub(crate) mod access;
 mod apps;
+mod config;
 mod deployments;
 mod nodes;
 mod observe;
@@ -20,7 +21,7 @@ pub(crate) mod ui;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 
 pub(crate) use access::Principal;
 
@@ -44,6 +45,11 @@ pub(crate) fn router(state: Arc<ServerState>) -> Router<Arc<ServerState>> {
             post(deployments::activate),
         )
         .route("/apps/{slug}/rollback", post(deployments::rollback))
+        .route("/apps/{slug}/config", get(config::list))
+        .route(
+            "/apps/{slug}/config/{name}",
+            put(config::set).delete(config::delete),
+        )
         .route("/apps/{slug}/stats", get(observe::stats))
         .route("/apps/{slug}/kv", get(observe::kv))
         .route("/apps/{slug}/logs", get(stream::logs))

@@ -10,6 +10,7 @@ use utoipa::{Modify, OpenApi};
     paths(
         super::apps::list, super::apps::create, super::apps::get, super::apps::update, super::apps::delete,
         super::apps::rotate_secret,
+        super::config::list, super::config::set, super::config::delete,
         super::deployments::list, super::deployments::upload, super::deployments::activate, super::deployments::rollback,
         super::observe::stats, super::observe::kv, super::observe::audit,
         super::tokens::list, super::tokens::create, super::tokens::revoke,
@@ -22,6 +23,7 @@ use utoipa::{Modify, OpenApi};
     tags(
         (name = "apps", description = "Apps, their limits and keys"),
         (name = "deployments", description = "Handler versions and the deploy pipeline"),
+        (name = "config", description = "App config variables and secrets (write-only), read by handlers with config.get"),
         (name = "observe", description = "Live stats and streams, logs, key-value data, the audit log"),
         (name = "sockets", description = "Connected sockets"),
         (name = "tokens", description = "Admin tokens: who am I, list (never the secrets), create (a role and scope, optionally expiring), revoke"),

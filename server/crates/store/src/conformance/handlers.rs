@@ -4,8 +4,8 @@
 
 use super::{assert_usage_exact, new_app, stores};
 use crate::{
-    KvError, KvOp, KvOpResult, MAX_BATCH_OPS, MAX_CONFIG_ENTRIES, MAX_PAGE, Store, StoreError,
-    TimerError, testing,
+    KvError, KvOp, KvOpResult, MAX_BATCH_OPS, MAX_CONFIG_ENTRIES, MAX_CONFIG_VALUE, MAX_PAGE,
+    MAX_SEALING_OVERHEAD, Store, StoreError, TimerError, testing,
 };
 
 fn set(key: &str, value: &[u8]) -> KvOp {
@@ -428,6 +428,47 @@ async fn timers_are_set_replaced_bounded_and_cancelled() {
 }
 
 #[tokio::test]
+async fn claims_can_leave_busy_apps_out() {
+    for (backend, store) in stores().await {
+        let (busy, _) = store.create_app(&new_app("busy"), "t").await.unwrap();
+        let (calm, _) = store.create_app(&new_app("calm"), "t").await.unwrap();
+        for i in 0..20 {
+            let key = format!("b{i:02}");
+            store
+                .timer_set(busy.id, ("/", &key), i, b"", 100)
+                .await
+                .unwrap();
+        }
+        store
+            .timer_set(calm.id, ("/", "c"), 50, b"", 100)
+            .await
+            .unwrap();
+        // Earliest first would be all of busy's; leaving busy out, calm's.
+        let due = store
+            .claim_due_timers_skipping("n", (100, 1_000), 5, &[busy.id])
+            .await
+            .unwrap();
+        assert_eq!(due.len(), 1, "{backend}");
+        assert_eq!((due[0].app_id, due[0].key.as_str()), (calm.id, "c"));
+        assert_eq!(
+            store
+                .next_timer_due_skipping(100, &[busy.id, calm.id])
+                .await
+                .unwrap(),
+            None,
+            "{backend}"
+        );
+        assert_eq!(
+            store
+                .next_timer_due_skipping(100, &[calm.id])
+                .await
+                .unwrap(),
+            Some(0)
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_timer_whose_node_died_is_claimed_again() {
     for (backend, store) in stores().await {
         let (app, _) = store.create_app(&new_app("lease"), "t").await.unwrap();
@@ -643,6 +684,32 @@ async fn config_keeps_secrets_out_of_listings_and_the_audit_log() {
                 .await,
             Err(StoreError::Invalid(_))
         ));
+        // A secret's ciphertext has room for what encryption adds, no more.
+        let sealed_max = MAX_CONFIG_VALUE + MAX_SEALING_OVERHEAD;
+        store
+            .config_set(id, "sealed", &vec![0; sealed_max], true, "t")
+            .await
+            .unwrap();
+        assert!(matches!(
+            store
+                .config_set(id, "sealed", &vec![0; sealed_max + 1], true, "t")
+                .await,
+            Err(StoreError::Invalid(_))
+        ));
+        // What handlers' reads are served from: every value, secrets' too.
+        let values = store.config_values(id).await.unwrap();
+        let sealed = values.iter().find(|v| v.name == "sealed").unwrap();
+        assert!(
+            sealed.secret && sealed.value.len() == sealed_max,
+            "{backend}"
+        );
+        let api_key = values.iter().find(|v| v.name == "API_KEY").unwrap();
+        assert_eq!(api_key.value, b"ciphertext-2", "{backend}");
+        assert!(
+            !format!("{api_key:?}").contains("ciphertext"),
+            "Debug shows no value"
+        );
+        assert_eq!(values.len(), store.config_list(id).await.unwrap().len());
         for n in store.config_list(id).await.unwrap().len() as i64..MAX_CONFIG_ENTRIES {
             store
                 .config_set(id, &format!("v{n}"), b"1", false, "t")
