@@ -1,21 +1,41 @@
 //! The calling socket and what a handler can do with it.
 
+use std::cell::RefCell;
+
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::host::{self, EmitError, To};
+use crate::config::Config;
+use crate::data::{self, DataError};
+use crate::emit::Emit;
+use crate::host::{self, To};
+use crate::kv::Kv;
+use crate::timers::Timers;
 
 /// The socket a hook is about, and the app's capabilities: emit, rooms,
-/// disconnect. Everything is scoped to the app and this namespace.
+/// disconnect, socket data, and (as in every hook) [`kv`](Context::kv),
+/// [`timers`](Context::timers) and [`config`](Context::config).
+/// Everything is scoped to the app and this namespace.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Context {
     pub(crate) app: String,
     pub(crate) namespace: String,
     pub(crate) socket: String,
-    pub(crate) data: Option<String>,
+    /// The socket's data as the hook began, updated by `set_data` so the
+    /// hook reads what it wrote without asking the host.
+    pub(crate) data: RefCell<Option<String>>,
 }
 
 impl Context {
+    pub(crate) fn new(app: &str, namespace: &str, socket: &str, data: Option<String>) -> Self {
+        Self {
+            app: app.to_owned(),
+            namespace: namespace.to_owned(),
+            socket: socket.to_owned(),
+            data: RefCell::new(data),
+        }
+    }
+
     /// The calling socket's id.
     pub fn socket_id(&self) -> &str {
         &self.socket
@@ -31,11 +51,67 @@ impl Context {
         &self.app
     }
 
-    /// The data attached to this socket at connect time, parsed as `T`.
+    /// The calling socket's data parsed as `T`: what
+    /// [`ConnectReply::data`](crate::ConnectReply::data) attached or
+    /// [`Context::set_data`] last set. `None` when there is none or it
+    /// does not fit `T`.
     pub fn data<T: DeserializeOwned>(&self) -> Option<T> {
         self.data
+            .borrow()
             .as_deref()
             .and_then(|d| serde_json::from_str(d).ok())
+    }
+
+    /// The calling socket's data as JSON text.
+    pub fn data_raw(&self) -> Option<String> {
+        self.data.borrow().clone()
+    }
+
+    /// Replaces the calling socket's data with `data` (as JSON, at most
+    /// 64 KiB). This hook's [`Context::data`] and every later hook of the
+    /// socket, `on_disconnect` included, see it.
+    ///
+    /// ```no_run
+    /// # fn f(cx: &eddy_sdk::Context) -> Result<(), eddy_sdk::DataError> {
+    /// let mut seen: u32 = cx.data().unwrap_or(0);
+    /// seen += 1;
+    /// cx.set_data(&seen)?;
+    /// # Ok(()) }
+    /// ```
+    pub fn set_data<T: Serialize + ?Sized>(&self, data: &T) -> Result<(), DataError> {
+        let json = data::to_json(data)?;
+        host::data_set(&self.socket, Some(&json))?;
+        *self.data.borrow_mut() = Some(json);
+        Ok(())
+    }
+
+    /// Removes the calling socket's data.
+    pub fn clear_data(&self) -> Result<(), DataError> {
+        host::data_set(&self.socket, None)?;
+        *self.data.borrow_mut() = None;
+        Ok(())
+    }
+
+    /// Another socket's data (of this namespace, on this node) parsed as
+    /// `T`; `None` when it has none, does not fit `T`, or is not here.
+    pub fn socket_data<T: DeserializeOwned>(&self, socket_id: &str) -> Option<T> {
+        if socket_id == self.socket {
+            return self.data();
+        }
+        data::read(socket_id)
+    }
+
+    /// Replaces another socket's data (as [`Context::set_data`] does for
+    /// the calling one).
+    pub fn set_socket_data<T: Serialize + ?Sized>(
+        &self,
+        socket_id: &str,
+        data: &T,
+    ) -> Result<(), DataError> {
+        if socket_id == self.socket {
+            return self.set_data(data);
+        }
+        host::data_set(socket_id, Some(&data::to_json(data)?))
     }
 
     /// Starts an emit of `event`, by default to the calling socket.
@@ -46,13 +122,7 @@ impl Context {
     /// # Ok(()) }
     /// ```
     pub fn emit(&self, event: &str) -> Emit<'_> {
-        Emit {
-            cx: self,
-            event: event.to_owned(),
-            to: To::Socket(self.socket.clone()),
-            args: String::from("["),
-            attachments: Vec::new(),
-        }
+        Emit::new(Some(&self.socket), event, To::Socket(self.socket.clone()))
     }
 
     /// Adds the calling socket to `room`. False when the app's limits
@@ -97,98 +167,19 @@ impl Context {
     pub fn room_members(&self, room: &str) -> Vec<String> {
         host::room_members(room)
     }
-}
 
-/// An emit being built: pick recipients, add arguments, then [`Emit::send`].
-#[must_use = "an emit does nothing until it is sent"]
-pub struct Emit<'a> {
-    cx: &'a Context,
-    event: String,
-    to: To,
-    /// The JSON array being built, without its closing bracket.
-    args: String,
-    attachments: Vec<Vec<u8>>,
-}
-
-impl Emit<'_> {
-    /// Sends to one socket of this namespace.
-    pub fn to_socket(mut self, socket_id: &str) -> Self {
-        self.to = To::Socket(socket_id.to_owned());
-        self
+    /// The app's key-value store (the functions of [`crate::kv`]).
+    pub fn kv(&self) -> Kv {
+        Kv
     }
 
-    /// Sends to the members of `room` (call again to add rooms).
-    pub fn to_room(mut self, room: &str) -> Self {
-        match &mut self.to {
-            To::Rooms { rooms, .. } => rooms.push(room.to_owned()),
-            _ => {
-                self.to = To::Rooms {
-                    rooms: vec![room.to_owned()],
-                    except: Vec::new(),
-                }
-            }
-        }
-        self
+    /// The app's timers (the functions of [`crate::timers`]).
+    pub fn timers(&self) -> Timers {
+        Timers
     }
 
-    /// Sends to every socket of the namespace.
-    pub fn to_all(mut self) -> Self {
-        self.to = To::Namespace { except: Vec::new() };
-        self
-    }
-
-    /// Leaves out the members of `room` (a socket id leaves out that socket).
-    pub fn except(mut self, room: &str) -> Self {
-        match &mut self.to {
-            To::Rooms { except, .. } | To::Namespace { except } => except.push(room.to_owned()),
-            To::Socket(_) => {}
-        }
-        self
-    }
-
-    /// Leaves out the calling socket.
-    pub fn except_me(self) -> Self {
-        let me = self.cx.socket.clone();
-        self.except(&me)
-    }
-
-    /// Appends one argument, serialized as JSON.
-    pub fn arg<T: Serialize + ?Sized>(mut self, value: &T) -> Result<Self, EmitError> {
-        let json = serde_json::to_string(value).map_err(|_| EmitError::InvalidArgs)?;
-        self.push_raw(&json);
-        Ok(self)
-    }
-
-    /// Appends a binary argument (sent as a Socket.IO attachment).
-    pub fn binary(mut self, data: impl Into<Vec<u8>>) -> Self {
-        let placeholder = format!(
-            "{{\"_placeholder\":true,\"num\":{}}}",
-            self.attachments.len()
-        );
-        self.push_raw(&placeholder);
-        self.attachments.push(data.into());
-        self
-    }
-
-    /// Replaces the arguments with a JSON array as it is, with its
-    /// attachments (to forward an event's arguments unchanged).
-    pub fn raw_args(mut self, json_array: &str, attachments: Vec<Vec<u8>>) -> Self {
-        let trimmed = json_array.trim();
-        self.args = trimmed.strip_suffix(']').unwrap_or(trimmed).to_owned();
-        self.attachments = attachments;
-        self
-    }
-
-    fn push_raw(&mut self, json: &str) {
-        if self.args.len() > 1 {
-            self.args.push(',');
-        }
-        self.args.push_str(json);
-    }
-
-    /// Sends; returns how many sockets it was queued for.
-    pub fn send(mut self) -> Result<u32, EmitError> {
-        self.args.push(']');
-        host::emit(self.to, &self.event, &self.args, &self.attachments)
+    /// The app's config (the functions of [`crate::config`]).
+    pub fn config(&self) -> Config {
+        Config
     }
 }

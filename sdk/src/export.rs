@@ -3,7 +3,39 @@
 use crate::bindings::eddy::handler::types as wit;
 use crate::{
     Ack, ConnectReply, Context, DisconnectReason, Event, EventError, Handler, Handshake, Reject,
+    Timer, TimerContext,
 };
+
+/// The SDK's version as bytes, for the stamp below.
+#[cfg(target_family = "wasm")]
+const STAMP_LEN: usize = crate::VERSION.len();
+#[cfg(target_family = "wasm")]
+const fn stamp() -> [u8; STAMP_LEN] {
+    let mut out = [0u8; STAMP_LEN];
+    let bytes = crate::VERSION.as_bytes();
+    let mut i = 0;
+    while i < STAMP_LEN {
+        out[i] = bytes[i];
+        i += 1;
+    }
+    out
+}
+
+/// The SDK's version in a custom section named `eddy-sdk` of the core
+/// module, which the server reads at deploy to show which SDK built each
+/// deployment (as Spin stamps its SDK version). It sits in this module on
+/// purpose: the linker keeps an object file of a dependency only when
+/// something in it is used, and every hook calls `install_panic_hook`
+/// here; `tests/tests/all/contract.rs` checks the stamp reaches the
+/// component.
+#[cfg(target_family = "wasm")]
+// `link_section` is an unsafe attribute: misplaced bytes can corrupt a
+// binary. These are inert data in a custom section that nothing executes
+// or reads at run time.
+#[allow(unsafe_code)]
+#[unsafe(link_section = "eddy-sdk")]
+#[used]
+static SDK_STAMP: [u8; STAMP_LEN] = stamp();
 
 /// Exports `$ty` (which implements [`Handler`]) as the component's handler.
 /// `#[eddy_sdk::handler]` writes this for you.
@@ -50,15 +82,13 @@ macro_rules! export {
 }
 
 fn context(ctx: wit::SocketInfo) -> Context {
-    Context {
-        app: ctx.app,
-        namespace: ctx.namespace,
-        socket: ctx.socket,
-        data: ctx.data,
-    }
+    Context::new(&ctx.app, &ctx.namespace, &ctx.socket, ctx.data)
 }
 
 /// Sends a panic's message to the app's log before the trap loses it.
+/// Never inlined: being called from every hook keeps this module's object
+/// file, and with it the version stamp, in the component.
+#[inline(never)]
 fn install_panic_hook() {
     #[cfg(target_family = "wasm")]
     {
@@ -125,5 +155,14 @@ pub fn on_disconnect<H: Handler>(ctx: wit::SocketInfo, reason: wit::DisconnectRe
 
 pub fn on_timer<H: Handler>(timer: wit::Timer) {
     install_panic_hook();
-    let _ = timer;
+    let cx = TimerContext::new(&timer.app, &timer.namespace);
+    let key = timer.key.clone();
+    let timer = Timer {
+        key: timer.key,
+        payload: timer.payload,
+        due_ms: timer.due_ms,
+    };
+    if let Err(e) = H::on_timer(&cx, timer) {
+        crate::log::error(format!("timer {key:?} failed: {e}"));
+    }
 }

@@ -43,9 +43,14 @@ pub(crate) enum To {
 #[cfg(target_family = "wasm")]
 mod imports {
     use super::*;
-    use crate::bindings::eddy::handler::{clock, kv, log, random, sockets};
-    use crate::kv::KvError;
+    use crate::bindings::eddy::handler::{
+        clock, config, kv, log, random, socket_data, sockets, timers,
+    };
+    use crate::config::ConfigError;
+    use crate::data::DataError;
+    use crate::kv::{Entry, KvError, Op, OpResult};
     use crate::log::Level;
+    use crate::timers::TimerError;
 
     pub(crate) fn emit(
         to: To,
@@ -91,7 +96,8 @@ mod imports {
             kv::KvError::QuotaExceeded => KvError::QuotaExceeded,
             kv::KvError::InvalidKey => KvError::InvalidKey,
             kv::KvError::NotANumber => KvError::NotANumber,
-            kv::KvError::Unavailable(m) | kv::KvError::TooLarge(m) => KvError::Unavailable(m),
+            kv::KvError::Unavailable(m) => KvError::Unavailable(m),
+            kv::KvError::TooLarge(m) => KvError::TooLarge(m),
         }
     }
 
@@ -109,6 +115,83 @@ mod imports {
 
     pub(crate) fn kv_increment(key: &str, delta: i64) -> Result<i64, KvError> {
         kv::increment(key, delta).map_err(kv_error)
+    }
+
+    pub(crate) fn kv_list(
+        prefix: &str,
+        start_after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Entry>, KvError> {
+        let page = kv::list(prefix, start_after, limit).map_err(kv_error)?;
+        Ok(page
+            .into_iter()
+            .map(|kv::Entry { key, value }| Entry { key, value })
+            .collect())
+    }
+
+    pub(crate) fn kv_compare_and_swap(
+        key: &str,
+        expected: Option<&[u8]>,
+        new: Option<&[u8]>,
+    ) -> Result<bool, KvError> {
+        kv::compare_and_swap(key, expected, new).map_err(kv_error)
+    }
+
+    pub(crate) fn kv_batch(ops: Vec<Op>) -> Result<Vec<OpResult>, KvError> {
+        let ops: Vec<kv::Op> = ops
+            .into_iter()
+            .map(|op| match op {
+                Op::Set(key, value) => kv::Op::Set(kv::Entry { key, value }),
+                Op::Delete(key) => kv::Op::Delete(key),
+                Op::Increment(key, by) => kv::Op::Increment((key, by)),
+            })
+            .collect();
+        let done = kv::batch(&ops).map_err(kv_error)?;
+        Ok(done
+            .into_iter()
+            .map(|r| match r {
+                kv::OpResult::Set => OpResult::Set,
+                kv::OpResult::Deleted(existed) => OpResult::Deleted(existed),
+                kv::OpResult::Incremented(n) => OpResult::Incremented(n),
+            })
+            .collect())
+    }
+
+    fn timer_error(e: timers::TimerError) -> TimerError {
+        match e {
+            timers::TimerError::TooMany(max) => TimerError::TooMany { max },
+            timers::TimerError::InvalidKey => TimerError::InvalidKey,
+            timers::TimerError::PayloadTooLarge => TimerError::PayloadTooLarge,
+            timers::TimerError::DelayTooLong => TimerError::DelayTooLong,
+            timers::TimerError::Unavailable(m) => TimerError::Unavailable(m),
+        }
+    }
+
+    pub(crate) fn timer_set(key: &str, delay_ms: u64, payload: &str) -> Result<(), TimerError> {
+        timers::set(key, delay_ms, payload).map_err(timer_error)
+    }
+
+    pub(crate) fn timer_cancel(key: &str) -> Result<bool, TimerError> {
+        timers::cancel(key).map_err(timer_error)
+    }
+
+    pub(crate) fn config_get(name: &str) -> Result<Option<String>, ConfigError> {
+        config::get(name).map_err(|e| match e {
+            config::ConfigError::SecretUnavailable => ConfigError::SecretUnavailable,
+            config::ConfigError::Unavailable(m) => ConfigError::Unavailable(m),
+        })
+    }
+
+    pub(crate) fn data_get(socket: &str) -> Option<String> {
+        socket_data::get(socket)
+    }
+
+    pub(crate) fn data_set(socket: &str, data: Option<&str>) -> Result<(), DataError> {
+        socket_data::set(socket, data).map_err(|e| match e {
+            socket_data::DataError::NoSuchSocket => DataError::NoSuchSocket,
+            socket_data::DataError::NotJson => DataError::NotJson,
+            socket_data::DataError::TooLarge => DataError::TooLarge,
+        })
     }
 
     pub(crate) fn log(level: Level, message: &str) {
@@ -137,7 +220,7 @@ mod imports {
 
 #[cfg(not(target_family = "wasm"))]
 mod imports {
-    pub(crate) use crate::testing::host::*;
+    pub(crate) use crate::testing::*;
 }
 
 pub(crate) use imports::*;

@@ -4,23 +4,43 @@
 #[doc(hidden)]
 #[path = "export.rs"]
 pub mod __private;
+pub mod config;
 mod context;
+pub mod data;
+mod emit;
 mod host;
 pub mod kv;
 pub mod log;
 pub mod random;
 #[cfg(not(target_family = "wasm"))]
 pub mod testing;
+mod timer_context;
+pub mod timers;
 mod types;
 
-pub use context::{Context, Emit};
+pub use config::ConfigError;
+pub use context::Context;
+pub use data::DataError;
 pub use eddy_sdk_macros::handler;
+pub use emit::{Emit, Unaddressed};
 pub use host::EmitError;
 pub use kv::KvError;
 pub use serde_json::{Value, json};
+pub use timer_context::TimerContext;
+pub use timers::{Timer, TimerError};
 pub use types::{
     Ack, Args, ConnectReply, DisconnectReason, Event, EventError, EventResult, Handshake, Reject,
+    TimerResult,
 };
+
+/// This SDK's version, which it stamps into every component built with it
+/// (in a custom section named `eddy-sdk`); the admin UI shows it beside
+/// each deployment.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The version of the `eddy:handler` contract this SDK builds components
+/// for (`sdk/wit/handler.wit`).
+pub const CONTRACT: &str = "0.2.0";
 
 /// The bindings generated from `sdk/wit` (the `eddy:handler` world). Used by
 /// [`export!`]; handler code does not need them.
@@ -55,6 +75,15 @@ pub trait Handler {
     /// The socket left (best effort). The default does nothing.
     fn on_disconnect(cx: &Context, reason: DisconnectReason) {
         let _ = (cx, reason);
+    }
+
+    /// One of the app's [`timers`] fell due. It has no calling socket:
+    /// [`TimerContext`] reaches the namespace the timer was set from. An
+    /// error is written to the app's log; the timer is not retried. The
+    /// default does nothing.
+    fn on_timer(cx: &TimerContext, timer: Timer) -> TimerResult {
+        let _ = (cx, timer);
+        Ok(())
     }
 }
 

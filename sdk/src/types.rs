@@ -29,6 +29,35 @@ impl Handshake {
         self
     }
 
+    /// Adds a request header (for tests; the name is lower-cased, as the
+    /// server passes them).
+    ///
+    /// ```
+    /// use eddy_sdk::{Handshake, json};
+    /// let hs = Handshake::with_auth(json!({ "name": "Ada" }))
+    ///     .with_header("User-Agent", "test")
+    ///     .with_address("203.0.113.9:50000");
+    /// assert_eq!(hs.header("user-agent"), Some("test"));
+    /// assert_eq!(hs.address(), Some("203.0.113.9:50000"));
+    /// ```
+    pub fn with_header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_ascii_lowercase(), value.into()));
+        self
+    }
+
+    /// Sets the client's address, `ip:port` (for tests).
+    pub fn with_address(mut self, address: &str) -> Self {
+        self.address = Some(address.into());
+        self
+    }
+
+    /// Sets when the session opened, in milliseconds since the Unix epoch
+    /// (for tests).
+    pub fn with_issued_ms(mut self, issued_ms: u64) -> Self {
+        self.issued_ms = issued_ms;
+        self
+    }
+
     /// The client's `auth` payload parsed as `T`, or `None` when it does not fit.
     pub fn auth<T: DeserializeOwned>(&self) -> Option<T> {
         serde_json::from_str(&self.auth).ok()
@@ -280,6 +309,10 @@ impl From<crate::KvError> for EventError {
 
 /// What `on_event` returns.
 pub type EventResult = Result<Option<Ack>, EventError>;
+
+/// What `on_timer` returns: an error goes to the app's log (no client is
+/// waiting for it), so `?` works on every SDK call in a timer hook.
+pub type TimerResult = Result<(), EventError>;
 
 /// Why a socket left its namespace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

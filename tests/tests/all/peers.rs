@@ -56,6 +56,27 @@ fn official_javascript_client() {
     );
 }
 
+/// The contract 0.2 examples (`game`, `poll`, `moderated-chat`): timers,
+/// config and key-value listing, end to end.
+#[test]
+fn official_javascript_client_with_the_0_2_examples() {
+    let dir = tests_dir().join("js");
+    assert!(
+        dir.join("node_modules/socket.io-client").is_dir(),
+        "socket.io-client is not installed: run ./scripts/test, or `npm ci` in tests/js"
+    );
+    run_suite(
+        &dir,
+        "node",
+        &[
+            "--test",
+            "--test-concurrency=1",
+            "--test-reporter=spec",
+            "examples.test.mjs",
+        ],
+    );
+}
+
 #[test]
 fn official_python_client() {
     let dir = tests_dir().join("python");

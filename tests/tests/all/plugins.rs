@@ -67,3 +67,58 @@ fn every_plugin_has_a_test() {
         untested.join(", ")
     );
 }
+
+/// The version the SDK stamps: `version` of `sdk/Cargo.toml`.
+fn sdk_version() -> String {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sdk/Cargo.toml");
+    let text = std::fs::read_to_string(manifest).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("version = \""))
+        .expect("sdk/Cargo.toml sets its own version");
+    line.trim_start_matches("version = \"")
+        .trim_end_matches('"')
+        .to_owned()
+}
+
+/// The SDK stamps its version into a custom section of the core module,
+/// and the stamp survives the plugins' release build (with LTO) into the
+/// component, where the server's loader reads it. (The README walkthrough
+/// checks a build without LTO.)
+#[test]
+fn components_built_with_the_sdk_carry_its_version() {
+    use eddy_tests::plugins::{
+        AUTH_TOKEN, CHAT, COUNTER, ECHO, GAME, MODERATED_CHAT, POLL, PRESENCE,
+    };
+    let engine = eddy_host::HostEngine::new(eddy_host::EngineOptions::default()).unwrap();
+    let want = sdk_version();
+    for plugin in [
+        ECHO,
+        CHAT,
+        PRESENCE,
+        AUTH_TOKEN,
+        COUNTER,
+        GAME,
+        POLL,
+        MODERATED_CHAT,
+    ] {
+        let loaded = engine.load(&plugin.bytes()).unwrap();
+        assert_eq!(
+            loaded.sdk_version.as_deref(),
+            Some(want.as_str()),
+            "{}",
+            plugin.name()
+        );
+        assert_eq!(
+            loaded.contract,
+            eddy_host::Contract::V0_2,
+            "{}",
+            plugin.name()
+        );
+    }
+    // A component written without the SDK has no stamp.
+    let raw = engine
+        .load(&eddy_tests::plugins::HOSTILE_PROBE.bytes())
+        .unwrap();
+    assert_eq!(raw.sdk_version, None);
+}

@@ -3,13 +3,16 @@
 //!
 //! - `README.md`'s "A handler in five minutes": its fenced blocks, in order,
 //!   become one shell script (`sh` blocks as they are, the `toml` block
-//!   appended to `Cargo.toml`, the `rust` block written to `src/lib.rs`),
-//!   run beside a link `eddy/` to this checkout, so `../eddy/sdk` is this
-//!   SDK; `eddy` is the test server's binary and the server the one it
-//!   starts. Then clients use the deployed handler.
+//!   appended to `Cargo.toml`, the `rust` block written to `src/lib.rs`,
+//!   the `python` block to `client.py`), run beside a link `eddy/` to this
+//!   checkout, so `../eddy/sdk` is this SDK; `eddy` is the test server's
+//!   binary and the server the one it starts, and `python3` the one of
+//!   `tests/python/.venv` (which has python-socketio). Then more clients
+//!   use the deployed handler.
 //! - `sdk/README.md` from `cargo new` to a live handler: the crate is made
 //!   from its own `Cargo.toml` and `src/lib.rs` blocks, built for
-//!   wasm32-wasip2, served by the real binary, and used by clients.
+//!   wasm32-wasip2, served by the real binary, and used by clients, its
+//!   Python `client.py` among them.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -112,6 +115,7 @@ fn walkthrough_script(blocks: &[Block]) -> String {
             }
             "toml" => script.push_str(&edit(">>", "Cargo.toml")),
             "rust" => script.push_str(&edit(">", "src/lib.rs")),
+            "python" => script.push_str(&edit(">", "client.py")),
             other => panic!("the walkthrough has a {other:?} block the test cannot follow"),
         }
     }
@@ -142,9 +146,17 @@ async fn the_readme_walkthrough_works_as_written() {
     std::fs::create_dir_all(home.join("bin")).unwrap();
     std::os::unix::fs::symlink(&checkout, home.join("eddy")).unwrap();
     std::os::unix::fs::symlink(BIN, home.join("bin/eddy")).unwrap();
+    // The reader has done the section's `pip install`: the test's venv
+    // (made by ./scripts/test) is that install, first on the PATH.
+    let venv = checkout.join("tests/python/.venv/bin");
+    assert!(
+        venv.join("python3").is_file(),
+        "the python-socketio venv is missing: run ./scripts/test (it creates tests/python/.venv)"
+    );
     let path = format!(
-        "{}:{}",
+        "{}:{}:{}",
         home.join("bin").display(),
+        venv.display(),
         std::env::var("PATH").unwrap_or_default()
     );
 
@@ -206,17 +218,43 @@ async fn the_readme_walkthrough_works_as_written() {
     assert!(stdout.contains("signed in to "), "{stdout}");
     assert!(stdout.contains("secret:     sk_"), "{stdout}");
     assert!(stdout.contains("version 1 of my-app is live"), "{stdout}");
+    // The SDK's version stamp survived a plain release build (no LTO).
+    let listed = server
+        .admin()
+        .call("GET", "/apps/my-app/deployments", None)
+        .await
+        .unwrap();
+    let sdk = std::fs::read_to_string(checkout.join("sdk/Cargo.toml")).unwrap();
+    let stamped = listed.json()[0]["sdk_version"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        !stamped.is_empty() && sdk.contains(&format!("\nversion = \"{stamped}\"\n")),
+        "{}",
+        listed.body
+    );
+    // The Python client read the refusal, then was heard by nobody.
+    assert!(stdout.contains("refused: a name is required\n"), "{stdout}");
+    assert!(stdout.contains("said to 0 others\n"), "{stdout}");
 
-    // A client says something into the lobby, where nobody else is yet;
-    // a second one's words reach the first.
+    // A client without a name is refused; one says something into the
+    // lobby, where nobody else is yet; a second one's words reach the first.
     let path = "/apps/my-app/socket.io/?EIO=4&transport=websocket";
+    let mut nameless = server.ws(path).await.unwrap();
+    nameless.text().await.unwrap();
+    nameless.send("40").await.unwrap();
+    assert_eq!(
+        nameless.text().await.unwrap(),
+        "44{\"message\":\"a name is required\"}"
+    );
     let mut ada = server.ws(path).await.unwrap();
     ada.text().await.unwrap();
-    ada.send("40").await.unwrap();
+    ada.send("40{\"name\":\"Ada\"}").await.unwrap();
     assert!(ada.text().await.unwrap().starts_with("40{\"sid\""));
     let mut bob = server.ws(path).await.unwrap();
     bob.text().await.unwrap();
-    bob.send("40").await.unwrap();
+    bob.send("40{\"name\":\"Bob\"}").await.unwrap();
     assert!(bob.text().await.unwrap().starts_with("40{\"sid\""));
     ada.send("421[\"say\",\"hello\"]").await.unwrap();
     assert_eq!(ada.text().await.unwrap(), "431[0]");
@@ -313,6 +351,40 @@ async fn the_sdk_readme_walkthrough_works() {
     assert_eq!(
         nameless.text().await.unwrap(),
         "44{\"message\":\"a name is required\"}"
+    );
+
+    // The page's Python client, with the python-socketio of the test venv.
+    let python = repo().join("tests/python/.venv/bin/python3");
+    assert!(
+        python.is_file(),
+        "the python-socketio venv is missing: run ./scripts/test (it creates tests/python/.venv)"
+    );
+    std::fs::write(
+        dir.join("client.py"),
+        block_after(&readme, "`client.py`:", "python"),
+    )
+    .unwrap();
+    let out = tokio::process::Command::new(&python)
+        .arg("client.py")
+        .current_dir(&dir)
+        .env("EDDY_SERVER", server.url())
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(60), out)
+        .await
+        .expect("client.py took more than a minute")
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "client.py fails:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        stdout,
+        "refused: a name is required\nmessages so far: 3\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
     std::fs::remove_dir_all(dir).ok();
 }
