@@ -55,25 +55,44 @@ pub fn get(name: &str) -> Result<Option<String>, ConfigError> {
 
 /// The value of `name` parsed with [`FromStr`] (numbers, booleans, …),
 /// surrounding whitespace ignored.
-pub fn get_parsed<T>(name: &str) -> Result<Option<T>, ConfigError>
-where
-    T: FromStr,
-    T::Err: std::fmt::Display,
-{
+///
+/// A value that does not parse is [`ConfigError::Invalid`] naming the
+/// variable and the type, never the parser's message: parsers quote what
+/// they read, and a secret must not reach a client through an error ack.
+pub fn get_parsed<T: FromStr>(name: &str) -> Result<Option<T>, ConfigError> {
     get(name)?
         .map(|v| {
             v.trim()
                 .parse()
-                .map_err(|e| ConfigError::Invalid(format!("{name}: {e}")))
+                .map_err(|_| invalid::<T>(name, "does not parse"))
         })
         .transpose()
 }
 
-/// The value of `name` parsed as JSON.
+/// The value of `name` parsed as JSON. As with [`get_parsed`], an error
+/// never quotes the value.
 pub fn get_json<T: DeserializeOwned>(name: &str) -> Result<Option<T>, ConfigError> {
     get(name)?
-        .map(|v| serde_json::from_str(&v).map_err(|e| ConfigError::Invalid(format!("{name}: {e}"))))
+        .map(|v| {
+            serde_json::from_str(&v).map_err(|e| {
+                // serde's category and position only: its message quotes input.
+                let why = format!(
+                    "is not that JSON ({:?} at line {} column {})",
+                    e.classify(),
+                    e.line(),
+                    e.column()
+                );
+                invalid::<T>(name, &why)
+            })
+        })
         .transpose()
+}
+
+fn invalid<T>(name: &str, why: &str) -> ConfigError {
+    ConfigError::Invalid(format!(
+        "config {name} {why} as {}",
+        std::any::type_name::<T>()
+    ))
 }
 
 /// The app's config as a value: the functions of [`crate::config`] as

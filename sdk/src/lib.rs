@@ -79,8 +79,9 @@ pub trait Handler {
 
     /// One of the app's [`timers`] fell due. It has no calling socket:
     /// [`TimerContext`] reaches the namespace the timer was set from. An
-    /// error is written to the app's log; the timer is not retried. The
-    /// default does nothing.
+    /// error is written to the app's log; the timer is not retried. A hook
+    /// runs again (on another node) only if the node running it died, so
+    /// make it safe to repeat. The default does nothing.
     fn on_timer(cx: &TimerContext, timer: Timer) -> TimerResult {
         let _ = (cx, timer);
         Ok(())

@@ -1,7 +1,8 @@
 //! Durable timers: set one with a key, a delay and a payload, and the
-//! app's [`Handler::on_timer`](crate::Handler::on_timer) runs once when it
+//! app's [`Handler::on_timer`](crate::Handler::on_timer) runs when it
 //! falls due, on one node of the cluster, with whichever version of the
-//! app is live then. Timers survive restarts and redeploys.
+//! app is live then (once, unless that node dies while running it).
+//! Timers survive restarts and redeploys.
 //!
 //! A timer belongs to the app, not to a socket: setting a key again
 //! replaces its timer, from any socket or hook. `on_timer` runs in the

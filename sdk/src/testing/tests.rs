@@ -306,6 +306,23 @@ fn config_is_read_live() {
     assert_eq!(crate::config::get("max").unwrap(), None);
 }
 
+#[test]
+fn a_value_that_does_not_parse_is_never_quoted() {
+    // A `?` turns these errors into error acks a client reads.
+    let host = MockHost::new();
+    host.set_config("api_key", "sk_live_do_not_show");
+    let parsed = crate::config::get_parsed::<u64>("api_key").unwrap_err();
+    let json = crate::config::get_json::<Vec<u64>>("api_key").unwrap_err();
+    for e in [parsed, json] {
+        let ack: crate::EventError = e.clone().into();
+        assert!(
+            !format!("{e} {e:?} {}", ack.message).contains("sk_live"),
+            "{e}"
+        );
+        assert!(e.to_string().contains("api_key"), "{e}");
+    }
+}
+
 struct Greeter;
 impl Handler for Greeter {
     fn on_connect(cx: &Context, hs: &Handshake) -> Result<ConnectReply, Reject> {

@@ -6,13 +6,18 @@
 //! [`LOOK_EVERY`] when other nodes may share the registry, so timers whose
 //! node died are taken over; a handler that sets a sooner timer on this node wakes it at
 //! once (`tenant/timers.rs`).
-//! A timer fires once: its hook's fault is logged and the timer deleted,
-//! not retried. Only a node that dies mid-fire makes it run again, on
-//! another node once its lease ends.
+//! A timer's hook runs once: a fault (or a hook still running after
+//! [`FIRE_TIMEOUT`]) is logged and the timer deleted, not retried. A timer
+//! whose hook could not run at all (no version deployed, the version
+//! failed to load here, the app faulted) is given back and tried again
+//! later, for up to an hour. A node that dies mid-fire makes a hook run
+//! again, on another node once its lease ends. Each app gets a share of
+//! the node's hooks (at once and per second), so one app's timers cannot
+//! hold back another's or keep the registry busy.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use eddy_host::types::Level;
 use eddy_store::{DueTimer, Store, now_ms};
@@ -20,8 +25,8 @@ use parking_lot::Mutex;
 use tokio::sync::watch;
 
 use crate::dispatch::{TimerContext, TimerOutcome};
-use crate::tenant::Tenants;
 use crate::tenant::timers::TimerWake;
+use crate::tenant::{RateLimiter, Tenants};
 
 /// The longest the scheduler sleeps between looks at a registry other
 /// nodes may share (one of them may set a timer and die before it fires).
@@ -37,12 +42,21 @@ const LEASE: Duration = Duration::from_secs(60);
 /// it claims at once, so a claimed timer starts at once.
 const FIRING_AT_ONCE: usize = 64;
 /// Timer hooks of one app running at once on this node. An app at this
-/// count is left out of claims, so one app's burst of due timers takes at
-/// most this share of the node and other apps' timers stay on time.
+/// count is left out of claims (and what a claim brought beyond its share
+/// is given back), so one app's burst of due timers takes at most this
+/// share of the node and other apps' timers stay on time.
 const FIRING_PER_APP: usize = 8;
+/// Timer hooks one app may start per second on this node (bursts of twice
+/// that): each costs the shared registry a few writes, and a hook that
+/// re-arms its timer with no delay would otherwise loop as fast as the
+/// registry allows. Past it, the app's timers wait their turn.
+const FIRINGS_PER_SECOND: u64 = 200;
 /// How long one firing may take, waits included, before it is given up
-/// (and its lease left to run out). Below [`LEASE`].
+/// (and the timer dropped). Below [`LEASE`].
 const FIRE_TIMEOUT: Duration = Duration::from_secs(30);
+/// A timer that could not run (no version deployed, a faulted app) is
+/// tried again until it is this late, then dropped.
+const GIVE_UP_AFTER: Duration = Duration::from_secs(3600);
 
 pub(crate) struct Scheduler {
     pub store: Store,
@@ -55,57 +69,84 @@ pub(crate) struct Scheduler {
     pub shared: bool,
 }
 
-/// Timer hooks running on this node, per app id.
+/// Each app's share of this node's timer hooks.
 #[derive(Default)]
-struct Running(Mutex<HashMap<i64, usize>>);
+struct Shares(Mutex<HashMap<i64, Share>>);
 
-impl Running {
+#[derive(Default)]
+struct Share {
+    running: usize,
+    budget: RateLimiter,
+}
+
+impl Shares {
     fn total(&self) -> usize {
-        self.0.lock().values().sum()
+        self.0.lock().values().map(|s| s.running).sum()
     }
 
-    /// Apps at [`FIRING_PER_APP`]: left out of the next claim.
-    fn saturated(&self) -> Vec<i64> {
-        let running = self.0.lock();
-        running
-            .iter()
-            .filter(|&(_, &n)| n >= FIRING_PER_APP)
-            .map(|(&id, _)| id)
+    /// Apps that may start no hook now: left out of the next claim.
+    fn blocked(&self, now: Instant) -> Vec<i64> {
+        let mut shares = self.0.lock();
+        shares
+            .iter_mut()
+            .filter_map(|(&id, s)| {
+                let full = s.running >= FIRING_PER_APP;
+                (full || !s.budget.available(FIRINGS_PER_SECOND, now)).then_some(id)
+            })
             .collect()
     }
 
-    fn start(&self, app_id: i64) {
-        *self.0.lock().entry(app_id).or_default() += 1;
+    /// Takes a turn for one of `app_id`'s hooks, if its share allows.
+    fn admit(&self, app_id: i64, now: Instant) -> bool {
+        let mut shares = self.0.lock();
+        let share = shares.entry(app_id).or_default();
+        if share.running < FIRING_PER_APP && share.budget.allow(FIRINGS_PER_SECOND, now) {
+            share.running += 1;
+            true
+        } else {
+            false
+        }
     }
 
     fn finish(&self, app_id: i64) {
-        let mut running = self.0.lock();
-        if let Some(n) = running.get_mut(&app_id) {
-            *n -= 1;
-            if *n == 0 {
-                running.remove(&app_id);
-            }
+        if let Some(share) = self.0.lock().get_mut(&app_id) {
+            share.running = share.running.saturating_sub(1);
         }
     }
 }
 
+/// Gives an app's turn back when its hook ends, however it ends (a
+/// panicking hook task included), and wakes the scheduler: there is room.
+struct Turn {
+    shares: Arc<Shares>,
+    wake: Arc<TimerWake>,
+    app_id: i64,
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        self.shares.finish(self.app_id);
+        self.wake.room_freed();
+    }
+}
+
 impl Scheduler {
-    /// Runs until `stop` turns true.
+    /// Runs until `stop` turns true (or its sender is gone).
     pub(crate) async fn run(self, mut stop: watch::Receiver<bool>) {
         let this = Arc::new(self);
-        let running = Arc::new(Running::default());
+        let shares = Arc::new(Shares::default());
         loop {
             if *stop.borrow() {
                 return;
             }
-            let room = FIRING_AT_ONCE.saturating_sub(running.total());
-            let skip = running.saturated();
+            let room = FIRING_AT_ONCE.saturating_sub(shares.total());
             let mut claimed = Vec::new();
             if room > 0 {
                 let lease = (now_ms(), LEASE.as_millis() as u64);
+                let blocked = shares.blocked(Instant::now());
                 match this
                     .store
-                    .claim_due_timers_skipping(&this.node, lease, room as i64, &skip)
+                    .claim_due_timers_skipping(&this.node, lease, room as i64, &blocked)
                     .await
                 {
                     Ok(due) => claimed = due,
@@ -113,19 +154,16 @@ impl Scheduler {
                 }
             }
             let full = room > 0 && claimed.len() == room;
-            this.fire_all(claimed, &running);
+            this.fire_all(claimed, &shares).await;
             if full {
                 continue;
             }
             // With no room, only a finished hook (it wakes us) makes any.
+            let blocked = shares.blocked(Instant::now());
             let next = if room == 0 {
                 None
             } else {
-                match this
-                    .store
-                    .next_timer_due_skipping(now_ms(), &running.saturated())
-                    .await
-                {
+                match this.store.next_timer_due_skipping(now_ms(), &blocked).await {
                     Ok(next) => next,
                     Err(error) => {
                         tracing::warn!(%error, "cannot read the next timer");
@@ -134,7 +172,10 @@ impl Scheduler {
                 }
             };
             let now = now_ms();
-            let every = if this.shared {
+            let every = if !blocked.is_empty() {
+                // An app waits for its budget: look again when it refills.
+                Duration::from_millis(1_000 / FIRINGS_PER_SECOND)
+            } else if this.shared {
                 LOOK_EVERY
             } else {
                 LOOK_EVERY_ALONE
@@ -146,7 +187,11 @@ impl Scheduler {
             tokio::select! {
                 () = tokio::time::sleep(sleep) => {}
                 () = this.wake.woken() => {}
-                _ = stop.changed() => {}
+                changed = stop.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                }
             }
             // Awake: any timer set from now on may be missed by the look
             // under way, so each one wakes the next sleep at once.
@@ -154,9 +199,10 @@ impl Scheduler {
         }
     }
 
-    /// Starts every claimed timer's hook; each counts in `running` until
-    /// it is done, and then wakes the loop (there is room again).
-    fn fire_all(self: &Arc<Self>, claimed: Vec<DueTimer>, running: &Arc<Running>) {
+    /// Starts each claimed timer's hook its app's share allows, and gives
+    /// the rest back to the registry (the app is left out of claims until
+    /// it has room again).
+    async fn fire_all(self: &Arc<Self>, claimed: Vec<DueTimer>, shares: &Arc<Shares>) {
         if claimed.is_empty() {
             return;
         }
@@ -170,31 +216,49 @@ impl Scheduler {
         for timer in claimed {
             let Some(app) = apps.get(&timer.app_id).cloned() else {
                 // Not live here yet (created a moment ago on another node):
-                // its lease runs out and a node that has it fires it.
+                // another node that has it may take it.
                 tracing::debug!(app_id = timer.app_id, key = %timer.key, "timer of an app not live here");
+                self.release(&timer, None).await;
                 continue;
             };
-            running.start(timer.app_id);
-            let (this, running) = (self.clone(), running.clone());
+            if !shares.admit(timer.app_id, Instant::now()) {
+                self.release(&timer, None).await;
+                continue;
+            }
+            let turn = Turn {
+                shares: shares.clone(),
+                wake: self.wake.clone(),
+                app_id: timer.app_id,
+            };
+            let this = self.clone();
             tokio::spawn(async move {
+                let _turn = turn;
                 this.fire(&app, &timer).await;
-                running.finish(timer.app_id);
-                this.wake.room_freed();
             });
         }
     }
 
-    /// Runs one timer's hook and reports it fired.
+    /// Gives a claimed timer back (claimable again from `retry_at`, or now).
+    async fn release(&self, timer: &DueTimer, retry_at: Option<i64>) {
+        let key = (timer.key.as_str(), timer.due_at);
+        if let Err(error) = self.store.timer_release(timer.app_id, key, retry_at).await {
+            tracing::warn!(key = %timer.key, %error, "cannot give a timer back; its lease will run out");
+        }
+    }
+
+    /// Runs one timer's hook, then deletes the timer, or gives it back for
+    /// later when the hook could not run.
     async fn fire(&self, app: &Arc<crate::tenant::App>, timer: &DueTimer) {
         let cx = Arc::new(TimerContext::new(app.clone(), &timer.namespace));
         let handler = app.handler();
-        let outcome = match tokio::time::timeout(FIRE_TIMEOUT, handler.on_timer(&cx, timer)).await {
-            Ok(outcome) => outcome,
-            Err(_) => {
-                tracing::warn!(app = %app.slug, key = %timer.key, "timer hook did not finish in time");
-                return;
-            }
-        };
+        let outcome = tokio::time::timeout(FIRE_TIMEOUT, handler.on_timer(&cx, timer))
+            .await
+            .unwrap_or_else(|_| {
+                TimerOutcome::Faulted(format!(
+                    "its hook did not finish within {} s",
+                    FIRE_TIMEOUT.as_secs()
+                ))
+            });
         match &outcome {
             TimerOutcome::Fired => app.metrics.timers_fired.inc(),
             TimerOutcome::NoHook(why) => app.log.write(
@@ -205,6 +269,21 @@ impl Scheduler {
                 Level::Error,
                 &format!("timer {:?} faulted and is not retried: {why}", timer.key),
             ),
+            TimerOutcome::Unavailable { why, retry_in } => {
+                let late = now_ms().saturating_sub(timer.due_at);
+                if late < GIVE_UP_AFTER.as_millis() as i64 {
+                    let retry_at = now_ms().saturating_add(retry_in.as_millis() as i64);
+                    self.release(timer, Some(retry_at)).await;
+                    return;
+                }
+                app.log.write(
+                    Level::Error,
+                    &format!(
+                        "timer {:?} dropped: it could not run for an hour ({why})",
+                        timer.key
+                    ),
+                );
+            }
         }
         if let Err(error) = self
             .store

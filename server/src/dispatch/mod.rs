@@ -65,8 +65,9 @@ pub trait Handler: Send + Sync + 'static {
         reason: DisconnectReason,
     ) -> HandlerFuture<'a, ()>;
 
-    /// One of the app's timers fell due (contract 0.2). Native handlers
-    /// have no timer hook.
+    /// One of the app's timers fell due (contract 0.2). A handler that is
+    /// not a component (none deployed, a version that failed to load)
+    /// cannot run it now: it is tried again later.
     fn on_timer<'a>(
         &'a self,
         cx: &'a Arc<TimerContext>,
@@ -74,7 +75,10 @@ pub trait Handler: Send + Sync + 'static {
     ) -> HandlerFuture<'a, TimerOutcome> {
         let _ = (cx, timer);
         Box::pin(async move {
-            TimerOutcome::NoHook(format!("the {} handler has no timer hook", self.describe()))
+            TimerOutcome::Unavailable {
+                why: format!("the app cannot run handlers here now ({})", self.describe()),
+                retry_in: std::time::Duration::from_secs(5),
+            }
         })
     }
 

@@ -2,6 +2,7 @@
 //! with no calling socket) and what came of running it.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::context::Scope;
 use crate::tenant::App;
@@ -17,11 +18,16 @@ pub struct TimerContext {
 pub enum TimerOutcome {
     /// The hook ran and returned.
     Fired,
-    /// The app's handler has no timer hook (a native handler, no
-    /// deployment, or a component built against contract 0.1.0).
+    /// The live version has no timer hook (a component built against
+    /// contract 0.1.0): the timer is dropped.
     NoHook(String),
-    /// The hook faulted (the fault is counted and in the app's log).
+    /// The hook ran and faulted (the fault is counted and in the app's
+    /// log): the timer is not retried.
     Faulted(String),
+    /// The hook could not run here now (nothing deployed, the version
+    /// failed to load on this node, the app is faulted, a fault of ours):
+    /// the timer is tried again after `retry_in`.
+    Unavailable { why: String, retry_in: Duration },
 }
 
 impl TimerContext {

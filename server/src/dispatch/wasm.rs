@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use bytes::Bytes;
 use eddy_host::types as wit;
@@ -156,12 +157,20 @@ impl Handler for WasmHandler {
                 .await
             {
                 Ok(Ok(reply)) => {
+                    let max_data = eddy_host::MAX_SOCKET_DATA_BYTES.min(
+                        usize::try_from(cx.app_ref().limits().max_payload).unwrap_or(usize::MAX),
+                    );
                     if reply.rooms.len() > MAX_REPLY_ROOMS
-                        || reply.data.as_deref().is_some_and(|d| !is_json(d))
+                        || reply
+                            .data
+                            .as_deref()
+                            .is_some_and(|d| d.len() > max_data || !is_json(d))
                     {
                         let e = invalid(
                             cx,
-                            "an invalid connect reply (data must be JSON, at most 64 rooms)",
+                            &format!(
+                                "an invalid connect reply (data must be JSON of at most {max_data} bytes, at most 64 rooms)"
+                            ),
                         );
                         return Err(ConnectReject::new(e.message));
                     }
@@ -246,12 +255,25 @@ impl Handler for WasmHandler {
                 due_ms: u64::try_from(timer.due_at).unwrap_or(0),
             };
             let caps: Arc<dyn Capabilities> = cx.clone();
+            use eddy_host::GuestFault as G;
             match self.pool.on_timer(caps, &call).await {
                 Ok(true) => TimerOutcome::Fired,
                 Ok(false) => TimerOutcome::NoHook(format!(
                     "the live version was built against contract {}, which has no on-timer",
                     self.pool.contract().version()
                 )),
+                // The hook never ran: the app is faulted, or its start failed.
+                Err(CallError::Guest(G::Faulted { retry_in_ms })) => TimerOutcome::Unavailable {
+                    why: "the app is faulted (its handler's start-up failed)".into(),
+                    retry_in: Duration::from_millis(retry_in_ms.max(1_000)),
+                },
+                Err(fault @ (CallError::Guest(G::StartTimeout { .. }) | CallError::Host(_))) => {
+                    let e = fault_of(&self.pool, &app.slug, &app.metrics, &fault);
+                    TimerOutcome::Unavailable {
+                        why: e.message,
+                        retry_in: Duration::from_secs(5),
+                    }
+                }
                 Err(fault) => {
                     let e = fault_of(&self.pool, &app.slug, &app.metrics, &fault);
                     TimerOutcome::Faulted(e.message)
@@ -368,7 +390,11 @@ macro_rules! hook_capabilities {
                 start_after: Option<&'a str>,
                 limit: u32,
             ) -> KvFuture<'a, Vec<wit::KvEntry>> {
-                Box::pin(async move { self.app_ref().kv.list(prefix, start_after, limit).await })
+                Box::pin(async move {
+                    let app = self.app_ref();
+                    let max_bytes = app.limits().max_payload;
+                    app.kv.list((prefix, start_after), limit, max_bytes).await
+                })
             }
 
             fn kv_compare_and_swap<'a>(

@@ -148,12 +148,13 @@ impl KvBackend {
 
 impl KvBackend {
     /// Live entries under `prefix` after `start_after`, in key order (by
-    /// bytes, on every backend), at most `limit`.
+    /// bytes, on every backend), at most `limit`, stopping before the
+    /// entry that would take keys and values past `max_bytes`.
     pub async fn list(
         &self,
-        prefix: &str,
-        start_after: Option<&str>,
+        (prefix, start_after): (&str, Option<&str>),
         limit: u32,
+        max_bytes: u64,
     ) -> Result<Vec<KvEntry>, KvError> {
         match self {
             Self::Memory(m) => Ok(m.list(prefix, start_after, limit as usize)),
@@ -164,7 +165,7 @@ impl KvBackend {
             } => {
                 let _turn = turn(turns).await?;
                 let page = store
-                    .kv_page(*app_id, prefix, start_after, i64::from(limit))
+                    .kv_page_within(*app_id, (prefix, start_after), i64::from(limit), max_bytes)
                     .await
                     .map_err(unavailable)?;
                 Ok(page

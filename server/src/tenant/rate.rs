@@ -18,19 +18,23 @@ impl Default for RateLimiter {
 }
 
 impl RateLimiter {
-    /// Takes one token if the rate allows it now.
-    pub(crate) fn allow(&mut self, rate_per_second: u64, now: Instant) -> bool {
+    /// Whether a token is there now (none taken).
+    pub(crate) fn available(&mut self, rate_per_second: u64, now: Instant) -> bool {
         let rate = rate_per_second as f64;
         let burst = rate * 2.0;
         let elapsed = now.saturating_duration_since(self.refilled).as_secs_f64();
         self.tokens = (self.tokens.min(burst) + elapsed * rate).min(burst);
         self.refilled = now;
-        if self.tokens >= 1.0 {
+        self.tokens >= 1.0
+    }
+
+    /// Takes one token if the rate allows it now.
+    pub(crate) fn allow(&mut self, rate_per_second: u64, now: Instant) -> bool {
+        let allowed = self.available(rate_per_second, now);
+        if allowed {
             self.tokens -= 1.0;
-            true
-        } else {
-            false
         }
+        allowed
     }
 }
 
@@ -51,5 +55,11 @@ mod tests {
             "one token per 100 ms"
         );
         assert!(!r.allow(10, t0 + Duration::from_millis(100)));
+        assert!(!r.available(10, t0 + Duration::from_millis(100)));
+        assert!(
+            r.available(10, t0 + Duration::from_millis(200)),
+            "looking takes nothing"
+        );
+        assert!(r.allow(10, t0 + Duration::from_millis(200)));
     }
 }

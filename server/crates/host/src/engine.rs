@@ -150,7 +150,7 @@ impl HostEngine {
         };
         validate::imports(&self.inner.engine, &component)?;
         Ok(LoadedComponent {
-            contract: validate::contract(&self.inner.engine, &component),
+            contract: validate::contract(&self.inner.engine, &component)?,
             sdk_version: validate::sdk_version(wasm),
             component,
             content_hash,

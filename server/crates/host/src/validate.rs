@@ -59,15 +59,29 @@ pub(crate) fn imports(engine: &Engine, component: &Component) -> Result<(), Load
     Ok(())
 }
 
-/// The contract whose `handler` interface the component exports. One
+/// The contract whose `handler` interface the component exports (one
 /// that exports neither is taken as the current one, so its refusal names
-/// what the current contract expects.
-pub(crate) fn contract(engine: &Engine, component: &Component) -> Contract {
+/// what the current contract expects), checked against its imports: every
+/// `eddy:handler` interface it imports must be of the same version, so a
+/// 0.1 component cannot set timers it has no hook to receive.
+pub(crate) fn contract(engine: &Engine, component: &Component) -> Result<Contract, LoadError> {
     let old = component
         .component_type()
         .exports(engine)
         .any(|(name, _)| name == "eddy:handler/handler@0.1.0");
-    if old { Contract::V0_1 } else { Contract::V0_2 }
+    let contract = if old { Contract::V0_1 } else { Contract::V0_2 };
+    let version = format!("@{}", contract.version());
+    for (name, _) in component.component_type().imports(engine) {
+        if name.starts_with("eddy:handler/") && !name.ends_with(&version) {
+            return Err(LoadError::UnsupportedImport {
+                name: format!(
+                    "{name} (the component's handler is of contract {}; import that version)",
+                    contract.version()
+                ),
+            });
+        }
+    }
+    Ok(contract)
 }
 
 /// The SDK version stamped into the component (in a custom section of one

@@ -249,7 +249,7 @@ impl Store {
         after: Option<&str>,
         limit: i64,
     ) -> Result<Vec<KvEntry>, StoreError> {
-        let rows = self.kv_rows(app_id, prefix, after, limit).await?;
+        let rows = self.kv_rows(app_id, prefix, after, limit, true).await?;
         rows.iter()
             .map(|r| {
                 let value: Vec<u8> = r.try_get("value")?;
@@ -267,8 +267,7 @@ impl Store {
 
     /// The same page as [`Store::kv_list`] with whole values: what a
     /// handler's `list(prefix, start-after, limit)` reads. Keys in order,
-    /// expired entries skipped, at most `limit` clamped to 1..=[`MAX_PAGE`]
-    /// (a page of the largest values is then bounded by the app's quota).
+    /// expired entries skipped, at most `limit` clamped to 1..=[`MAX_PAGE`].
     pub async fn kv_page(
         &self,
         app_id: i64,
@@ -276,27 +275,81 @@ impl Store {
         start_after: Option<&str>,
         limit: i64,
     ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        let rows = self.kv_rows(app_id, prefix, start_after, limit).await?;
+        self.kv_page_within(app_id, (prefix, start_after), limit, u64::MAX)
+            .await
+    }
+
+    /// [`Store::kv_page`], stopping before the entry whose keys and values
+    /// would add up to more than `max_bytes` (always one entry, at least).
+    /// Sizes are read first and only the values that fit are fetched, so
+    /// a page costs the database and this process `max_bytes`, not the
+    /// app's whole quota.
+    pub async fn kv_page_within(
+        &self,
+        app_id: i64,
+        (prefix, start_after): (&str, Option<&str>),
+        limit: i64,
+        max_bytes: u64,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let sizes = self
+            .kv_rows(app_id, prefix, start_after, limit, false)
+            .await?;
+        let mut total = 0u64;
+        let mut keys = Vec::new();
+        for row in &sizes {
+            let size = u64::try_from(row.try_get::<i64, _>("size")?).unwrap_or(0);
+            total = total.saturating_add(size);
+            if total > max_bytes && !keys.is_empty() {
+                break;
+            }
+            keys.push(row.try_get::<String, _>("key")?);
+        }
+        let (Some(first), Some(last)) = (keys.first(), keys.last()) else {
+            return Ok(Vec::new());
+        };
+        let bytewise = self.bytewise();
+        let sql = format!(
+            "SELECT key, value FROM kv WHERE app_id = $1 AND key{bytewise} >= $2 AND key{bytewise} <= $3 \
+             AND (expires_at IS NULL OR expires_at > $4) ORDER BY key{bytewise} LIMIT $5"
+        );
+        let rows = sqlx::query(crate::db::audited(sql))
+            .bind(app_id)
+            .bind(first)
+            .bind(last)
+            .bind(now_ms())
+            .bind(keys.len() as i64)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter()
             .map(|r| Ok((r.try_get("key")?, r.try_get("value")?)))
             .collect()
     }
 
+    /// ` COLLATE "C"` on PostgreSQL: keys order by their bytes on both
+    /// backends (SQLite compares text that way).
+    fn bytewise(&self) -> &'static str {
+        match self.backend() {
+            crate::Backend::Postgres => " COLLATE \"C\"",
+            crate::Backend::Sqlite => "",
+        }
+    }
+
+    /// A page's rows: key, size, expiry, and the value when `values`.
     async fn kv_rows(
         &self,
         app_id: i64,
         prefix: &str,
         after: Option<&str>,
         limit: i64,
+        values: bool,
     ) -> Result<Vec<sqlx::any::AnyRow>, StoreError> {
-        // Keys order by their bytes on both backends: SQLite compares text
-        // that way; PostgreSQL would use the database's collation.
-        let bytewise = match self.backend() {
-            crate::Backend::Postgres => " COLLATE \"C\"",
-            crate::Backend::Sqlite => "",
-        };
+        let bytewise = self.bytewise();
+        let value = if values { ", value" } else { "" };
+        // `key >= prefix` lets the database start at the prefix in its
+        // index (on PostgreSQL, `kv_key_bytes`) instead of scanning.
         let sql = format!(
-            "SELECT key, size, expires_at, value FROM kv WHERE app_id = $1 AND substr(key, 1, CAST($2 AS INTEGER)) = $3 \
+            "SELECT key, size, expires_at{value} FROM kv WHERE app_id = $1 AND key{bytewise} >= $3 \
+             AND substr(key, 1, CAST($2 AS INTEGER)) = $3 \
              AND ($4 IS NULL OR key{bytewise} > $4) AND (expires_at IS NULL OR expires_at > $5) \
              ORDER BY key{bytewise} LIMIT $6"
         );

@@ -128,28 +128,55 @@ impl Store {
         )
     }
 
-    /// When the next timer of any app falls due: the earliest due time
-    /// among timers no node holds a live lease on (`None`: no such timer).
-    /// A scheduler sleeps until then, or until a timer is set sooner.
+    /// When a scheduler should next look: the earliest moment a timer of
+    /// any app is due and claimable (an unclaimed timer's due time; a
+    /// claimed or deferred one's lease end). `None`: no timers.
     pub async fn next_timer_due(&self, now: i64) -> Result<Option<i64>, StoreError> {
         self.next_timer_due_skipping(now, &[]).await
     }
 
     /// [`Store::next_timer_due`] among apps other than `skip` (apps whose
-    /// timers the caller is not taking more of now).
+    /// timers the caller is not taking more of now). Never before `now`
+    /// for a timer held by a live lease.
     pub async fn next_timer_due_skipping(
         &self,
         now: i64,
         skip: &[i64],
     ) -> Result<Option<i64>, StoreError> {
+        let _ = now;
         let sql = format!(
-            "SELECT MIN(due_at) FROM timers WHERE (claimed_until IS NULL OR claimed_until <= $1){}",
+            "SELECT MIN(CASE WHEN claimed_until IS NULL OR claimed_until < due_at THEN due_at \
+             ELSE claimed_until END) FROM timers WHERE 1 = 1{}",
             not_in(skip)
         );
         Ok(sqlx::query_scalar(audited(sql))
-            .bind(now)
             .fetch_one(&self.pool)
             .await?)
+    }
+
+    /// Gives a claimed timer back: claimable again at once (`retry_at`
+    /// `None`) or from `retry_at` on. Nothing happens if it was replaced
+    /// since it was claimed. Returns whether it was given back.
+    pub async fn timer_release(
+        &self,
+        app_id: i64,
+        (key, due_at): (&str, i64),
+        retry_at: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let released = sqlx::query(
+            "UPDATE timers SET claimed_by = NULL, claimed_until = $4 \
+             WHERE app_id = $1 AND key = $2 AND due_at = $3 AND claimed_by IS NOT NULL",
+        )
+        .bind(app_id)
+        .bind(key)
+        .bind(due_at)
+        .bind(retry_at)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(released > 0)
     }
 
     /// Claims for `node` up to `limit` (clamped to 1..=1000) timers due at

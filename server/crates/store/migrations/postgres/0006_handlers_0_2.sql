@@ -24,6 +24,10 @@ CREATE TABLE timers (
 -- The due timers of every app, for the claim.
 CREATE INDEX timers_due ON timers (due_at);
 
+-- Handlers list keys in byte order (COLLATE "C", whatever the database's
+-- collation): this index serves those pages without a scan and a sort.
+CREATE INDEX kv_key_bytes ON kv (app_id, key COLLATE "C");
+
 -- An app's config variables and secrets. Values are bytes as the server
 -- gives them: a secret's value is ciphertext (the server encrypts it), and
 -- is never returned by a listing. `secret` is 0 or 1.

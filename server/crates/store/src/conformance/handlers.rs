@@ -56,6 +56,28 @@ async fn kv_pages_list_keys_in_order() {
         assert_eq!(store.kv_page(id, "", None, 0).await.unwrap().len(), 1);
         assert_eq!(store.kv_page(id, "", None, -5).await.unwrap().len(), 1);
 
+        // A byte budget: sizes count keys and values ("poll:a" is 12).
+        let within = store
+            .kv_page_within(id, ("poll:", None), 10, 30)
+            .await
+            .unwrap();
+        let keys: Vec<_> = within.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            keys,
+            ["poll:a", "poll:b"],
+            "{backend}: 24 bytes fit, 36 do not"
+        );
+        let one = store
+            .kv_page_within(id, ("poll:", None), 10, 1)
+            .await
+            .unwrap();
+        assert_eq!(
+            one.len(),
+            1,
+            "{backend}: one entry at least, so listing moves on"
+        );
+        assert_eq!(one[0].1, b"poll:a");
+
         // Byte order, whatever the database's collation: `B` (0x42) < `_`
         // (0x5f) < `a` (0x61) < `é` (0xc3 0xa9).
         for key in ["case:a", "case:é", "case:_", "case:B"] {
@@ -387,7 +409,26 @@ async fn timers_are_set_replaced_bounded_and_cancelled() {
                 .unwrap()
                 .is_empty()
         );
-        assert_eq!(store.next_timer_due(2_050).await.unwrap(), Some(5_000));
+        // The claimed timer is next claimable when its lease ends (2,000 +
+        // 100), before `close` is due.
+        assert_eq!(store.next_timer_due(2_050).await.unwrap(), Some(2_100));
+        // Given back with a retry time: claimable from then, not before.
+        assert!(
+            store
+                .timer_release(id, ("tick", 2_000), Some(3_000))
+                .await
+                .unwrap()
+        );
+        assert_eq!(store.next_timer_due(2_050).await.unwrap(), Some(3_000));
+        assert!(
+            store
+                .claim_due_timers("n2", 2_999, 100, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let again = store.claim_due_timers("n2", 3_000, 100, 10).await.unwrap();
+        assert_eq!(again.len(), 1, "{backend}");
         assert!(store.timer_fired(id, "tick", 2_000).await.unwrap());
         assert_eq!(store.timers_pending(id).await.unwrap(), 1);
 
