@@ -307,8 +307,12 @@ impl MockHost {
                     .filter(|(_, t)| t.due_ms <= until)
                     .min_by_key(|(_, t)| (t.due_ms, t.seq))
                     .map(|(k, _)| k.clone());
+                // As on the server, the firing timer stays pending while
+                // its hook runs (it counts toward max_timers; cancelling
+                // it finds it), and is deleted after unless the hook set
+                // it again.
                 due.and_then(|key| {
-                    let timer = s.timers.remove(&key)?;
+                    let timer = s.timers.get(&key)?.clone();
                     s.now_ms = s.now_ms.max(timer.due_ms);
                     s.namespace = timer.namespace.clone();
                     Some((key, timer))
@@ -325,9 +329,15 @@ impl MockHost {
                 payload: timer.payload,
                 due_ms: timer.due_ms,
             };
+            let seq = timer.seq;
             if let Err(e) = H::on_timer(&cx, hook) {
                 log(Level::Error, &format!("timer {key:?} failed: {e}"));
             }
+            let mut s = self.state.borrow_mut();
+            if s.timers.get(&key).is_some_and(|t| t.seq == seq) {
+                s.timers.remove(&key);
+            }
+            drop(s);
             fired.push(key);
         }
         let mut s = self.state.borrow_mut();

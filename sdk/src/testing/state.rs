@@ -298,7 +298,8 @@ fn increment_in(kv: &mut KvMap, now: u64, key: &str, delta: i64) -> Result<i64, 
             .and_then(|t| t.trim().parse().ok())
             .ok_or(KvError::NotANumber)?,
     };
-    let next = n.saturating_add(delta);
+    // As the server: an overflow is not a number it can store.
+    let next = n.checked_add(delta).ok_or(KvError::NotANumber)?;
     let expiry = kv.get(key).and_then(|(_, e)| *e).filter(|&e| e > now);
     kv.insert(key.to_owned(), (next.to_string().into_bytes(), expiry));
     Ok(next)

@@ -352,3 +352,32 @@ fn a_connecting_socket_receives_what_on_connect_sends_it() {
         .unwrap();
     assert_eq!(host.received(&cx)[0].args, json!(["ua/1"]));
 }
+
+struct Chain;
+impl Handler for Chain {
+    fn on_event(_cx: &Context, _event: Event) -> EventResult {
+        Ok(None)
+    }
+    fn on_timer(_cx: &TimerContext, timer: Timer) -> TimerResult {
+        // Still pending while its hook runs, as on the server: it counts.
+        assert!(timers::set("next", Duration::from_millis(5), &()).is_err());
+        assert!(timers::set(timer.key(), Duration::from_millis(5), &()).is_ok());
+        Ok(())
+    }
+}
+
+#[test]
+fn a_firing_timer_is_pending_until_its_hook_returns() {
+    let host = MockHost::new();
+    host.set_max_timers(1);
+    timers::set("first", Duration::from_millis(1), &()).unwrap();
+    assert_eq!(host.advance::<Chain>(Duration::from_millis(1)), ["first"]);
+    // Set again by its own hook: still pending, due again.
+    assert_eq!(host.timers().len(), 1);
+    assert_eq!(kv::set("n", i64::MAX.to_string(), None), Ok(()));
+    assert_eq!(
+        kv::increment("n", 1),
+        Err(KvError::NotANumber),
+        "as the server"
+    );
+}
