@@ -173,8 +173,11 @@ impl Scheduler {
             };
             let now = now_ms();
             let every = if !blocked.is_empty() {
-                // An app waits for its budget: look again when it refills.
-                Duration::from_millis(1_000 / FIRINGS_PER_SECOND)
+                // An app waits for its budget: look again when it has
+                // refilled a share's worth (not at every token: each look
+                // is two registry queries). Other apps' timers wake us on
+                // time regardless (`next` leaves the blocked apps out).
+                Duration::from_millis(FIRING_PER_APP as u64 * 1_000 / FIRINGS_PER_SECOND)
             } else if this.shared {
                 LOOK_EVERY
             } else {
