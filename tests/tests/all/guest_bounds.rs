@@ -262,3 +262,31 @@ async fn the_cli_names_the_step_that_refused_a_start_up_that_never_returns() {
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn an_idle_server_sleeps_and_a_spinning_guest_still_stops_at_its_deadline() {
+    let server = server().await;
+    let admin = server.admin();
+    admin
+        .app_with(
+            "spin",
+            eddy_tests::plugins::HOSTILE_SPIN,
+            json!({ "handler_deadline_ms": 50 }),
+        )
+        .await
+        .unwrap();
+    let mut spinner = join(&server, "spin").await;
+    ask(&mut spinner, 1, "hello").await;
+    // No guest work for a while: the epoch ticker parks (after 100 ms),
+    // and nothing else wakes the process more than a few times a second.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let cpu = server.cpu_share(Duration::from_secs(3)).await.unwrap();
+    assert!(cpu < 0.02, "an idle server uses {cpu:.3} of a core");
+    // Woken by the next call, the ticker still bounds a guest that spins.
+    let (ack, took) = ask(&mut spinner, 2, "spin").await;
+    assert!(ack.contains("handler_timeout"), "{ack}");
+    assert!(
+        took < Duration::from_millis(1_000),
+        "stopped after {took:?}"
+    );
+}

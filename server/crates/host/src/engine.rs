@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -21,6 +21,11 @@ use crate::{HostFault, LoadError, validate};
 /// How often the epoch advances: the granularity of deadlines, and how
 /// long a busy guest runs before it yields to other tasks.
 pub(crate) const TICK: Duration = Duration::from_millis(1);
+
+/// Ticks with no guest work before the ticker parks. While guest work
+/// comes and goes (a loaded server), the ticker keeps ticking and a call
+/// pays one atomic increment; only an idle server's ticker sleeps.
+const PARK_AFTER_IDLE_TICKS: u32 = 100;
 
 #[derive(Debug, Clone)]
 pub struct EngineOptions {
@@ -69,15 +74,95 @@ struct Inner {
     linker: Linker<HostState>,
     options: EngineOptions,
     cache: Option<Cache>,
-    stop: Arc<AtomicBool>,
-    ticker: Option<JoinHandle<()>>,
+    ticker: Ticker,
 }
 
-impl Drop for Inner {
+/// The epoch ticker and what wakes it: it advances the epoch every
+/// [`TICK`] while guest code may run, and parks when none has for
+/// [`PARK_AFTER_IDLE_TICKS`], so an idle server makes no wake-ups for it.
+struct Ticker {
+    shared: Arc<TickerShared>,
+    thread: Option<JoinHandle<()>>,
+}
+
+#[derive(Default)]
+struct TickerShared {
+    stop: AtomicBool,
+    /// Guest work (calls, start-ups) in progress.
+    active: AtomicUsize,
+    /// The ticker is parked, or about to park.
+    parked: AtomicBool,
+}
+
+/// Held while guest code may run: the ticker ticks until it is dropped.
+pub(crate) struct GuestWork<'a> {
+    shared: &'a TickerShared,
+}
+
+impl Drop for GuestWork<'_> {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Release);
-        if let Some(ticker) = self.ticker.take() {
-            let _ = ticker.join();
+        self.shared.active.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Ticker {
+    fn start(engine: Engine) -> std::io::Result<Self> {
+        let shared = Arc::new(TickerShared::default());
+        let state = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("eddy-epoch".into())
+            .spawn(move || {
+                let mut idle = 0u32;
+                while !state.stop.load(Ordering::Acquire) {
+                    if state.active.load(Ordering::SeqCst) > 0 {
+                        idle = 0;
+                    } else {
+                        idle += 1;
+                    }
+                    if idle >= PARK_AFTER_IDLE_TICKS {
+                        // Said before looking again: work that starts after
+                        // the look below sees `parked` and unparks us.
+                        state.parked.store(true, Ordering::SeqCst);
+                        if state.active.load(Ordering::SeqCst) == 0
+                            && !state.stop.load(Ordering::Acquire)
+                        {
+                            std::thread::park();
+                        }
+                        state.parked.store(false, Ordering::SeqCst);
+                        idle = 0;
+                        continue;
+                    }
+                    std::thread::sleep(TICK);
+                    engine.increment_epoch();
+                }
+            })?;
+        Ok(Self {
+            shared,
+            thread: Some(thread),
+        })
+    }
+
+    /// Guest work begins: the ticker ticks (woken if it was parked).
+    fn work(&self) -> GuestWork<'_> {
+        let first = self.shared.active.fetch_add(1, Ordering::SeqCst) == 0;
+        if first
+            && self.shared.parked.load(Ordering::SeqCst)
+            && let Some(thread) = &self.thread
+        {
+            thread.thread().unpark();
+        }
+        GuestWork {
+            shared: &self.shared,
+        }
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::Release);
+        if let Some(thread) = self.thread.take() {
+            thread.thread().unpark();
+            let _ = thread.join();
         }
     }
 }
@@ -101,27 +186,15 @@ impl HostEngine {
                 })?),
                 None => None,
             };
-        let stop = Arc::new(AtomicBool::new(false));
-        let ticker = {
-            let (engine, stop) = (engine.clone(), stop.clone());
-            std::thread::Builder::new()
-                .name("eddy-epoch".into())
-                .spawn(move || {
-                    while !stop.load(Ordering::Acquire) {
-                        std::thread::sleep(TICK);
-                        engine.increment_epoch();
-                    }
-                })
-                .map_err(|e| HostFault(format!("cannot start the epoch ticker: {e}")))?
-        };
+        let ticker = Ticker::start(engine.clone())
+            .map_err(|e| HostFault(format!("cannot start the epoch ticker: {e}")))?;
         Ok(Self {
             inner: Arc::new(Inner {
                 engine,
                 linker,
                 options,
                 cache,
-                stop,
-                ticker: Some(ticker),
+                ticker,
             }),
         })
     }
@@ -132,6 +205,12 @@ impl HostEngine {
 
     pub(crate) fn linker(&self) -> &Linker<HostState> {
         &self.inner.linker
+    }
+
+    /// Marks guest work (a call, a start-up) in progress until dropped:
+    /// its deadline needs the epoch to advance.
+    pub(crate) fn guest_work(&self) -> GuestWork<'_> {
+        self.inner.ticker.work()
     }
 
     pub fn options(&self) -> &EngineOptions {

@@ -16,7 +16,7 @@ use crate::bindings::v0_1::{App as AppV0_1, AppPre as AppPreV0_1};
 use crate::bindings::{App, AppPre};
 use crate::bounds;
 use crate::caps::Capabilities;
-use crate::engine::{HostEngine, LoadedComponent};
+use crate::engine::{GuestWork, HostEngine, LoadedComponent};
 use crate::imports::v0_1::hooks as v0_1;
 use crate::state::{CallScope, HostState};
 use crate::types::{
@@ -203,6 +203,7 @@ impl HandlerPool {
         store.set_hostcall_fuel(self.limits.max_payload.max(64 * 1024));
         bounds::watch_epochs(&mut store);
         let limit = self.limits.start_deadline;
+        let _ticking = self.engine.guest_work();
         bounds::arm(&mut store, limit);
         let started = match &self.pre {
             Pre::V0_1(pre) => bounds::bounded(limit, pre.instantiate_async(&mut store))
@@ -304,7 +305,7 @@ impl HandlerPool {
     async fn checkout(
         &self,
         caps: Arc<dyn Capabilities>,
-    ) -> Result<(Warm, SemaphorePermit<'_>), CallError> {
+    ) -> Result<(Warm, SemaphorePermit<'_>, GuestWork<'_>), CallError> {
         let permit = self
             .gate
             .acquire()
@@ -315,6 +316,7 @@ impl HandlerPool {
             Some(warm) => warm,
             None => self.start_for_call(&caps).await?,
         };
+        let ticking = self.engine.guest_work();
         bounds::arm(&mut warm.store, self.limits.deadline);
         warm.store.data_mut().call = Some(CallScope {
             caps,
@@ -322,7 +324,7 @@ impl HandlerPool {
             emits_left: self.limits.max_emits_per_call,
             max_payload: self.limits.max_payload,
         });
-        Ok((warm, permit))
+        Ok((warm, permit, ticking))
     }
 
     /// Ends a call: forwards captured output to the log, classifies a
@@ -412,7 +414,7 @@ impl HandlerPool {
         ctx: &SocketInfo,
         handshake: &Handshake,
     ) -> Result<Result<ConnectReply, Reject>, CallError> {
-        let (mut warm, _permit) = self.checkout(caps).await?;
+        let (mut warm, _permit, _ticking) = self.checkout(caps).await?;
         let Warm { store, guest, .. } = &mut warm;
         let outcome = match guest {
             Guest::V0_2(app) => {
@@ -440,7 +442,7 @@ impl HandlerPool {
         ctx: &SocketInfo,
         event: &Event,
     ) -> Result<Result<Option<Ack>, EventError>, CallError> {
-        let (mut warm, _permit) = self.checkout(caps).await?;
+        let (mut warm, _permit, _ticking) = self.checkout(caps).await?;
         let Warm { store, guest, .. } = &mut warm;
         let outcome = match guest {
             Guest::V0_2(app) => {
@@ -466,7 +468,7 @@ impl HandlerPool {
         ctx: &SocketInfo,
         reason: DisconnectReason,
     ) -> Result<(), CallError> {
-        let (mut warm, _permit) = self.checkout(caps).await?;
+        let (mut warm, _permit, _ticking) = self.checkout(caps).await?;
         let Warm { store, guest, .. } = &mut warm;
         let outcome = match guest {
             Guest::V0_2(app) => {
@@ -498,7 +500,7 @@ impl HandlerPool {
         if !self.contract.has_timers() {
             return Ok(false);
         }
-        let (mut warm, _permit) = self.checkout(caps).await?;
+        let (mut warm, _permit, _ticking) = self.checkout(caps).await?;
         let Warm { store, guest, .. } = &mut warm;
         let outcome = match guest {
             Guest::V0_2(app) => {
