@@ -163,7 +163,7 @@ impl Scheduler {
             let next = if room == 0 {
                 None
             } else {
-                match this.store.next_timer_due_skipping(now_ms(), &blocked).await {
+                match this.store.next_timer_due_skipping(&blocked).await {
                     Ok(next) => next,
                     Err(error) => {
                         tracing::warn!(%error, "cannot read the next timer");

@@ -1,6 +1,7 @@
 //! The capabilities a handler holds while it runs, scoped to its own app and
 //! namespace: it can only name sockets and rooms of that namespace.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -37,8 +38,9 @@ pub struct SocketContext {
 pub(crate) struct Scope<'a> {
     app: &'a Arc<App>,
     namespace: &'a str,
-    /// The namespace on this node, if any socket of it is here.
-    local: Option<Arc<Namespace>>,
+    /// The namespace on this node, if any socket of it is here (borrowed
+    /// from the calling socket: no reference count touched per emit).
+    local: Option<Cow<'a, Arc<Namespace>>>,
     caller: Option<&'a Arc<Socket>>,
 }
 
@@ -48,7 +50,7 @@ impl<'a> Scope<'a> {
         Self {
             app,
             namespace,
-            local: app.existing_namespace(namespace),
+            local: app.existing_namespace(namespace).map(Cow::Owned),
             caller: None,
         }
     }
@@ -70,7 +72,7 @@ impl<'a> Scope<'a> {
         super::fanout::emit(
             self.app,
             self.namespace,
-            self.local.as_deref(),
+            self.local.as_deref().map(|nsp| &**nsp),
             to,
             self.caller.map(|s| &**s),
             head,
@@ -207,7 +209,7 @@ impl SocketContext {
         Scope {
             app: self.socket.app(),
             namespace: self.socket.namespace().name(),
-            local: Some(self.socket.namespace().clone()),
+            local: Some(Cow::Borrowed(self.socket.namespace())),
             caller: Some(&self.socket),
         }
     }

@@ -42,10 +42,6 @@ impl TimerContext {
         &self.app
     }
 
-    pub fn namespace(&self) -> &str {
-        &self.namespace
-    }
-
     /// What the hook reaches.
     pub(crate) fn scope(&self) -> Scope<'_> {
         Scope::of_namespace(&self.app, &self.namespace)

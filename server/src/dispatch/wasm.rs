@@ -545,14 +545,10 @@ fn counted<T>(
     app: &crate::tenant::App,
     outcome: Result<T, wit::KvError>,
 ) -> Result<T, wit::KvError> {
-    count_quota(app, &outcome);
-    outcome
-}
-
-fn count_quota<T>(app: &crate::tenant::App, outcome: &Result<T, wit::KvError>) {
     if matches!(outcome, Err(wit::KvError::QuotaExceeded)) {
         app.metrics.breach_kv_quota.inc();
     }
+    outcome
 }
 
 impl SocketContext {

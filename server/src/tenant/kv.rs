@@ -238,16 +238,24 @@ impl KvBackend {
     }
 }
 
-/// A turn at the registry for one call, or `busy` after [`KV_TURN_WAIT`].
+/// A turn at the registry for one of an app's calls, or `None` after
+/// `wait` (the semaphore is never closed; a timeout is the app outrunning
+/// its share). Shared by key-value and timer calls.
+pub(crate) async fn registry_turn(
+    turns: &Semaphore,
+    wait: Duration,
+) -> Option<SemaphorePermit<'_>> {
+    tokio::time::timeout(wait, turns.acquire()).await.ok()?.ok()
+}
+
+/// A turn for a key-value call, or `busy` after [`KV_TURN_WAIT`].
 async fn turn(turns: &Semaphore) -> Result<SemaphorePermit<'_>, KvError> {
-    match tokio::time::timeout(KV_TURN_WAIT, turns.acquire()).await {
-        Ok(Ok(permit)) => Ok(permit),
-        // Never closed; a timeout is the app outrunning its share.
-        _ => Err(KvError::Unavailable(format!(
+    registry_turn(turns, KV_TURN_WAIT).await.ok_or_else(|| {
+        KvError::Unavailable(format!(
             "busy: this app already has {KV_CALLS_PER_APP} key-value calls in flight; \
              retry later or make fewer calls per event"
-        ))),
-    }
+        ))
+    })
 }
 
 fn registry_error(e: eddy_store::KvError) -> KvError {

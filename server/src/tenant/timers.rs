@@ -154,11 +154,11 @@ impl AppTimers {
     }
 }
 
+/// A turn for a timer call, or `busy` after [`TIMER_TURN_WAIT`].
 async fn turn(turns: &Semaphore) -> Result<tokio::sync::SemaphorePermit<'_>, TimerError> {
-    match tokio::time::timeout(TIMER_TURN_WAIT, turns.acquire()).await {
-        Ok(Ok(permit)) => Ok(permit),
-        _ => Err(TimerError::Unavailable(format!(
+    super::kv::registry_turn(turns, TIMER_TURN_WAIT).await.ok_or_else(|| {
+        TimerError::Unavailable(format!(
             "busy: this app already has {TIMER_CALLS_PER_APP} timer calls in flight; retry later"
-        ))),
-    }
+        ))
+    })
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use eddy_tests::plugins::{ECHO, HOSTILE_PROBE};
 use eddy_tests::ws::LiveWs;
-use eddy_tests::{RawWs, TestServer, WAIT};
+use eddy_tests::{TestServer, WAIT};
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_eddy-test-server");
@@ -22,24 +22,18 @@ struct Probe {
 }
 
 impl Probe {
+    /// Joins `app`'s `/` through the harness; the client answers
+    /// heartbeats from then on.
     async fn connect(server: &TestServer, app: &str) -> anyhow::Result<Self> {
-        Self::connect_at(&server.url(), app).await
-    }
-
-    async fn connect_at(base: &str, app: &str) -> anyhow::Result<Self> {
-        let url = format!(
-            "{}/apps/{app}/socket.io/?EIO=4&transport=websocket",
-            base.replace("http://", "ws://")
-        );
-        let mut ws = RawWs::connect(&url).await?.live();
-        let open = ws.text().await?;
-        anyhow::ensure!(open.starts_with('0'), "{open}");
-        ws.send("40");
-        let connect = ws.text().await?;
+        let (ws, connect) = server.join_app(app).await?;
         let body: Value =
             serde_json::from_str(connect.strip_prefix("40").context(connect.clone())?)?;
         let id = body["sid"].as_str().context("sid")?.to_owned();
-        Ok(Self { ws, id, acks: 0 })
+        Ok(Self {
+            ws: ws.live(),
+            id,
+            acks: 0,
+        })
     }
 
     /// Calls the probe's `event` with `args` (a JSON array); its result.

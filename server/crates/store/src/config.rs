@@ -173,27 +173,16 @@ impl Store {
 
     /// The app's config by name, secrets without their values.
     pub async fn config_list(&self, app_id: i64) -> Result<Vec<ConfigEntry>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT name, value, secret, updated_at FROM app_config WHERE app_id = $1 ORDER BY name",
-        )
-        .bind(app_id)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                let secret = secret_of(r)?;
-                Ok(ConfigEntry {
-                    name: r.try_get("name")?,
-                    secret,
-                    updated_at: r.try_get("updated_at")?,
-                    value: if secret {
-                        None
-                    } else {
-                        Some(r.try_get("value")?)
-                    },
-                })
+        let entries = self.config_values(app_id).await?;
+        Ok(entries
+            .into_iter()
+            .map(|e| ConfigEntry {
+                value: (!e.secret).then_some(e.value),
+                name: e.name,
+                secret: e.secret,
+                updated_at: e.updated_at,
             })
-            .collect()
+            .collect())
     }
 
     /// Every config entry of the app, with its value (a secret's is its

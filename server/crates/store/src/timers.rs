@@ -131,19 +131,13 @@ impl Store {
     /// When a scheduler should next look: the earliest moment a timer of
     /// any app is due and claimable (an unclaimed timer's due time; a
     /// claimed or deferred one's lease end). `None`: no timers.
-    pub async fn next_timer_due(&self, now: i64) -> Result<Option<i64>, StoreError> {
-        self.next_timer_due_skipping(now, &[]).await
+    pub async fn next_timer_due(&self) -> Result<Option<i64>, StoreError> {
+        self.next_timer_due_skipping(&[]).await
     }
 
     /// [`Store::next_timer_due`] among apps other than `skip` (apps whose
-    /// timers the caller is not taking more of now). Never before `now`
-    /// for a timer held by a live lease.
-    pub async fn next_timer_due_skipping(
-        &self,
-        now: i64,
-        skip: &[i64],
-    ) -> Result<Option<i64>, StoreError> {
-        let _ = now;
+    /// timers the caller is not taking more of now).
+    pub async fn next_timer_due_skipping(&self, skip: &[i64]) -> Result<Option<i64>, StoreError> {
         let sql = format!(
             "SELECT MIN(CASE WHEN claimed_until IS NULL OR claimed_until < due_at THEN due_at \
              ELSE claimed_until END) FROM timers WHERE 1 = 1{}",

@@ -386,7 +386,7 @@ async fn timers_are_set_replaced_bounded_and_cancelled() {
                 .is_empty()
         );
         assert_eq!(
-            store.next_timer_due(0).await.unwrap(),
+            store.next_timer_due().await.unwrap(),
             Some(2_000),
             "{backend}"
         );
@@ -411,7 +411,7 @@ async fn timers_are_set_replaced_bounded_and_cancelled() {
         );
         // The claimed timer is next claimable when its lease ends (2,000 +
         // 100), before `close` is due.
-        assert_eq!(store.next_timer_due(2_050).await.unwrap(), Some(2_100));
+        assert_eq!(store.next_timer_due().await.unwrap(), Some(2_100));
         // Given back with a retry time: claimable from then, not before.
         assert!(
             store
@@ -419,7 +419,7 @@ async fn timers_are_set_replaced_bounded_and_cancelled() {
                 .await
                 .unwrap()
         );
-        assert_eq!(store.next_timer_due(2_050).await.unwrap(), Some(3_000));
+        assert_eq!(store.next_timer_due().await.unwrap(), Some(3_000));
         assert!(
             store
                 .claim_due_timers("n2", 2_999, 100, 10)
@@ -464,7 +464,7 @@ async fn timers_are_set_replaced_bounded_and_cancelled() {
             .unwrap();
         store.delete_app("timers", "t").await.unwrap();
         assert_eq!(store.timers_pending(id).await.unwrap(), 0, "{backend}");
-        assert_eq!(store.next_timer_due(0).await.unwrap(), None);
+        assert_eq!(store.next_timer_due().await.unwrap(), None);
     }
 }
 
@@ -493,17 +493,14 @@ async fn claims_can_leave_busy_apps_out() {
         assert_eq!((due[0].app_id, due[0].key.as_str()), (calm.id, "c"));
         assert_eq!(
             store
-                .next_timer_due_skipping(100, &[busy.id, calm.id])
+                .next_timer_due_skipping(&[busy.id, calm.id])
                 .await
                 .unwrap(),
             None,
             "{backend}"
         );
         assert_eq!(
-            store
-                .next_timer_due_skipping(100, &[calm.id])
-                .await
-                .unwrap(),
+            store.next_timer_due_skipping(&[calm.id]).await.unwrap(),
             Some(0)
         );
     }
