@@ -71,20 +71,11 @@ struct Registry {
     reads: std::sync::atomic::AtomicUsize,
 }
 
-/// The config as read at `read_at` (or found unchanged then): name →
-/// plaintext, or why not.
+/// The config as read at `read_at`: name → plaintext, or why not.
 struct Snapshot {
     read_at: Instant,
-    /// When the values were last read in full.
-    loaded_at: Instant,
-    /// The registry's fingerprint of the config they were read at.
-    version: (i64, i64, i64),
-    values: Arc<HashMap<String, Result<String, ConfigReadError>>>,
+    values: HashMap<String, Result<String, ConfigReadError>>,
 }
-
-/// The longest a copy is kept on fingerprints alone before it is read
-/// again in full (two writes in one millisecond share a fingerprint).
-const MAX_UNCHECKED: Duration = Duration::from_secs(60);
 
 impl AppConfig {
     /// A registry app's config. `sealer` is the server's secret key.
@@ -180,10 +171,10 @@ impl Registry {
         let read_at = Instant::now();
         #[cfg(test)]
         self.reads.fetch_add(1, Ordering::Relaxed);
-        match self.read(read_at).await {
-            Ok(snapshot) => {
+        match self.store.config_values(self.app_id).await {
+            Ok(rows) => {
                 *failed_at = None;
-                let snapshot = Arc::new(snapshot);
+                let snapshot = Arc::new(self.decode(rows, read_at));
                 if self.generation.load(Ordering::Acquire) == generation {
                     self.current.store(Some(snapshot.clone()));
                 }
@@ -197,32 +188,7 @@ impl Registry {
         }
     }
 
-    /// The config now: the stale copy again when the registry's
-    /// fingerprint is unchanged (one small query, not every value and a
-    /// decryption of every secret each second), else read in full.
-    async fn read(&self, read_at: Instant) -> Result<Snapshot, eddy_store::StoreError> {
-        let version = self.store.config_version(self.app_id).await?;
-        if let Some(old) = self.current.load_full()
-            && old.version == version
-            && old.loaded_at.elapsed() < MAX_UNCHECKED
-        {
-            return Ok(Snapshot {
-                read_at,
-                loaded_at: old.loaded_at,
-                version,
-                values: old.values.clone(),
-            });
-        }
-        let rows = self.store.config_values(self.app_id).await?;
-        Ok(self.decode(rows, read_at, version))
-    }
-
-    fn decode(
-        &self,
-        rows: Vec<StoredConfig>,
-        read_at: Instant,
-        version: (i64, i64, i64),
-    ) -> Snapshot {
+    fn decode(&self, rows: Vec<StoredConfig>, read_at: Instant) -> Snapshot {
         let mut unreadable = Vec::new();
         let values = rows
             .into_iter()
@@ -255,12 +221,7 @@ impl Registry {
                  {key}; its handlers get secret-unavailable for them",
             );
         }
-        Snapshot {
-            read_at,
-            loaded_at: read_at,
-            version,
-            values: Arc::new(values),
-        }
+        Snapshot { read_at, values }
     }
 }
 

@@ -206,25 +206,6 @@ impl Store {
             .collect()
     }
 
-    /// A cheap fingerprint of the app's config (entries, and the sum and
-    /// latest of their change times): when it is unchanged, so is the
-    /// config, short of two writes to one name in the same millisecond. A
-    /// cache checks it instead of reading every value again.
-    pub async fn config_version(&self, app_id: i64) -> Result<(i64, i64, i64), StoreError> {
-        let row = sqlx::query(
-            "SELECT COUNT(*) AS n, COALESCE(SUM(updated_at), 0) AS total, \
-             COALESCE(MAX(updated_at), 0) AS latest FROM app_config WHERE app_id = $1",
-        )
-        .bind(app_id)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok((
-            row.try_get("n")?,
-            row.try_get("total")?,
-            row.try_get("latest")?,
-        ))
-    }
-
     /// The value of the app's config `name` and whether it is a secret
     /// (then the value is what the server stored: its ciphertext). For the
     /// host, never for a listing.
