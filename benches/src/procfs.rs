@@ -1,4 +1,4 @@
-//! What the server process costs, read from /proc: resident memory and CPU time.
+//! What a process costs, read from /proc: resident memory and CPU time.
 
 use anyhow::Context;
 
@@ -29,7 +29,73 @@ pub fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
     Ok((utime + stime) / clock_ticks())
 }
 
+/// This process's own CPU time (the load generator's side of the bill).
+pub fn own_cpu_seconds() -> f64 {
+    cpu_seconds(std::process::id()).unwrap_or(0.0)
+}
+
 fn clock_ticks() -> f64 {
     // The kernel's USER_HZ is 100 on every Linux this runs on.
     100.0
+}
+
+/// The server processes under test (one, or every node of a cluster),
+/// read together: the cost of a run is what all of them spent.
+#[derive(Debug, Clone, Default)]
+pub struct Servers {
+    pub pids: Vec<u32>,
+}
+
+impl Servers {
+    pub fn new(pids: Vec<u32>) -> Self {
+        Self { pids }
+    }
+
+    /// Total CPU seconds so far; `None` without pids (nothing to read).
+    pub fn cpu_seconds(&self) -> Option<f64> {
+        if self.pids.is_empty() {
+            return None;
+        }
+        self.pids.iter().map(|&p| cpu_seconds(p).ok()).sum()
+    }
+
+    /// Total resident memory; `None` without pids.
+    pub fn rss_bytes(&self) -> Option<u64> {
+        if self.pids.is_empty() {
+            return None;
+        }
+        self.pids.iter().map(|&p| rss_bytes(p).ok()).sum()
+    }
+}
+
+/// CPU spent between two readings, in microseconds per operation.
+pub fn us_per_op(cpu_seconds: Option<f64>, ops: u64) -> Option<f64> {
+    cpu_seconds
+        .filter(|_| ops > 0)
+        .map(|s| s * 1e6 / ops as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn this_process_can_be_read() {
+        let me = Servers::new(vec![std::process::id()]);
+        assert!(me.rss_bytes().unwrap() > 0);
+        assert!(me.cpu_seconds().unwrap() >= 0.0);
+        assert_eq!(Servers::default().cpu_seconds(), None);
+        // A process that does not exist makes the whole reading unknown.
+        assert_eq!(
+            Servers::new(vec![std::process::id(), u32::MAX]).cpu_seconds(),
+            None
+        );
+    }
+
+    #[test]
+    fn cost_per_operation() {
+        assert_eq!(us_per_op(Some(0.5), 1000), Some(500.0));
+        assert_eq!(us_per_op(Some(0.5), 0), None);
+        assert_eq!(us_per_op(None, 10), None);
+    }
 }

@@ -1,10 +1,11 @@
-//! `compare`: runs every loadgen scenario against Eddy and then against the
-//! Node Socket.IO peer, and writes `benches/results/<date>.{json,md,svg}`
-//! (and the table in `docs/benchmarks.md`). `benches/compare` builds the
-//! release binaries and the peer first; see `docs/benchmarks.md`.
+//! `compare`: runs every loadgen scenario against Eddy and then against each
+//! peer (Node Socket.IO, socketioxide), and writes
+//! `benches/results/<date>.{json,md,svg}` (and the table in
+//! `docs/benchmarks.md`). `benches/compare` builds the release binaries and
+//! the peers first; see `docs/benchmarks.md`.
 //!
 //! ```text
-//! compare                      # the full comparison (about three minutes)
+//! compare                      # the full comparison (about 25 minutes)
 //! compare --only echo,fanout   # some scenarios
 //! compare --smoke --out DIR    # a few clients for a second each: checks the harness
 //! ```
@@ -13,10 +14,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::Parser;
-use eddy_bench::compare::{self, Setup, plan, render, servers::Programs};
+use eddy_bench::compare::servers::{Kind, Programs};
+use eddy_bench::compare::{self, Setup, plan, render};
 
 #[derive(Parser, Debug)]
-#[command(about = "Eddy vs Node Socket.IO through the same loadgen scenarios")]
+#[command(about = "Eddy vs Node Socket.IO and socketioxide through the same loadgen scenarios")]
 struct Args {
     /// Tiny runs that only check the harness end to end (CI).
     #[arg(long)]
@@ -39,7 +41,19 @@ struct Args {
     /// The Node peer's folder (with node_modules).
     #[arg(long, default_value = "benches/peers/node")]
     peer: PathBuf,
-    /// Redis for the cluster scenario (skipped when unreachable).
+    /// The socketioxide peer's binary.
+    #[arg(
+        long,
+        default_value = "benches/peers/socketioxide/target/release/socketioxide-peer"
+    )]
+    socketioxide: PathBuf,
+    /// The peers to compare with, comma-separated, in column order.
+    #[arg(long, value_delimiter = ',', default_value = "node,socketioxide")]
+    peers: Vec<String>,
+    /// NATS for Eddy's NATS cluster row (skipped when unreachable).
+    #[arg(long, env = "EDDY_TEST_NATS", default_value = "nats://127.0.0.1:4222")]
+    nats: String,
+    /// Redis for the cluster scenarios (skipped when unreachable).
     #[arg(
         long,
         env = "EDDY_TEST_REDIS",
@@ -67,14 +81,27 @@ fn main() -> anyhow::Result<()> {
         eddy: args.eddy.clone().unwrap_or_else(|| here.join("eddy")),
         node: args.node.clone(),
         peer_dir: args.peer.clone(),
+        socketioxide: args.socketioxide.clone(),
     };
-    for (what, path) in [
-        ("eddy", &programs.eddy),
-        (
+    let peers = args
+        .peers
+        .iter()
+        .map(|p| match Kind::from_key(p) {
+            Some(Kind::Eddy) | None => bail!("unknown peer {p:?} (node, socketioxide)"),
+            Some(k) => Ok(k),
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut needed = vec![("eddy", programs.eddy.clone())];
+    if peers.contains(&Kind::Node) {
+        needed.push((
             "the Node peer",
-            &programs.peer_dir.join("node_modules/socket.io"),
-        ),
-    ] {
+            programs.peer_dir.join("node_modules/socket.io"),
+        ));
+    }
+    if peers.contains(&Kind::Socketioxide) {
+        needed.push(("the socketioxide peer", programs.socketioxide.clone()));
+    }
+    for (what, path) in &needed {
         if !path.exists() {
             bail!(
                 "{what} is not at {} (benches/compare builds and installs everything)",
@@ -82,20 +109,26 @@ fn main() -> anyhow::Result<()> {
             );
         }
     }
-    let redis = Some(args.redis.clone()).filter(|url| {
-        let up = compare::servers::redis_reachable(url);
+    let reachable = |url: &str, what: &str| {
+        let up = compare::servers::broker_reachable(url);
         if !up {
-            eprintln!("note: no Redis at {url}: the cluster scenario is skipped");
+            eprintln!("note: nothing at {url}: the {what} scenarios are skipped");
         }
-        up
-    });
-    if args.smoke && redis.is_none() && std::env::var_os("EDDY_TEST_REDIS").is_some() {
-        bail!("EDDY_TEST_REDIS is set but unreachable: the smoke must run the cluster scenario");
+        up.then(|| url.to_owned())
+    };
+    let redis = reachable(&args.redis, "Redis cluster");
+    let nats = reachable(&args.nats, "NATS cluster");
+    for (found, var) in [(&redis, "EDDY_TEST_REDIS"), (&nats, "EDDY_TEST_NATS")] {
+        if args.smoke && found.is_none() && std::env::var_os(var).is_some() {
+            bail!("{var} is set but unreachable: the smoke must run its cluster scenario");
+        }
     }
     let setup = Setup {
         programs,
         loadgen: args.loadgen.clone().unwrap_or_else(|| here.join("loadgen")),
+        peers,
         redis,
+        nats,
         database: args.database.clone(),
         only: args.only.clone(),
         command: std::iter::once("benches/compare".to_owned())
@@ -142,8 +175,12 @@ fn main() -> anyhow::Result<()> {
                     plan::Better::Higher => v.is_finite() && v > 0.0,
                     plan::Better::Lower => v.is_finite() && v >= 0.0,
                 };
-                if !(real(m.eddy) && real(m.peer)) {
-                    bail!("{} {}: Eddy {} vs peer {}", s.name, m.name, m.eddy, m.peer);
+                if !real(m.eddy) {
+                    bail!("{} {}: Eddy gave {}", s.name, m.name, m.eddy);
+                }
+                let ran = |p: &&compare::PeerValue| s.outcomes.contains_key(p.peer.key());
+                if let Some(p) = m.peers.iter().filter(ran).find(|p| !real(p.value)) {
+                    bail!("{} {}: {} gave {}", s.name, m.name, p.peer.label(), p.value);
                 }
             }
         }

@@ -5,6 +5,7 @@
 //! loadgen echo   --addr 127.0.0.1:8080 --path /apps/demo/socket.io/ --clients 50 --duration 10
 //! loadgen fanout --clients 1000 --rate 200 --duration 10
 //! loadgen cluster --addr 127.0.0.1:8080 --node 127.0.0.1:8081 --clients 1000 --rate 200
+//! loadgen fanout --clients 10000 --rate 100 --procs 2 --server-pid 1234
 //! loadgen idle   --clients 15000 --hold 20 --server-pid 1234 --procs 2
 //! loadgen storm  --clients 10000 --concurrency 512 --procs 2
 //! ```
@@ -21,7 +22,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::{Parser, ValueEnum};
 use eddy_bench::client::Target;
-use eddy_bench::procfs;
+use eddy_bench::procfs::Servers;
 use eddy_bench::scenario::{echo, fanout, idle, storm};
 use serde_json::json;
 
@@ -69,10 +70,13 @@ struct Args {
     /// Concurrent handshakes (storm).
     #[arg(long, default_value_t = 256)]
     concurrency: usize,
-    /// Server process id, to read its memory and CPU from /proc (idle).
-    #[arg(long)]
-    server_pid: Option<u32>,
-    /// Processes to spread the clients over (echo, idle, storm).
+    /// Server process ids (every node of a cluster; repeatable), to read
+    /// their memory and CPU from /proc: required by idle, and adds the
+    /// server's CPU per operation to echo and fanout.
+    #[arg(long = "server-pid")]
+    server_pids: Vec<u32>,
+    /// Processes to spread the clients over (in fanout and cluster, the
+    /// subscribers; the publisher stays in the first process).
     #[arg(long, default_value_t = 1)]
     procs: usize,
     /// Internal: this process is child number N of a multi-process run.
@@ -94,8 +98,8 @@ fn main() -> anyhow::Result<()> {
     {
         bail!("durations must be between 0 and {MAX_SECONDS} seconds");
     }
-    if args.procs > 1 && matches!(args.scenario, Scenario::Fanout | Scenario::Cluster) {
-        bail!("fanout and cluster run in one process (--procs 1)");
+    if args.procs == 0 || args.procs > 64 {
+        bail!("--procs must be between 1 and 64");
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -106,7 +110,7 @@ fn main() -> anyhow::Result<()> {
     };
     let value = match args.child {
         Some(index) => runtime.block_on(child(&args, &target, index))?,
-        None if args.procs > 1 => parent(&args)?,
+        None if args.procs > 1 => parent(&args, &runtime)?,
         None => runtime.block_on(single(&args, &target))?,
     };
     println!("{value}");
@@ -122,45 +126,48 @@ fn echo_params(a: &Args, clients: usize) -> echo::Params {
     }
 }
 
+fn fanout_params(a: &Args, target: &Target) -> anyhow::Result<fanout::Params> {
+    let mut nodes = vec![target.clone()];
+    if a.scenario == Scenario::Cluster {
+        if a.nodes.is_empty() {
+            bail!("cluster needs at least one --node besides --addr");
+        }
+        nodes.extend(a.nodes.iter().map(|&addr| Target {
+            addr,
+            path: target.path.clone(),
+        }));
+    }
+    Ok(fanout::Params {
+        clients: a.clients,
+        nodes,
+        duration: Duration::from_secs_f64(a.duration),
+        rate: a.rate,
+        payload_bytes: a.payload,
+    })
+}
+
 async fn single(a: &Args, target: &Target) -> anyhow::Result<serde_json::Value> {
+    let servers = Servers::new(a.server_pids.clone());
     let outcome = match a.scenario {
         Scenario::Echo => {
-            serde_json::to_value(echo::run(target, &echo_params(a, a.clients), 0).await)?
+            serde_json::to_value(echo::run(target, &echo_params(a, a.clients), 0, &servers).await)?
         }
         Scenario::Fanout | Scenario::Cluster => {
-            let mut nodes = vec![target.clone()];
-            if a.scenario == Scenario::Cluster {
-                if a.nodes.is_empty() {
-                    bail!("cluster needs at least one --node besides --addr");
-                }
-                nodes.extend(a.nodes.iter().map(|&addr| Target {
-                    addr,
-                    path: target.path.clone(),
-                }));
-            }
-            let p = fanout::Params {
-                clients: a.clients,
-                nodes,
-                duration: Duration::from_secs_f64(a.duration),
-                rate: a.rate,
-                payload_bytes: a.payload,
-            };
-            serde_json::to_value(fanout::run(&p).await?)?
+            serde_json::to_value(fanout::run(&fanout_params(a, target)?, &servers).await?)?
         }
         Scenario::Storm => {
             serde_json::to_value(storm::run(target, a.clients, a.concurrency, 0).await)?
         }
         Scenario::Idle => {
-            let pid = a.server_pid.context("idle needs --server-pid")?;
-            let rss_before = procfs::rss_bytes(pid)?;
+            let rss_before = servers.rss_bytes().context("idle needs --server-pid")?;
             let (clients, failures) = idle::connect(target, a.clients, 0).await;
             let connected = clients.len();
             // Let the server settle (allocator, first heartbeat) before measuring.
             tokio::time::sleep(Duration::from_secs(1)).await;
-            let rss = procfs::rss_bytes(pid)?;
-            let cpu = procfs::cpu_seconds(pid)?;
+            let rss = servers.rss_bytes().context("read the server's memory")?;
+            let cpu = servers.cpu_seconds().context("read the server's CPU")?;
             let held = idle::hold(clients, Duration::from_secs_f64(a.hold)).await;
-            let cpu_used = procfs::cpu_seconds(pid)? - cpu;
+            let cpu_used = servers.cpu_seconds().context("read the server's CPU")? - cpu;
             let survived = held.len();
             idle::close(held).await;
             serde_json::to_value(idle_outcome(
@@ -203,9 +210,9 @@ async fn child(a: &Args, target: &Target, index: usize) -> anyhow::Result<serde_
     let share = share(a.clients, a.procs, index);
     let offset = index * 50;
     Ok(match a.scenario {
-        Scenario::Echo => {
-            serde_json::to_value(echo::run(target, &echo_params(a, share), offset).await)?
-        }
+        Scenario::Echo => serde_json::to_value(
+            echo::run(target, &echo_params(a, share), offset, &Servers::default()).await,
+        )?,
         Scenario::Storm => {
             serde_json::to_value(storm::run(target, share, a.concurrency, offset).await)?
         }
@@ -227,15 +234,56 @@ async fn child(a: &Args, target: &Target, index: usize) -> anyhow::Result<serde_
             idle::close(held).await;
             json!({ "closed": true })
         }
-        Scenario::Fanout | Scenario::Cluster => bail!("fanout runs in one process"),
+        Scenario::Fanout | Scenario::Cluster => {
+            let p = fanout_params(a, target)?;
+            let (clients, failures) = fanout::subscribe(&p.nodes, share, offset).await?;
+            println!(
+                "{}",
+                json!({ "ready": clients.len(), "failures": failures })
+            );
+            std::io::stdout().flush()?;
+            read_stdin_line().await?; // go
+            let (tell, finish) = tokio::sync::watch::channel(None);
+            let give_up = tokio::time::Instant::now() + p.duration + Duration::from_secs(60);
+            let receiving = tokio::spawn(fanout::receive(clients, finish, give_up));
+            let published: u64 = read_stdin_line()
+                .await?
+                .trim()
+                .strip_prefix("published ")
+                .context("expected `published N` from the parent")?
+                .parse()?;
+            let _ = tell.send(Some(fanout::Finish {
+                published,
+                drain_until: tokio::time::Instant::now() + fanout::DRAIN,
+            }));
+            let (mut part, open) = receiving.await?;
+            part.connect_failures = failures;
+            println!("{}", serde_json::to_string(&part)?);
+            std::io::stdout().flush()?;
+            // Close only once the parent has read the servers' CPU time.
+            read_stdin_line().await?;
+            fanout::close(open).await;
+            json!({ "closed": true })
+        }
     })
+}
+
+async fn read_stdin_line() -> anyhow::Result<String> {
+    Ok(tokio::task::spawn_blocking(|| {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).map(|_| line)
+    })
+    .await??)
 }
 
 fn share(total: usize, procs: usize, index: usize) -> usize {
     total / procs + usize::from(index < total % procs)
 }
 
-fn parent(a: &Args) -> anyhow::Result<serde_json::Value> {
+fn parent(a: &Args, runtime: &tokio::runtime::Runtime) -> anyhow::Result<serde_json::Value> {
+    let servers = Servers::new(a.server_pids.clone());
+    // Before any child connects.
+    let rss_before = servers.rss_bytes();
     let exe = std::env::current_exe()?;
     let mut children = Vec::new();
     for index in 0..a.procs {
@@ -249,10 +297,12 @@ fn parent(a: &Args) -> anyhow::Result<serde_json::Value> {
             .context("spawn a loadgen child")?;
         children.push(child);
     }
+    if matches!(a.scenario, Scenario::Fanout | Scenario::Cluster) {
+        return parent_fanout(a, runtime, children, &servers, rss_before);
+    }
     let mut outputs = Vec::new();
     if a.scenario == Scenario::Idle {
-        let pid = a.server_pid.context("idle needs --server-pid")?;
-        let rss_before = procfs::rss_bytes(pid)?;
+        let rss_before = rss_before.context("idle needs --server-pid")?;
         let mut readers = Vec::new();
         let (mut connected, mut failures) = (0, 0);
         for child in &mut children {
@@ -266,8 +316,8 @@ fn parent(a: &Args) -> anyhow::Result<serde_json::Value> {
             readers.push(reader);
         }
         std::thread::sleep(Duration::from_secs(1));
-        let rss = procfs::rss_bytes(pid)?;
-        let cpu = procfs::cpu_seconds(pid)?;
+        let rss = servers.rss_bytes().context("read the server's memory")?;
+        let cpu = servers.cpu_seconds().context("read the server's CPU")?;
         for child in &mut children {
             writeln!(child.stdin.as_mut().expect("piped"), "hold")?;
         }
@@ -278,7 +328,7 @@ fn parent(a: &Args) -> anyhow::Result<serde_json::Value> {
             let v: serde_json::Value = serde_json::from_str(&line).context("child result")?;
             survived += v["survived"].as_u64().unwrap_or(0) as usize;
         }
-        let cpu_used = procfs::cpu_seconds(pid)? - cpu;
+        let cpu_used = servers.cpu_seconds().context("read the server's CPU")? - cpu;
         for child in &mut children {
             writeln!(child.stdin.as_mut().expect("piped"), "close")?;
         }
@@ -315,4 +365,81 @@ fn parent(a: &Args) -> anyhow::Result<serde_json::Value> {
     Ok(
         json!({ "scenario": format!("{:?}", a.scenario).to_lowercase(), "clients": a.clients, "procs": a.procs, "outcome": outcome }),
     )
+}
+
+/// `fanout`/`cluster` over child processes: the children hold the
+/// subscribers, this process publishes and reads the servers around it.
+fn parent_fanout(
+    a: &Args,
+    runtime: &tokio::runtime::Runtime,
+    mut children: Vec<std::process::Child>,
+    servers: &Servers,
+    rss_before: Option<u64>,
+) -> anyhow::Result<serde_json::Value> {
+    let target = Target {
+        addr: a.addr,
+        path: a.path.clone(),
+    };
+    let p = fanout_params(a, &target)?;
+    let mut readers = Vec::new();
+    for child in &mut children {
+        let mut reader = BufReader::new(child.stdout.take().expect("piped"));
+        let mut line = String::new();
+        reader.read_line(&mut line)?;
+        let _: serde_json::Value = serde_json::from_str(&line)
+            .with_context(|| format!("a loadgen child's ready line: {line:?}"))?;
+        readers.push(reader);
+    }
+    let rss_added = rss_before
+        .zip(servers.rss_bytes())
+        .map(|(before, after)| after.saturating_sub(before));
+    let tell = |children: &mut Vec<std::process::Child>, line: &str| -> anyhow::Result<()> {
+        for child in children {
+            writeln!(child.stdin.as_mut().expect("piped"), "{line}")?;
+        }
+        Ok(())
+    };
+    let mut publisher = runtime.block_on(async {
+        // Let cluster nodes finish subscribing to the room's topic.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        eddy_bench::client::Client::connect(&p.nodes[0], None).await
+    })?;
+    let server_cpu = servers.cpu_seconds();
+    let own_cpu = eddy_bench::procfs::own_cpu_seconds();
+    let first_publish_us = fanout::now_us();
+    tell(&mut children, "go")?;
+    let published = runtime.block_on(fanout::publish(
+        &mut publisher,
+        p.duration,
+        p.rate,
+        p.payload_bytes,
+    ))?;
+    tell(&mut children, &format!("published {published}"))?;
+    let mut parts = Vec::new();
+    for reader in &mut readers {
+        let mut line = String::new();
+        reader.read_line(&mut line)?;
+        parts.push(
+            serde_json::from_str::<fanout::Part>(&line)
+                .with_context(|| format!("a loadgen child's result: {line:?}"))?,
+        );
+    }
+    let window = fanout::Window {
+        first_publish_us,
+        server_cpu_seconds: server_cpu.zip(servers.cpu_seconds()).map(|(a, b)| b - a),
+        server_rss_added_bytes: rss_added,
+        publisher_cpu_seconds: eddy_bench::procfs::own_cpu_seconds() - own_cpu,
+    };
+    tell(&mut children, "close")?;
+    runtime.block_on(publisher.close());
+    for child in &mut children {
+        child.wait()?;
+    }
+    let outcome = fanout::outcome(&p, &parts, published, window);
+    Ok(json!({
+        "scenario": format!("{:?}", a.scenario).to_lowercase(),
+        "clients": a.clients,
+        "procs": a.procs,
+        "outcome": outcome,
+    }))
 }

@@ -1,12 +1,12 @@
 //! A comparison as Markdown (the table in `docs/benchmarks.md`) and as an
-//! SVG chart of the Eddy/peer ratio per metric, drawn by hand: no plotting
-//! dependency for one bar chart.
+//! SVG chart of the Eddy/peer ratio per metric and peer, drawn by hand: no
+//! plotting dependency for one bar chart.
 
 use std::fmt::Write;
 use std::path::Path;
 
 use super::plan::Better;
-use super::{MetricResult, Report};
+use super::{MetricResult, PeerValue, Report};
 
 /// Markdown: the machine, one table of every metric, the commands.
 pub fn markdown(report: &Report, chart_file: &str) -> String {
@@ -27,28 +27,55 @@ pub fn markdown(report: &Report, chart_file: &str) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    md.push_str("| scenario | metric | Eddy | Node Socket.IO | Eddy / Node | better |\n");
-    md.push_str("|---|---|---:|---:|---:|---|\n");
+    let peers = &report.peers;
+    md.push_str("| scenario | metric | Eddy |");
+    for p in peers {
+        let _ = write!(md, " {} |", p.label());
+    }
+    for p in peers {
+        let _ = write!(md, " Eddy / {} |", short(p.label()));
+    }
+    md.push_str("\n|---|---|---:|");
+    md.push_str(&"---:|".repeat(peers.len() * 2));
+    md.push('\n');
+    let columns = 3 + peers.len() * 2;
     for s in &report.scenarios {
         if let Some(why) = &s.skipped {
-            let _ = writeln!(md, "| {} | *skipped: {why}* | | | | |", s.name);
+            let _ = writeln!(
+                md,
+                "| {} | *skipped: {why}* |{}",
+                s.name,
+                " |".repeat(columns - 2)
+            );
             continue;
         }
         for m in &s.metrics {
-            let _ = writeln!(
+            let arrow = match m.better {
+                Better::Higher => "↑",
+                Better::Lower => "↓",
+            };
+            let _ = write!(
                 md,
-                "| {} | {} | {} {} | {} {} | {} | {} |",
+                "| {} | {} {arrow} | {} |",
                 s.name,
                 m.name,
-                number(m.eddy),
-                m.unit,
-                number(m.peer),
-                m.unit,
-                ratio_text(m.ratio),
-                verdict(m),
+                value_text(m.eddy, m.unit)
             );
+            for p in &m.peers {
+                let _ = write!(md, " {} |", value_text(p.value, m.unit));
+            }
+            for p in &m.peers {
+                let _ = write!(md, " {} |", ratio_cell(m, p));
+            }
+            md.push('\n');
         }
     }
+    md.push_str(
+        "\n↑ higher is better, ↓ lower is better; a ratio in **bold** is better for Eddy by more \
+         than 5 %, in *italics* worse by more than 5 %. Sweeps: the highest offered rate at \
+         which every message arrived within the run with p99 under the bound (the steps, and \
+         which side ran out of CPU, are in the JSON).\n\n",
+    );
     let notes: Vec<String> = report
         .scenarios
         .iter()
@@ -59,7 +86,7 @@ pub fn markdown(report: &Report, chart_file: &str) -> String {
         md.push_str(&notes.join("\n"));
         md.push('\n');
     }
-    let _ = writeln!(md, "\n![Eddy / Node per metric]({chart_file})\n");
+    let _ = writeln!(md, "\n![Eddy / each peer per metric]({chart_file})\n");
     md.push_str("Commands:\n\n```sh\n");
     let _ = writeln!(md, "{}", report.command);
     for s in &report.scenarios {
@@ -90,6 +117,28 @@ fn number(v: f64) -> String {
     }
 }
 
+/// A peer's label without its qualifier, for column heads.
+fn short(label: &str) -> &str {
+    label.split(' ').next().unwrap_or(label)
+}
+
+fn value_text(v: f64, unit: &str) -> String {
+    if v.is_finite() {
+        format!("{} {unit}", number(v))
+    } else {
+        "–".into()
+    }
+}
+
+fn ratio_cell(m: &MetricResult, p: &PeerValue) -> String {
+    let text = ratio_text(p.ratio);
+    match verdict(m.better, p.ratio) {
+        Verdict::Eddy => format!("**{text}**"),
+        Verdict::Peer => format!("*{text}*"),
+        Verdict::Even | Verdict::None => text,
+    }
+}
+
 fn ratio_text(r: f64) -> String {
     if r.is_finite() {
         format!("{r:.2}×")
@@ -98,46 +147,62 @@ fn ratio_text(r: f64) -> String {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    Eddy,
+    Peer,
+    Even,
+    /// No ratio (a side gave no number).
+    None,
+}
+
 /// Whether Eddy did better, worse, or the same (within 5 %).
-fn verdict(m: &MetricResult) -> &'static str {
-    match eddy_gain(m) {
-        Some(g) if g > 1.05 => "Eddy",
-        Some(g) if g < 1.0 / 1.05 => "Node",
-        Some(_) => "even",
-        None => "–",
+fn verdict(better: Better, ratio: f64) -> Verdict {
+    match eddy_gain(better, ratio) {
+        Some(g) if g > 1.05 => Verdict::Eddy,
+        Some(g) if g < 1.0 / 1.05 => Verdict::Peer,
+        Some(_) => Verdict::Even,
+        None => Verdict::None,
     }
 }
 
 /// The ratio turned so that above 1 is always good for Eddy.
-fn eddy_gain(m: &MetricResult) -> Option<f64> {
-    if !m.ratio.is_finite() || m.ratio <= 0.0 {
+fn eddy_gain(better: Better, ratio: f64) -> Option<f64> {
+    if !ratio.is_finite() || ratio <= 0.0 {
         return None;
     }
-    Some(match m.better {
-        Better::Higher => m.ratio,
-        Better::Lower => 1.0 / m.ratio,
+    Some(match better {
+        Better::Higher => ratio,
+        Better::Lower => 1.0 / ratio,
     })
 }
 
-const WIDTH: f64 = 820.0;
-const LABEL: f64 = 250.0;
+const WIDTH: f64 = 1000.0;
+const LABEL: f64 = 420.0;
 const RIGHT: f64 = 90.0;
 const ROW: f64 = 26.0;
 const TOP: f64 = 56.0;
 /// The axis spans 1/16 × … 16 × on a log scale.
 const SPAN: f64 = 4.0;
 
-/// One horizontal bar per metric: Eddy's value over the peer's, on a log
-/// axis centred on 1. Green where that is good for Eddy, red where not.
+/// One horizontal bar per metric and peer: Eddy's value over the peer's,
+/// on a log axis centred on 1. Green where that is good for Eddy, red
+/// where not.
 pub fn svg(report: &Report) -> String {
-    let rows: Vec<(String, &MetricResult)> = report
+    let rows: Vec<(String, Better, f64)> = report
         .scenarios
         .iter()
         .filter(|s| s.skipped.is_none())
         .flat_map(|s| {
-            s.metrics
-                .iter()
-                .map(move |m| (format!("{} · {}", s.name, m.name), m))
+            s.metrics.iter().flat_map(move |m| {
+                m.peers.iter().map(move |p| {
+                    (
+                        format!("{} · {} vs {}", s.name, m.name, short(p.peer.label())),
+                        m.better,
+                        p.ratio,
+                    )
+                })
+            })
         })
         .collect();
     let height = TOP + ROW * rows.len() as f64 + 40.0;
@@ -151,7 +216,7 @@ pub fn svg(report: &Report) -> String {
     let _ = writeln!(s, r##"<rect width="100%" height="100%" fill="#ffffff"/>"##);
     let _ = writeln!(
         s,
-        r##"<text x="12" y="22" font-size="15" font-weight="600" fill="#111">Eddy / Node Socket.IO, {}</text>"##,
+        r##"<text x="12" y="22" font-size="15" font-weight="600" fill="#111">Eddy / each peer, {}</text>"##,
         escape(&report.date)
     );
     let _ = writeln!(
@@ -180,7 +245,7 @@ pub fn svg(report: &Report) -> String {
             bottom + 18.0
         );
     }
-    for (i, (label, m)) in rows.iter().enumerate() {
+    for (i, (label, better, ratio)) in rows.iter().enumerate() {
         let y = TOP + ROW * i as f64;
         let _ = writeln!(
             s,
@@ -189,15 +254,13 @@ pub fn svg(report: &Report) -> String {
             y + ROW * 0.65,
             escape(label)
         );
-        if eddy_gain(m).is_none() {
-            continue;
-        }
-        let (x0, x1) = (x(1.0), x(m.ratio));
-        let colour = match verdict(m) {
-            "Eddy" => "#2f9e44",
-            "Node" => "#e03131",
-            _ => "#868e96",
+        let colour = match verdict(*better, *ratio) {
+            Verdict::None => continue,
+            Verdict::Eddy => "#2f9e44",
+            Verdict::Peer => "#e03131",
+            Verdict::Even => "#868e96",
         };
+        let (x0, x1) = (x(1.0), x(*ratio));
         let _ = writeln!(
             s,
             r#"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="{colour}"/>"#,
@@ -211,7 +274,7 @@ pub fn svg(report: &Report) -> String {
             r##"<text x="{:.1}" y="{:.1}" fill="#111">{}</text>"##,
             WIDTH - RIGHT + 10.0,
             y + ROW * 0.65,
-            ratio_text(m.ratio)
+            ratio_text(*ratio)
         );
     }
     s.push_str("</svg>\n");
@@ -249,22 +312,34 @@ pub fn relative(doc: &Path, target: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::compare::servers::Kind;
     use crate::compare::{Machine, ScenarioResult};
 
     fn report() -> Report {
-        let metric = |name: &'static str, better, eddy: f64, peer: f64| MetricResult {
+        let metric = |name: &'static str, better, eddy: f64, node: f64| MetricResult {
             name,
             unit: "x",
             better,
             eddy,
-            peer,
-            ratio: eddy / peer,
+            peers: vec![
+                PeerValue {
+                    peer: Kind::Node,
+                    value: node,
+                    ratio: eddy / node,
+                },
+                PeerValue {
+                    peer: Kind::Socketioxide,
+                    value: f64::NAN,
+                    ratio: f64::NAN,
+                },
+            ],
         };
         Report {
             date: "2026-11-27".into(),
             command: "benches/compare".into(),
             machine: Machine::describe(),
             versions: [("node".to_owned(), "v20".to_owned())].into(),
+            peers: vec![Kind::Node, Kind::Socketioxide],
             scenarios: vec![ScenarioResult {
                 name: "echo".into(),
                 what: "w".into(),
@@ -286,15 +361,22 @@ mod tests {
     fn the_table_says_who_did_better_per_metric() {
         let md = markdown(&report(), "chart.svg");
         assert!(
-            md.contains("| echo | acks/s | 2,000 x | 1,000 x | 2.00× | Eddy |"),
+            md.contains("| scenario | metric | Eddy | Node Socket.IO | socketioxide | Eddy / Node | Eddy / socketioxide |"),
             "{md}"
         );
         assert!(
-            md.contains("| echo | p99 | 2,000 x | 1,000 x | 2.00× | Node |"),
+            md.contains("| echo | acks/s ↑ | 2,000 x | 1,000 x | – | **2.00×** | – |"),
             "{md}"
         );
-        assert!(md.contains("| 0.99× | even |"), "{md}");
-        assert!(md.contains("![Eddy / Node per metric](chart.svg)"));
+        assert!(
+            md.contains("| echo | p99 ↓ | 2,000 x | 1,000 x | – | *2.00×* | – |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| same ↓ | 1,000 x | 1,010 x | – | 0.99× | – |"),
+            "{md}"
+        );
+        assert!(md.contains("![Eddy / each peer per metric](chart.svg)"));
         assert!(md.contains("loadgen echo"));
     }
 
@@ -306,7 +388,9 @@ mod tests {
         assert_eq!(svg.matches("#2f9e44").count(), 1, "acks/s is better");
         assert_eq!(svg.matches("#e03131").count(), 1, "p99 is worse");
         assert_eq!(svg.matches("#868e96").count(), 1, "`same` is even");
-        assert!(svg.contains("echo · acks/s"));
+        assert!(svg.contains("echo · acks/s vs Node"));
+        // No bar where a peer gave no number.
+        assert_eq!(svg.matches("<rect").count(), 1 + 3);
     }
 
     #[test]

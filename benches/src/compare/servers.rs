@@ -1,6 +1,8 @@
 //! The servers under comparison, started one at a time: Eddy (its `demo`
-//! app, the `echo` WebAssembly component) and the Node Socket.IO peer
-//! (`benches/peers/node`), alone or as a two-process cluster over Redis.
+//! app, the `echo` WebAssembly component), the Node Socket.IO peer
+//! (`benches/peers/node`) and the socketioxide peer
+//! (`benches/peers/socketioxide`, native Rust handlers), alone or as a
+//! two-process cluster over Redis (Eddy also over NATS).
 
 use std::ffi::OsStr;
 use std::net::{SocketAddr, TcpListener};
@@ -18,6 +20,7 @@ pub const PATH: &str = "/apps/demo/socket.io/";
 pub enum Kind {
     Eddy,
     Node,
+    Socketioxide,
 }
 
 impl Kind {
@@ -25,7 +28,23 @@ impl Kind {
         match self {
             Kind::Eddy => "Eddy",
             Kind::Node => "Node Socket.IO",
+            Kind::Socketioxide => "socketioxide",
         }
+    }
+
+    /// The name used on the command line and in the JSON report.
+    pub fn key(self) -> &'static str {
+        match self {
+            Kind::Eddy => "eddy",
+            Kind::Node => "node",
+            Kind::Socketioxide => "socketioxide",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Self> {
+        [Kind::Eddy, Kind::Node, Kind::Socketioxide]
+            .into_iter()
+            .find(|k| k.key() == key)
     }
 }
 
@@ -35,6 +54,8 @@ pub struct Programs {
     pub eddy: PathBuf,
     pub node: PathBuf,
     pub peer_dir: PathBuf,
+    /// The socketioxide peer's release binary.
+    pub socketioxide: PathBuf,
 }
 
 /// One running server process; killed on drop.
@@ -88,10 +109,11 @@ impl Drop for Server {
     }
 }
 
-/// How a server joins others: a Redis URL and a key prefix.
+/// How a server joins others: a broker URL (Redis, or NATS for Eddy) and
+/// a key prefix.
 #[derive(Debug, Clone)]
 pub struct Cluster<'a> {
-    pub redis: &'a str,
+    pub broker: &'a str,
     pub prefix: &'a str,
     /// The registry Eddy's nodes share (`postgres://…`); `None`: each node
     /// has its own SQLite registry in its data directory, each with the
@@ -123,7 +145,7 @@ pub fn start(
                 .env("EDDY_MAX_CONNECTIONS_PER_ADDRESS", "0")
                 .env("EDDY_SESSIONS_PER_SECOND_PER_ADDRESS", "0");
             if let Some(cl) = cluster {
-                c.args(["--broker", cl.redis, "--broker-prefix", cl.prefix]);
+                c.args(["--broker", cl.broker, "--broker-prefix", cl.prefix]);
                 if let Some(database) = cl.database {
                     c.args(["--database", database]);
                 }
@@ -139,7 +161,15 @@ pub fn start(
                 PATH,
             ]);
             if let Some(cl) = cluster {
-                c.args(["--redis", cl.redis]);
+                c.args(["--redis", cl.broker]);
+            }
+            (c, None)
+        }
+        Kind::Socketioxide => {
+            let mut c = Command::new(&programs.socketioxide);
+            c.args(["--port", &addr.port().to_string(), "--path", PATH]);
+            if let Some(cl) = cluster {
+                c.args(["--redis", cl.broker]);
             }
             (c, None)
         }
@@ -250,9 +280,14 @@ fn render_command_from(command: &Command, root: Option<&Path>) -> String {
     parts.join(" ")
 }
 
-/// True when something accepts TCP connections at the Redis URL's address.
-pub fn redis_reachable(url: &str) -> bool {
-    let Some(rest) = url.strip_prefix("redis://") else {
+/// True when something accepts TCP connections at a broker URL's address
+/// (`redis://…` or `nats://…`).
+pub fn broker_reachable(url: &str) -> bool {
+    let (rest, port) = if let Some(rest) = url.strip_prefix("redis://") {
+        (rest, 6379)
+    } else if let Some(rest) = url.strip_prefix("nats://") {
+        (rest, 4222)
+    } else {
         return false;
     };
     let host = rest.split(['/', '?']).next().unwrap_or_default();
@@ -260,7 +295,7 @@ pub fn redis_reachable(url: &str) -> bool {
     let host = if host.contains(':') {
         host.to_owned()
     } else {
-        format!("{host}:6379")
+        format!("{host}:{port}")
     };
     use std::net::ToSocketAddrs;
     host.to_socket_addrs()

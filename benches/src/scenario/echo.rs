@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{connect_all, per_client};
 use crate::client::{Incoming, Target};
+use crate::procfs::{self, Servers};
 use crate::report::{self, Latency};
 
 #[derive(Debug, Clone)]
@@ -26,15 +27,34 @@ pub struct Outcome {
     pub seconds: f64,
     pub acks_per_second: f64,
     pub latency: Latency,
+    /// Server CPU over the measured window (absent without pids, and in a
+    /// multi-process run, whose windows do not line up).
+    pub server_cpu_seconds: Option<f64>,
+    pub server_cpu_us_per_ack: Option<f64>,
+    /// The load generator's own CPU over the measured window.
+    pub loadgen_cpu_seconds: f64,
     pub histogram: Vec<(u64, u64)>,
 }
 
-pub async fn run(target: &Target, p: &Params, source_offset: usize) -> Outcome {
+pub async fn run(target: &Target, p: &Params, source_offset: usize, servers: &Servers) -> Outcome {
     let (clients, connect_failures) = connect_all(target, p.clients, 64, source_offset).await;
     let payload = "x".repeat(p.payload_bytes);
     let start = tokio::time::Instant::now();
     let measure_from = start + p.warmup;
     let end = measure_from + p.duration;
+    // Both sides' CPU over exactly the measured window.
+    let meter = {
+        let servers = servers.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep_until(measure_from).await;
+            let (server, own) = (servers.cpu_seconds(), procfs::own_cpu_seconds());
+            tokio::time::sleep_until(end).await;
+            (
+                server.zip(servers.cpu_seconds()).map(|(a, b)| b - a),
+                procfs::own_cpu_seconds() - own,
+            )
+        })
+    };
     let results = per_client(clients, move |_, mut client| {
         let payload = payload.clone();
         async move {
@@ -78,6 +98,7 @@ pub async fn run(target: &Target, p: &Params, source_offset: usize) -> Outcome {
         errors += e;
     }
     let seconds = p.duration.as_secs_f64();
+    let (server_cpu_seconds, loadgen_cpu_seconds) = meter.await.unwrap_or((None, 0.0));
     Outcome {
         clients: results.len(),
         connect_failures,
@@ -86,6 +107,9 @@ pub async fn run(target: &Target, p: &Params, source_offset: usize) -> Outcome {
         seconds,
         acks_per_second: total.len() as f64 / seconds,
         latency: Latency::from_histogram(&total),
+        server_cpu_seconds,
+        server_cpu_us_per_ack: procfs::us_per_op(server_cpu_seconds, total.len()),
+        loadgen_cpu_seconds,
         histogram: report::encode(&total),
     }
 }
@@ -100,6 +124,7 @@ pub fn merge(parts: Vec<Outcome>) -> Outcome {
         out.connect_failures += p.connect_failures;
         out.errors += p.errors;
         out.seconds = p.seconds;
+        out.loadgen_cpu_seconds += p.loadgen_cpu_seconds;
     }
     out.acks = h.len();
     out.acks_per_second = out.acks as f64 / out.seconds.max(f64::MIN_POSITIVE);

@@ -1,17 +1,26 @@
 //! `fanout`: `clients` sockets join one room; one publisher emits
-//! `to-room` at a fixed rate; reports delivered messages/s and the delivery
-//! latency (publish time stamped in the message, read on arrival).
+//! `to-room` at a fixed rate; reports delivered messages/s, the delivery
+//! latency (publish time stamped in the message, read on arrival) and what
+//! the servers and the load generator spent per delivery.
 //!
 //! `cluster` is the same with the subscribers spread over several nodes of
 //! one cluster and the publisher on the first: every delivery to a
 //! subscriber on another node crosses the broker.
+//!
+//! The pieces ([`subscribe`], [`receive`], [`publish`]) run in one process
+//! ([`run`]) or with the subscribers spread over child processes (loadgen's
+//! `--procs`): the publish time is wall-clock time, which every process on
+//! one machine shares.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+use tokio::time::Instant;
 
 use super::{connect_all, per_client};
 use crate::client::{Client, Incoming, Target};
+use crate::procfs::{self, Servers};
 use crate::report::{self, Latency};
 
 #[derive(Debug, Clone)]
@@ -36,11 +45,46 @@ pub struct Outcome {
     pub delivered: u64,
     pub expected: u64,
     pub seconds: f64,
+    /// Deliveries per second asked for: rate × subscribers.
+    pub offered_per_second: f64,
     pub delivered_per_second: f64,
     pub latency: Latency,
+    /// From the first publish until the last delivery arrived.
+    pub delivery_seconds: f64,
+    /// Server CPU (every node) over the same window; absent without pids.
+    pub server_cpu_seconds: Option<f64>,
+    pub server_cpu_us_per_delivery: Option<f64>,
+    /// Server memory the subscribers added, per subscriber.
+    pub server_rss_per_subscriber_bytes: Option<f64>,
+    /// The load generator's own CPU (every process) over the window: with
+    /// the server's, it says which side ran out of cores.
+    pub loadgen_cpu_seconds: f64,
 }
 
-fn now_us() -> u64 {
+/// What one process's subscribers received.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Part {
+    pub subscribers: usize,
+    pub connect_failures: usize,
+    pub delivered: u64,
+    /// Microseconds since the Unix epoch of the last delivery.
+    pub last_delivery_us: u64,
+    pub loadgen_cpu_seconds: f64,
+    pub histogram: Vec<(u64, u64)>,
+}
+
+/// Told to receivers once publishing ends: how many messages each should
+/// get, and how long to wait for stragglers.
+#[derive(Debug, Clone, Copy)]
+pub struct Finish {
+    pub published: u64,
+    pub drain_until: Instant,
+}
+
+/// How long receivers wait for the rest after publishing ends.
+pub const DRAIN: Duration = Duration::from_secs(2);
+
+pub fn now_us() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_micros() as u64)
@@ -57,76 +101,222 @@ fn sent_at(event: &str) -> Option<u64> {
     rest[..digits].parse().ok()
 }
 
-pub async fn run(p: &Params) -> anyhow::Result<Outcome> {
-    anyhow::ensure!(!p.nodes.is_empty(), "fanout needs a server");
-    let mut subscribers = Vec::with_capacity(p.clients);
-    let mut connect_failures = 0;
-    for (i, node) in p.nodes.iter().enumerate() {
-        let share = p.clients / p.nodes.len() + usize::from(i < p.clients % p.nodes.len());
-        let (mut connected, failed) = connect_all(node, share, 64, i).await;
-        subscribers.append(&mut connected);
-        connect_failures += failed;
+/// Connects `clients` subscribers spread over `nodes` and joins each to the
+/// room. Returns them and how many failed to connect or join.
+pub async fn subscribe(
+    nodes: &[Target],
+    clients: usize,
+    source_offset: usize,
+) -> anyhow::Result<(Vec<Client>, usize)> {
+    anyhow::ensure!(!nodes.is_empty(), "fanout needs a server");
+    let mut connected_all = Vec::with_capacity(clients);
+    let mut failures = 0;
+    for (i, node) in nodes.iter().enumerate() {
+        let share = clients / nodes.len() + usize::from(i < clients % nodes.len());
+        let (mut connected, failed) = connect_all(node, share, 64, source_offset + i).await;
+        connected_all.append(&mut connected);
+        failures += failed;
     }
-    for s in &mut subscribers {
-        s.send(&format!("420[\"join\",\"{ROOM}\"]")).await?;
+    let joined = per_client(connected_all, |_, mut c| async move {
+        c.send(&format!("420[\"join\",\"{ROOM}\"]")).await.ok()?;
+        let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            if let Incoming::Ack(0, _) = s.next().await? {
-                break;
+            match tokio::time::timeout_at(deadline, c.next()).await {
+                Ok(Ok(Incoming::Ack(0, _))) => return Some(c),
+                Ok(Ok(_)) => {}
+                _ => return None,
             }
         }
+    })
+    .await;
+    let before = joined.len();
+    let joined: Vec<Client> = joined.into_iter().flatten().collect();
+    failures += before - joined.len();
+    Ok((joined, failures))
+}
+
+/// Receives on every subscriber until each has what was published (or the
+/// drain deadline passes, or `give_up` passes before publishing ends).
+/// Returns the clients still open, to close once the caller has read the
+/// servers' CPU time.
+pub async fn receive(
+    clients: Vec<Client>,
+    finish: watch::Receiver<Option<Finish>>,
+    give_up: Instant,
+) -> (Part, Vec<Client>) {
+    let started_cpu = procfs::own_cpu_seconds();
+    let results = per_client(clients, move |_, mut client| {
+        let mut finish = finish.clone();
+        async move {
+            let mut h = report::histogram();
+            let (mut got, mut last) = (0u64, 0u64);
+            let mut open = true;
+            loop {
+                let done = *finish.borrow_and_update();
+                if done.is_some_and(|f| got >= f.published) {
+                    break;
+                }
+                let deadline = done.map_or(give_up, |f| f.drain_until);
+                tokio::select! {
+                    changed = finish.changed() => if changed.is_err() { break },
+                    next = tokio::time::timeout_at(deadline, client.next()) => match next {
+                        Ok(Ok(Incoming::Event(json))) => {
+                            if let Some(sent) = sent_at(&json) {
+                                last = now_us();
+                                let _ = h.record(last.saturating_sub(sent).max(1));
+                                got += 1;
+                            }
+                        }
+                        Ok(Ok(Incoming::Ack(..))) => {}
+                        Ok(Err(_)) => { open = false; break }
+                        Err(_) => break,
+                    },
+                }
+            }
+            (h, got, last, open.then_some(client))
+        }
+    })
+    .await;
+    let mut total = report::histogram();
+    let mut part = Part {
+        subscribers: results.len(),
+        ..Part::default()
+    };
+    let mut open = Vec::with_capacity(results.len());
+    for (h, got, last, client) in results {
+        total.add(&h).expect("same bounds");
+        part.delivered += got;
+        part.last_delivery_us = part.last_delivery_us.max(last);
+        open.extend(client);
     }
-    let n = subscribers.len();
+    part.histogram = report::encode(&total);
+    part.loadgen_cpu_seconds = procfs::own_cpu_seconds() - started_cpu;
+    (part, open)
+}
+
+pub async fn close(clients: Vec<Client>) {
+    per_client(clients, |_, c| c.close()).await;
+}
+
+/// Publishes `rate` messages per second for `duration` from `publisher`:
+/// at each tick (at most every millisecond) it sends what is due, so rates
+/// above 1000/s work at the timer's granularity; a publisher that falls
+/// behind catches up in a burst. Returns how many it sent.
+pub async fn publish(
+    publisher: &mut Client,
+    duration: Duration,
+    rate: u64,
+    payload_bytes: usize,
+) -> anyhow::Result<u64> {
+    let padding = "x".repeat(payload_bytes);
+    let total = (rate as f64 * duration.as_secs_f64()).round() as u64;
+    let start = Instant::now();
+    let step = Duration::from_secs_f64((1.0 / rate.max(1) as f64).max(0.001));
+    let mut ticker = tokio::time::interval(step);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut published = 0u64;
+    let mut frame = String::with_capacity(payload_bytes + 64);
+    while published < total {
+        ticker.tick().await;
+        let elapsed = start.elapsed().as_secs_f64();
+        let due = ((elapsed * rate as f64) as u64 + 1).min(total);
+        while published < due {
+            frame.clear();
+            use std::fmt::Write;
+            let _ = write!(
+                frame,
+                "42[\"to-room\",\"{ROOM}\",{{\"t\":{},\"pad\":\"{padding}\"}}]",
+                now_us()
+            );
+            publisher.feed(&frame).await?;
+            published += 1;
+        }
+        publisher.flush().await?;
+    }
+    Ok(published)
+}
+
+/// Puts the parts of every process together.
+pub fn outcome(p: &Params, parts: &[Part], published: u64, window: Window) -> Outcome {
+    let mut total = report::histogram();
+    let (mut subscribers, mut connect_failures, mut delivered, mut last) = (0, 0, 0, 0);
+    let mut loadgen_cpu = window.publisher_cpu_seconds;
+    for part in parts {
+        report::decode_into(&mut total, &part.histogram);
+        subscribers += part.subscribers;
+        connect_failures += part.connect_failures;
+        delivered += part.delivered;
+        last = last.max(part.last_delivery_us);
+        loadgen_cpu += part.loadgen_cpu_seconds;
+    }
+    let seconds = p.duration.as_secs_f64();
+    Outcome {
+        nodes: p.nodes.len(),
+        subscribers,
+        connect_failures,
+        published,
+        delivered,
+        expected: published * subscribers as u64,
+        seconds,
+        offered_per_second: p.rate as f64 * subscribers as f64,
+        delivered_per_second: delivered as f64 / seconds,
+        latency: Latency::from_histogram(&total),
+        delivery_seconds: last.saturating_sub(window.first_publish_us) as f64 / 1e6,
+        server_cpu_seconds: window.server_cpu_seconds,
+        server_cpu_us_per_delivery: procfs::us_per_op(window.server_cpu_seconds, delivered),
+        server_rss_per_subscriber_bytes: window
+            .server_rss_added_bytes
+            .map(|b| b as f64 / subscribers.max(1) as f64),
+        loadgen_cpu_seconds: loadgen_cpu,
+    }
+}
+
+/// What the orchestrating process measured around the publishing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Window {
+    pub first_publish_us: u64,
+    pub server_cpu_seconds: Option<f64>,
+    pub server_rss_added_bytes: Option<u64>,
+    pub publisher_cpu_seconds: f64,
+}
+
+/// The whole scenario in this process.
+pub async fn run(p: &Params, servers: &Servers) -> anyhow::Result<Outcome> {
+    let rss_before = servers.rss_bytes();
+    let (subscribers, connect_failures) = subscribe(&p.nodes, p.clients, 0).await?;
+    let rss_added = rss_before
+        .zip(servers.rss_bytes())
+        .map(|(before, after)| after.saturating_sub(before));
     // A cluster node subscribes to a room's broker topic when its first
     // member joins; let that finish so the run measures steady state.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let end = tokio::time::Instant::now() + p.duration;
-    let drain_until = end + Duration::from_secs(2);
-    let receivers = tokio::spawn(per_client(subscribers, move |_, mut client| async move {
-        let mut h = report::histogram();
-        while let Ok(Ok(incoming)) = tokio::time::timeout_at(drain_until, client.next()).await {
-            if let Incoming::Event(json) = incoming
-                && let Some(sent) = sent_at(&json)
-            {
-                let _ = h.record(now_us().saturating_sub(sent).max(1));
-            }
-        }
-        client.close().await;
-        h
-    }));
-
     let mut publisher = Client::connect(&p.nodes[0], None).await?;
-    let padding = "x".repeat(p.payload_bytes);
-    let interval = Duration::from_secs_f64(1.0 / p.rate.max(1) as f64);
-    let mut ticker = tokio::time::interval(interval);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-    let mut published = 0u64;
-    while tokio::time::Instant::now() < end {
-        ticker.tick().await;
-        let frame = format!(
-            "42[\"to-room\",\"{ROOM}\",{{\"t\":{},\"pad\":\"{padding}\"}}]",
-            now_us()
-        );
-        publisher.send(&frame).await?;
-        published += 1;
-    }
-    let histograms = receivers.await?;
-    publisher.close().await;
-    let mut total = report::histogram();
-    for h in &histograms {
-        total.add(h).expect("same bounds");
-    }
-    let seconds = p.duration.as_secs_f64();
-    Ok(Outcome {
-        nodes: p.nodes.len(),
-        subscribers: n,
-        connect_failures,
+    let (tell, finish) = watch::channel(None);
+    let give_up = Instant::now() + p.duration + Duration::from_secs(60);
+    let receivers = tokio::spawn(receive(subscribers, finish, give_up));
+    let server_cpu = servers.cpu_seconds();
+    let own_cpu = procfs::own_cpu_seconds();
+    let first_publish_us = now_us();
+    let published = publish(&mut publisher, p.duration, p.rate, p.payload_bytes).await?;
+    let _ = tell.send(Some(Finish {
         published,
-        delivered: total.len(),
-        expected: published * n as u64,
-        seconds,
-        delivered_per_second: total.len() as f64 / seconds,
-        latency: Latency::from_histogram(&total),
-    })
+        drain_until: Instant::now() + DRAIN,
+    }));
+    let (mut part, open) = receivers.await?;
+    let server_cpu = server_cpu.zip(servers.cpu_seconds()).map(|(a, b)| b - a);
+    part.connect_failures = connect_failures;
+    // In one process the receivers' CPU is the whole process's, publisher
+    // included: count it once.
+    part.loadgen_cpu_seconds = 0.0;
+    let window = Window {
+        first_publish_us,
+        server_cpu_seconds: server_cpu,
+        server_rss_added_bytes: rss_added,
+        publisher_cpu_seconds: procfs::own_cpu_seconds() - own_cpu,
+    };
+    publisher.close().await;
+    close(open).await;
+    Ok(outcome(p, &[part], published, window))
 }
 
 #[cfg(test)]

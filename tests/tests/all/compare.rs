@@ -72,6 +72,9 @@ fn compare_smoke_runs_every_scenario_against_both_servers() {
         .arg(bench_binary("loadgen"))
         .arg("--peer")
         .arg(&peer)
+        // The socketioxide peer is its own crate graph: CI does not build
+        // it (benches/compare does).
+        .args(["--peers", "node"])
         .stdout(std::process::Stdio::null())
         .status()
         .expect("run compare");
@@ -91,14 +94,30 @@ fn compare_smoke_runs_every_scenario_against_both_servers() {
         .filter(|s| s["skipped"].is_null())
         .map(|s| s["name"].as_str().unwrap())
         .collect();
-    let mut want = vec!["echo", "fanout", "idle", "storm"];
+    let mut want = vec!["echo", "fanout", "sweep-500", "sweep-10k", "idle", "storm"];
     if std::env::var_os("EDDY_TEST_REDIS").is_some() {
-        want.push("cluster");
+        want.extend(["cluster", "cluster-sweep"]);
     } else {
-        eprintln!("EDDY_TEST_REDIS is not set: the cluster scenario was skipped");
+        eprintln!("EDDY_TEST_REDIS is not set: the Redis cluster scenarios were skipped");
+    }
+    if std::env::var_os("EDDY_TEST_NATS").is_some() {
+        want.push("cluster-sweep-nats");
+    } else {
+        eprintln!("EDDY_TEST_NATS is not set: the NATS cluster scenario was skipped");
     }
     for name in want {
         assert!(ran.contains(&name), "{name} did not run: {ran:?}");
+    }
+    // Every rate is measured with the server's CPU beside it.
+    let echo = report["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "echo")
+        .unwrap();
+    for server in ["eddy", "node"] {
+        let cpu = &echo["outcomes"][server]["outcome"]["server_cpu_us_per_ack"];
+        assert!(cpu.as_f64().is_some_and(|c| c > 0.0), "{server}: {cpu}");
     }
     for ext in ["md", "svg"] {
         assert!(
