@@ -134,6 +134,24 @@ impl Client {
         }
     }
 
+    /// Answers the server's pings that have already arrived, without
+    /// waiting: a client that only sends (a publisher) must still answer
+    /// heartbeats, or the server closes it after ping interval + timeout.
+    pub async fn answer_pings(&mut self) -> anyhow::Result<()> {
+        use futures_util::FutureExt;
+        loop {
+            match self.ws.next().now_or_never() {
+                Some(Some(Ok(Message::Text(t)))) if t.as_str() == "2" => {
+                    self.ws.send(Message::text("3")).await?;
+                }
+                Some(Some(Ok(_))) => {}
+                Some(Some(Err(e))) => return Err(e.into()),
+                Some(None) => bail!("closed by the server"),
+                None => return Ok(()),
+            }
+        }
+    }
+
     /// Reads frames (answering pings) until the connection ends or `until` passes.
     pub async fn idle(&mut self, until: tokio::time::Instant) -> anyhow::Result<()> {
         loop {

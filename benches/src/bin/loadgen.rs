@@ -236,16 +236,14 @@ async fn child(a: &Args, target: &Target, index: usize) -> anyhow::Result<serde_
         }
         Scenario::Fanout | Scenario::Cluster => {
             let p = fanout_params(a, target)?;
-            let (clients, failures) = fanout::subscribe(&p.nodes, share, offset).await?;
-            println!(
-                "{}",
-                json!({ "ready": clients.len(), "failures": failures })
-            );
+            let (tell, finish) = tokio::sync::watch::channel(None);
+            let give_up = tokio::time::Instant::now() + p.duration + fanout::GIVE_UP_AFTER;
+            let (receiving, failures) =
+                fanout::subscribe(&p.nodes, share, offset, finish, give_up).await?;
+            println!("{}", json!({ "failures": failures }));
             std::io::stdout().flush()?;
             read_stdin_line().await?; // go
-            let (tell, finish) = tokio::sync::watch::channel(None);
-            let give_up = tokio::time::Instant::now() + p.duration + Duration::from_secs(60);
-            let receiving = tokio::spawn(fanout::receive(clients, finish, give_up));
+            let receiving = tokio::spawn(fanout::receive(receiving));
             let published: u64 = read_stdin_line()
                 .await?
                 .trim()

@@ -18,8 +18,8 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::{connect_all, per_client};
-use crate::client::{Client, Incoming, Target};
+use super::per_client;
+use crate::client::{Client, Incoming, Target, source_address};
 use crate::procfs::{self, Servers};
 use crate::report::{self, Latency};
 
@@ -84,6 +84,10 @@ pub struct Finish {
 /// How long receivers wait for the rest after publishing ends.
 pub const DRAIN: Duration = Duration::from_secs(2);
 
+/// Receivers stop on their own this long after the run should have ended
+/// (connecting included), whatever the publisher does: bounded runs.
+pub const GIVE_UP_AFTER: Duration = Duration::from_secs(300);
+
 pub fn now_us() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -101,96 +105,146 @@ fn sent_at(event: &str) -> Option<u64> {
     rest[..digits].parse().ok()
 }
 
-/// Connects `clients` subscribers spread over `nodes` and joins each to the
-/// room. Returns them and how many failed to connect or join.
+/// Subscribers that have joined the room and are receiving (answering
+/// heartbeats from the moment they connect, so a slow start of a big run
+/// does not time them out).
+pub struct Receiving {
+    tasks: Vec<tokio::task::JoinHandle<Received>>,
+    started_cpu: f64,
+}
+
+struct Received {
+    /// Latencies in µs: a histogram per subscriber would cost ~140 KB each
+    /// (14 GB for 100,000), so they are merged into one at the end.
+    latencies: Vec<u32>,
+    got: u64,
+    last_us: u64,
+    joined: bool,
+    client: Option<Client>,
+}
+
+/// Connects `clients` subscribers spread over `nodes` (at most 64 handshakes
+/// at once per node), joins each to the room and starts it receiving until
+/// it has what was published (told through `finish`), the drain deadline
+/// passes, or `give_up` passes before publishing ends. Returns once every
+/// subscriber has joined or failed, with how many failed.
 pub async fn subscribe(
     nodes: &[Target],
     clients: usize,
     source_offset: usize,
-) -> anyhow::Result<(Vec<Client>, usize)> {
-    anyhow::ensure!(!nodes.is_empty(), "fanout needs a server");
-    let mut connected_all = Vec::with_capacity(clients);
-    let mut failures = 0;
-    for (i, node) in nodes.iter().enumerate() {
-        let share = clients / nodes.len() + usize::from(i < clients % nodes.len());
-        let (mut connected, failed) = connect_all(node, share, 64, source_offset + i).await;
-        connected_all.append(&mut connected);
-        failures += failed;
-    }
-    let joined = per_client(connected_all, |_, mut c| async move {
-        c.send(&format!("420[\"join\",\"{ROOM}\"]")).await.ok()?;
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            match tokio::time::timeout_at(deadline, c.next()).await {
-                Ok(Ok(Incoming::Ack(0, _))) => return Some(c),
-                Ok(Ok(_)) => {}
-                _ => return None,
-            }
-        }
-    })
-    .await;
-    let before = joined.len();
-    let joined: Vec<Client> = joined.into_iter().flatten().collect();
-    failures += before - joined.len();
-    Ok((joined, failures))
-}
-
-/// Receives on every subscriber until each has what was published (or the
-/// drain deadline passes, or `give_up` passes before publishing ends).
-/// Returns the clients still open, to close once the caller has read the
-/// servers' CPU time.
-pub async fn receive(
-    clients: Vec<Client>,
     finish: watch::Receiver<Option<Finish>>,
     give_up: Instant,
-) -> (Part, Vec<Client>) {
+) -> anyhow::Result<(Receiving, usize)> {
+    anyhow::ensure!(!nodes.is_empty(), "fanout needs a server");
     let started_cpu = procfs::own_cpu_seconds();
-    let results = per_client(clients, move |_, mut client| {
-        let mut finish = finish.clone();
-        async move {
-            let mut h = report::histogram();
-            let (mut got, mut last) = (0u64, 0u64);
-            let mut open = true;
-            loop {
-                let done = *finish.borrow_and_update();
-                if done.is_some_and(|f| got >= f.published) {
-                    break;
-                }
-                let deadline = done.map_or(give_up, |f| f.drain_until);
-                tokio::select! {
-                    changed = finish.changed() => if changed.is_err() { break },
-                    next = tokio::time::timeout_at(deadline, client.next()) => match next {
-                        Ok(Ok(Incoming::Event(json))) => {
-                            if let Some(sent) = sent_at(&json) {
-                                last = now_us();
-                                let _ = h.record(last.saturating_sub(sent).max(1));
-                                got += 1;
-                            }
-                        }
-                        Ok(Ok(Incoming::Ack(..))) => {}
-                        Ok(Err(_)) => { open = false; break }
-                        Err(_) => break,
+    let (joined_tx, mut joined_rx) = tokio::sync::mpsc::unbounded_channel::<bool>();
+    let mut tasks = Vec::with_capacity(clients);
+    for (n, node) in nodes.iter().enumerate() {
+        let share = clients / nodes.len() + usize::from(n < clients % nodes.len());
+        let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(64));
+        for i in 0..share {
+            let source = source_address(source_offset + n + i / 20_000);
+            let (node, gate, joined_tx) = (node.clone(), gate.clone(), joined_tx.clone());
+            let finish = finish.clone();
+            tasks.push(tokio::spawn(async move {
+                let permit = gate.acquire_owned().await.expect("semaphore open");
+                let client = join(&node, source).await;
+                drop(permit);
+                let _ = joined_tx.send(client.is_some());
+                // The count below ends when every task has said.
+                drop(joined_tx);
+                match client {
+                    Some(client) => receive_one(client, finish, give_up).await,
+                    None => Received {
+                        latencies: Vec::new(),
+                        got: 0,
+                        last_us: 0,
+                        joined: false,
+                        client: None,
                     },
                 }
-            }
-            (h, got, last, open.then_some(client))
+            }));
         }
-    })
-    .await;
+    }
+    drop(joined_tx);
+    let mut failures = 0;
+    while let Some(joined) = joined_rx.recv().await {
+        failures += usize::from(!joined);
+    }
+    Ok((Receiving { tasks, started_cpu }, failures))
+}
+
+async fn join(node: &Target, source: std::net::IpAddr) -> Option<Client> {
+    let mut c = Client::connect(node, Some(source)).await.ok()?;
+    c.send(&format!("420[\"join\",\"{ROOM}\"]")).await.ok()?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match tokio::time::timeout_at(deadline, c.next()).await {
+            Ok(Ok(Incoming::Ack(0, _))) => return Some(c),
+            Ok(Ok(_)) => {}
+            _ => return None,
+        }
+    }
+}
+
+async fn receive_one(
+    mut client: Client,
+    mut finish: watch::Receiver<Option<Finish>>,
+    give_up: Instant,
+) -> Received {
+    let mut latencies = Vec::new();
+    let (mut got, mut last_us) = (0u64, 0u64);
+    let mut open = true;
+    loop {
+        let done = *finish.borrow_and_update();
+        if done.is_some_and(|f| got >= f.published) {
+            break;
+        }
+        let deadline = done.map_or(give_up, |f| f.drain_until);
+        tokio::select! {
+            changed = finish.changed() => if changed.is_err() { break },
+            next = tokio::time::timeout_at(deadline, client.next()) => match next {
+                Ok(Ok(Incoming::Event(json))) => {
+                    if let Some(sent) = sent_at(&json) {
+                        last_us = now_us();
+                        let us = last_us.saturating_sub(sent).clamp(1, u64::from(u32::MAX));
+                        latencies.push(us as u32);
+                        got += 1;
+                    }
+                }
+                Ok(Ok(Incoming::Ack(..))) => {}
+                Ok(Err(_)) => { open = false; break }
+                Err(_) => break,
+            },
+        }
+    }
+    Received {
+        latencies,
+        got,
+        last_us,
+        joined: true,
+        client: open.then_some(client),
+    }
+}
+
+/// Waits for every subscriber to finish receiving. Returns the clients
+/// still open, to close once the caller has read the servers' CPU time.
+pub async fn receive(receiving: Receiving) -> (Part, Vec<Client>) {
     let mut total = report::histogram();
-    let mut part = Part {
-        subscribers: results.len(),
-        ..Part::default()
-    };
-    let mut open = Vec::with_capacity(results.len());
-    for (h, got, last, client) in results {
-        total.add(&h).expect("same bounds");
-        part.delivered += got;
-        part.last_delivery_us = part.last_delivery_us.max(last);
-        open.extend(client);
+    let mut part = Part::default();
+    let mut open = Vec::with_capacity(receiving.tasks.len());
+    for task in receiving.tasks {
+        let r = task.await.expect("subscriber task");
+        for &us in &r.latencies {
+            let _ = total.record(u64::from(us));
+        }
+        part.subscribers += usize::from(r.joined);
+        part.delivered += r.got;
+        part.last_delivery_us = part.last_delivery_us.max(r.last_us);
+        open.extend(r.client);
     }
     part.histogram = report::encode(&total);
-    part.loadgen_cpu_seconds = procfs::own_cpu_seconds() - started_cpu;
+    part.loadgen_cpu_seconds = procfs::own_cpu_seconds() - receiving.started_cpu;
     (part, open)
 }
 
@@ -232,6 +286,7 @@ pub async fn publish(
             published += 1;
         }
         publisher.flush().await?;
+        publisher.answer_pings().await?;
     }
     Ok(published)
 }
@@ -283,7 +338,9 @@ pub struct Window {
 /// The whole scenario in this process.
 pub async fn run(p: &Params, servers: &Servers) -> anyhow::Result<Outcome> {
     let rss_before = servers.rss_bytes();
-    let (subscribers, connect_failures) = subscribe(&p.nodes, p.clients, 0).await?;
+    let (tell, finish) = watch::channel(None);
+    let give_up = Instant::now() + p.duration + GIVE_UP_AFTER;
+    let (receiving, connect_failures) = subscribe(&p.nodes, p.clients, 0, finish, give_up).await?;
     let rss_added = rss_before
         .zip(servers.rss_bytes())
         .map(|(before, after)| after.saturating_sub(before));
@@ -291,9 +348,7 @@ pub async fn run(p: &Params, servers: &Servers) -> anyhow::Result<Outcome> {
     // member joins; let that finish so the run measures steady state.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let mut publisher = Client::connect(&p.nodes[0], None).await?;
-    let (tell, finish) = watch::channel(None);
-    let give_up = Instant::now() + p.duration + Duration::from_secs(60);
-    let receivers = tokio::spawn(receive(subscribers, finish, give_up));
+    let receivers = tokio::spawn(receive(receiving));
     let server_cpu = servers.cpu_seconds();
     let own_cpu = procfs::own_cpu_seconds();
     let first_publish_us = now_us();
