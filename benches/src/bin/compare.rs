@@ -5,7 +5,7 @@
 //! the peers first; see `docs/benchmarks.md`.
 //!
 //! ```text
-//! compare                      # the full comparison (about 25 minutes)
+//! compare                      # the full comparison (about 15 minutes)
 //! compare --only echo,fanout   # some scenarios
 //! compare --smoke --out DIR    # a few clients for a second each: checks the harness
 //! ```
@@ -151,7 +151,7 @@ fn main() -> anyhow::Result<()> {
     let stem = if args.smoke {
         format!("{date}-smoke")
     } else {
-        date
+        unused_stem(&args.out, &date)
     };
     let chart = format!("{stem}.svg");
     write(
@@ -195,6 +195,18 @@ fn main() -> anyhow::Result<()> {
         write(&args.docs, &updated)?;
     }
     Ok(())
+}
+
+/// `<date>`, or `<date>-2`, `-3`, … when a run of that day is already
+/// there: an earlier run is evidence, not something to overwrite.
+fn unused_stem(dir: &Path, date: &str) -> String {
+    (1..)
+        .map(|n| match n {
+            1 => date.to_owned(),
+            n => format!("{date}-{n}"),
+        })
+        .find(|stem| !dir.join(format!("{stem}.json")).exists())
+        .expect("some suffix is free")
 }
 
 fn write(path: &Path, text: &str) -> anyhow::Result<()> {

@@ -144,9 +144,10 @@ fn sweep_metrics() -> Vec<MetricSpec> {
     ]
 }
 
-/// The offered deliveries per second of a full sweep.
-const SWEEP_RATES: [u64; 11] = [
-    100_000, 200_000, 400_000, 600_000, 800_000, 1_000_000, 1_200_000, 1_600_000, 2_000_000,
+/// The offered deliveries per second of a full sweep (from 25k/s: on the
+/// 2026-11-30 run no server held 100k/s to 10,000 subscribers).
+const SWEEP_RATES: [u64; 13] = [
+    25_000, 50_000, 100_000, 200_000, 400_000, 600_000, 800_000, 1_000_000, 1_200_000, 1_600_000, 2_000_000,
     2_500_000, 3_000_000,
 ];
 
@@ -202,7 +203,7 @@ pub fn scenarios(size: Size) -> Vec<Scenario> {
     };
     let sweep = |subscribers: usize, procs: usize| {
         let (rates, duration) = if smoke {
-            (vec![60, 120], "1")
+            (vec![60, 120], "0.5")
         } else {
             (SWEEP_RATES.to_vec(), "3")
         };
@@ -506,6 +507,44 @@ mod tests {
                     let field = m.pointer.split('/').nth(2).unwrap();
                     assert!(fields.contains(field), "{} {}", s.name, m.pointer);
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn a_sweep_step_holds_only_when_everything_arrived_in_time() {
+        let sweep = Sweep {
+            subscribers: 500,
+            deliveries_per_second: vec![100_000],
+            p99_bound_us: 50_000,
+        };
+        assert_eq!(sweep.publish_rate(100_000), 200);
+        assert_eq!(sweep.publish_rate(10), 1, "at least one message a second");
+        let step = |published: u64, delivered: u64, p99: u64| {
+            serde_json::json!({"outcome": {
+                "connect_failures": 0, "published": published, "delivered": delivered,
+                "expected": published * 500, "latency": {"p99_us": p99}
+            }})
+        };
+        assert!(step_held(&sweep, &step(600, 300_000, 49_000), 200, 3.0));
+        assert!(!step_held(&sweep, &step(600, 299_999, 1_000), 200, 3.0), "one lost");
+        assert!(!step_held(&sweep, &step(600, 300_000, 50_000), 200, 3.0), "p99 at the bound");
+        assert!(!step_held(&sweep, &step(500, 250_000, 1_000), 200, 3.0), "publisher short");
+        let mut failed = step(600, 300_000, 1_000);
+        failed["outcome"]["connect_failures"] = 1.into();
+        assert!(!step_held(&sweep, &failed, 200, 3.0), "a subscriber missing");
+    }
+
+    #[test]
+    fn every_sweep_and_cluster_names_what_it_needs() {
+        for size in [Size::Smoke, Size::Full] {
+            for s in scenarios(size) {
+                if s.sweep.is_some() {
+                    assert!(s.args.iter().any(|a| a == "--duration"), "{}", s.name);
+                    assert!(!s.args.iter().any(|a| a == "--rate"), "{}: the sweep sets it", s.name);
+                }
+                assert_eq!(s.cluster.is_some(), s.nodes > 1, "{}", s.name);
+                assert_eq!(s.eddy_only, s.cluster == Some(Broker::Nats), "{}", s.name);
             }
         }
     }

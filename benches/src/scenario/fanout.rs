@@ -110,7 +110,6 @@ fn sent_at(event: &str) -> Option<u64> {
 /// does not time them out).
 pub struct Receiving {
     tasks: Vec<tokio::task::JoinHandle<Received>>,
-    started_cpu: f64,
 }
 
 struct Received {
@@ -136,7 +135,6 @@ pub async fn subscribe(
     give_up: Instant,
 ) -> anyhow::Result<(Receiving, usize)> {
     anyhow::ensure!(!nodes.is_empty(), "fanout needs a server");
-    let started_cpu = procfs::own_cpu_seconds();
     let (joined_tx, mut joined_rx) = tokio::sync::mpsc::unbounded_channel::<bool>();
     let mut tasks = Vec::with_capacity(clients);
     for (n, node) in nodes.iter().enumerate() {
@@ -171,7 +169,7 @@ pub async fn subscribe(
     while let Some(joined) = joined_rx.recv().await {
         failures += usize::from(!joined);
     }
-    Ok((Receiving { tasks, started_cpu }, failures))
+    Ok((Receiving { tasks }, failures))
 }
 
 async fn join(node: &Target, source: std::net::IpAddr) -> Option<Client> {
@@ -227,9 +225,12 @@ async fn receive_one(
     }
 }
 
-/// Waits for every subscriber to finish receiving. Returns the clients
-/// still open, to close once the caller has read the servers' CPU time.
+/// Waits for every subscriber to finish receiving (called as publishing
+/// starts: this process's CPU is counted from here, not from connecting).
+/// Returns the clients still open, to close once the caller has read the
+/// servers' CPU time.
 pub async fn receive(receiving: Receiving) -> (Part, Vec<Client>) {
+    let started_cpu = procfs::own_cpu_seconds();
     let mut total = report::histogram();
     let mut part = Part::default();
     let mut open = Vec::with_capacity(receiving.tasks.len());
@@ -244,7 +245,7 @@ pub async fn receive(receiving: Receiving) -> (Part, Vec<Client>) {
         open.extend(r.client);
     }
     part.histogram = report::encode(&total);
-    part.loadgen_cpu_seconds = procfs::own_cpu_seconds() - receiving.started_cpu;
+    part.loadgen_cpu_seconds = procfs::own_cpu_seconds() - started_cpu;
     (part, open)
 }
 

@@ -205,11 +205,12 @@ impl HandlerPool {
         let limit = self.limits.start_deadline;
         let _ticking = self.engine.guest_work();
         bounds::arm(&mut store, limit);
+        let excused = store.data().excused.clone();
         let started = match &self.pre {
-            Pre::V0_1(pre) => bounds::bounded(limit, pre.instantiate_async(&mut store))
+            Pre::V0_1(pre) => bounds::bounded(limit, &excused, pre.instantiate_async(&mut store))
                 .await
                 .map(Guest::V0_1),
-            Pre::V0_2(pre) => bounds::bounded(limit, pre.instantiate_async(&mut store))
+            Pre::V0_2(pre) => bounds::bounded(limit, &excused, pre.instantiate_async(&mut store))
                 .await
                 .map(Guest::V0_2),
         };
@@ -416,19 +417,20 @@ impl HandlerPool {
     ) -> Result<Result<ConnectReply, Reject>, CallError> {
         let (mut warm, _permit, _ticking) = self.checkout(caps).await?;
         let Warm { store, guest, .. } = &mut warm;
+        let excused = store.data().excused.clone();
         let outcome = match guest {
             Guest::V0_2(app) => {
                 let call = app
                     .eddy_handler_handler()
                     .call_on_connect(store, ctx, handshake);
-                bounds::bounded(self.limits.deadline, call).await
+                bounds::bounded(self.limits.deadline, &excused, call).await
             }
             Guest::V0_1(app) => {
                 let (ctx, handshake) = (v0_1::socket_info(ctx), v0_1::handshake(handshake));
                 let call = app
                     .eddy_handler_handler()
                     .call_on_connect(store, &ctx, &handshake);
-                bounds::bounded(self.limits.deadline, call)
+                bounds::bounded(self.limits.deadline, &excused, call)
                     .await
                     .map(v0_1::connected)
             }
@@ -444,17 +446,18 @@ impl HandlerPool {
     ) -> Result<Result<Option<Ack>, EventError>, CallError> {
         let (mut warm, _permit, _ticking) = self.checkout(caps).await?;
         let Warm { store, guest, .. } = &mut warm;
+        let excused = store.data().excused.clone();
         let outcome = match guest {
             Guest::V0_2(app) => {
                 let call = app.eddy_handler_handler().call_on_event(store, ctx, event);
-                bounds::bounded(self.limits.deadline, call).await
+                bounds::bounded(self.limits.deadline, &excused, call).await
             }
             Guest::V0_1(app) => {
                 let (ctx, event) = (v0_1::socket_info(ctx), v0_1::event(event));
                 let call = app
                     .eddy_handler_handler()
                     .call_on_event(store, &ctx, &event);
-                bounds::bounded(self.limits.deadline, call)
+                bounds::bounded(self.limits.deadline, &excused, call)
                     .await
                     .map(v0_1::handled)
             }
@@ -470,12 +473,13 @@ impl HandlerPool {
     ) -> Result<(), CallError> {
         let (mut warm, _permit, _ticking) = self.checkout(caps).await?;
         let Warm { store, guest, .. } = &mut warm;
+        let excused = store.data().excused.clone();
         let outcome = match guest {
             Guest::V0_2(app) => {
                 let call = app
                     .eddy_handler_handler()
                     .call_on_disconnect(store, ctx, reason);
-                bounds::bounded(self.limits.deadline, call).await
+                bounds::bounded(self.limits.deadline, &excused, call).await
             }
             Guest::V0_1(app) => {
                 let ctx = v0_1::socket_info(ctx);
@@ -484,7 +488,7 @@ impl HandlerPool {
                     &ctx,
                     v0_1::reason(reason),
                 );
-                bounds::bounded(self.limits.deadline, call).await
+                bounds::bounded(self.limits.deadline, &excused, call).await
             }
         };
         self.finish(warm, outcome)
@@ -502,10 +506,11 @@ impl HandlerPool {
         }
         let (mut warm, _permit, _ticking) = self.checkout(caps).await?;
         let Warm { store, guest, .. } = &mut warm;
+        let excused = store.data().excused.clone();
         let outcome = match guest {
             Guest::V0_2(app) => {
                 let call = app.eddy_handler_handler().call_on_timer(store, timer);
-                bounds::bounded(self.limits.deadline, call).await
+                bounds::bounded(self.limits.deadline, &excused, call).await
             }
             Guest::V0_1(_) => unreachable!("checked above: 0.1 has no timers"),
         };

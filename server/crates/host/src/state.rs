@@ -2,7 +2,8 @@
 //! captured stdout/stderr, and the capabilities of the call in progress.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
@@ -22,6 +23,10 @@ pub(crate) struct HostState {
     /// Past this instant, running guest code is interrupted (see
     /// `bounds.rs`). Set while instantiating and during a hook call.
     pub deadline: Option<Instant>,
+    /// Host time this call is not billed for (fan-out to big rooms), in
+    /// nanoseconds: read by the call's wall-clock bound, which runs beside
+    /// the store (see `bounds.rs`).
+    pub(crate) excused: Arc<AtomicU64>,
 }
 
 /// One hook call: whose capabilities, since when, and what is left of its budgets.
@@ -53,6 +58,23 @@ impl HostState {
             stderr,
             call: None,
             deadline: None,
+            excused: Arc::default(),
+        }
+    }
+
+    /// Moves this call's deadline out by `took`, host work done for the
+    /// guest that is not its own running time, up to
+    /// [`crate::bounds::MAX_EXCUSED`] per call.
+    pub(crate) fn excuse(&mut self, took: Duration) {
+        let so_far = Duration::from_nanos(self.excused.load(Ordering::Relaxed));
+        let granted = took.min(crate::bounds::MAX_EXCUSED.saturating_sub(so_far));
+        if granted.is_zero() {
+            return;
+        }
+        self.excused
+            .fetch_add(granted.as_nanos() as u64, Ordering::Relaxed);
+        if let Some(deadline) = &mut self.deadline {
+            *deadline += granted;
         }
     }
 
