@@ -147,8 +147,8 @@ fn sweep_metrics() -> Vec<MetricSpec> {
 /// The offered deliveries per second of a full sweep (from 25k/s: on the
 /// 2026-11-30 run no server held 100k/s to 10,000 subscribers).
 const SWEEP_RATES: [u64; 13] = [
-    25_000, 50_000, 100_000, 200_000, 400_000, 600_000, 800_000, 1_000_000, 1_200_000, 1_600_000, 2_000_000,
-    2_500_000, 3_000_000,
+    25_000, 50_000, 100_000, 200_000, 400_000, 600_000, 800_000, 1_000_000, 1_200_000, 1_600_000,
+    2_000_000, 2_500_000, 3_000_000,
 ];
 
 /// The scenarios in the order they run.
@@ -527,12 +527,24 @@ mod tests {
             }})
         };
         assert!(step_held(&sweep, &step(600, 300_000, 49_000), 200, 3.0));
-        assert!(!step_held(&sweep, &step(600, 299_999, 1_000), 200, 3.0), "one lost");
-        assert!(!step_held(&sweep, &step(600, 300_000, 50_000), 200, 3.0), "p99 at the bound");
-        assert!(!step_held(&sweep, &step(500, 250_000, 1_000), 200, 3.0), "publisher short");
+        assert!(
+            !step_held(&sweep, &step(600, 299_999, 1_000), 200, 3.0),
+            "one lost"
+        );
+        assert!(
+            !step_held(&sweep, &step(600, 300_000, 50_000), 200, 3.0),
+            "p99 at the bound"
+        );
+        assert!(
+            !step_held(&sweep, &step(500, 250_000, 1_000), 200, 3.0),
+            "publisher short"
+        );
         let mut failed = step(600, 300_000, 1_000);
         failed["outcome"]["connect_failures"] = 1.into();
-        assert!(!step_held(&sweep, &failed, 200, 3.0), "a subscriber missing");
+        assert!(
+            !step_held(&sweep, &failed, 200, 3.0),
+            "a subscriber missing"
+        );
     }
 
     #[test]
@@ -541,7 +553,11 @@ mod tests {
             for s in scenarios(size) {
                 if s.sweep.is_some() {
                     assert!(s.args.iter().any(|a| a == "--duration"), "{}", s.name);
-                    assert!(!s.args.iter().any(|a| a == "--rate"), "{}: the sweep sets it", s.name);
+                    assert!(
+                        !s.args.iter().any(|a| a == "--rate"),
+                        "{}: the sweep sets it",
+                        s.name
+                    );
                 }
                 assert_eq!(s.cluster.is_some(), s.nodes > 1, "{}", s.name);
                 assert_eq!(s.eddy_only, s.cluster == Some(Broker::Nats), "{}", s.name);
