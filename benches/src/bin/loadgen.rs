@@ -238,8 +238,12 @@ async fn child(a: &Args, target: &Target, index: usize) -> anyhow::Result<serde_
             let p = fanout_params(a, target)?;
             let (tell, finish) = tokio::sync::watch::channel(None);
             let give_up = tokio::time::Instant::now() + p.duration + fanout::GIVE_UP_AFTER;
-            let (receiving, failures) =
-                fanout::subscribe(&p.nodes, share, offset, finish, give_up).await?;
+            let (receiving, failures) = tokio::time::timeout(
+                fanout::GIVE_UP_AFTER,
+                fanout::subscribe(&p.nodes, share, offset, finish, give_up),
+            )
+            .await
+            .context("subscribers still connecting after the give-up time")??;
             println!("{}", json!({ "failures": failures }));
             std::io::stdout().flush()?;
             read_stdin_line().await?; // go
@@ -266,12 +270,16 @@ async fn child(a: &Args, target: &Target, index: usize) -> anyhow::Result<serde_
     })
 }
 
+/// The parent's next instruction; an error when the parent is gone (end of
+/// input), so an orphaned child stops instead of taking that as "go".
 async fn read_stdin_line() -> anyhow::Result<String> {
-    Ok(tokio::task::spawn_blocking(|| {
+    let (read, line) = tokio::task::spawn_blocking(|| {
         let mut line = String::new();
-        std::io::stdin().read_line(&mut line).map(|_| line)
+        std::io::stdin().read_line(&mut line).map(|n| (n, line))
     })
-    .await??)
+    .await??;
+    anyhow::ensure!(read > 0, "the parent loadgen went away");
+    Ok(line)
 }
 
 fn share(total: usize, procs: usize, index: usize) -> usize {
@@ -295,9 +303,36 @@ fn parent(a: &Args, runtime: &tokio::runtime::Runtime) -> anyhow::Result<serde_j
             .context("spawn a loadgen child")?;
         children.push(child);
     }
-    if matches!(a.scenario, Scenario::Fanout | Scenario::Cluster) {
-        return parent_fanout(a, runtime, children, &servers, rss_before);
+    let mut orphans = KillOnDrop(children.iter().map(std::process::Child::id).collect());
+    let value = if matches!(a.scenario, Scenario::Fanout | Scenario::Cluster) {
+        parent_fanout(a, runtime, children, &servers, rss_before)
+    } else {
+        parent_others(a, children, &servers, rss_before)
+    }?;
+    orphans.0.clear();
+    Ok(value)
+}
+
+/// Children of a run that failed half-way would go on connecting and
+/// holding sockets (and the caller's stderr): they are killed.
+struct KillOnDrop(Vec<u32>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        for pid in &self.0 {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+        }
     }
+}
+
+fn parent_others(
+    a: &Args,
+    mut children: Vec<std::process::Child>,
+    servers: &Servers,
+    rss_before: Option<u64>,
+) -> anyhow::Result<serde_json::Value> {
     let mut outputs = Vec::new();
     if a.scenario == Scenario::Idle {
         let rss_before = rss_before.context("idle needs --server-pid")?;
@@ -406,7 +441,7 @@ fn parent_fanout(
     let own_cpu = eddy_bench::procfs::own_cpu_seconds();
     let first_publish_us = fanout::now_us();
     tell(&mut children, "go")?;
-    let published = runtime.block_on(fanout::publish(
+    let (published, publishing) = runtime.block_on(fanout::publish(
         &mut publisher,
         p.duration,
         p.rate,
@@ -424,6 +459,7 @@ fn parent_fanout(
     }
     let window = fanout::Window {
         first_publish_us,
+        publish_seconds: publishing.as_secs_f64(),
         server_cpu_seconds: server_cpu.zip(servers.cpu_seconds()).map(|(a, b)| b - a),
         server_rss_added_bytes: rss_added,
         publisher_cpu_seconds: eddy_bench::procfs::own_cpu_seconds() - own_cpu,

@@ -263,7 +263,7 @@ fn run_sweep(
         let o = &run["outcome"];
         let window = o["delivery_seconds"].as_f64().unwrap_or(0.0).max(seconds);
         let cores = |key: &str| o[key].as_f64().map(|s| s / window);
-        let held = plan::step_held(sweep, &run, rate, seconds);
+        let held = plan::step_held(sweep, &run, seconds);
         let step = serde_json::json!({
             "offered_per_second": o["offered_per_second"],
             "delivered_per_second": o["delivered_per_second"],

@@ -47,6 +47,9 @@ pub struct Outcome {
     pub seconds: f64,
     /// Deliveries per second asked for: rate × subscribers.
     pub offered_per_second: f64,
+    /// How long publishing took (`seconds` when the publisher kept to its
+    /// rate; longer when it could not send as fast as asked).
+    pub publish_seconds: f64,
     pub delivered_per_second: f64,
     pub latency: Latency,
     /// From the first publish until the last delivery arrived.
@@ -256,13 +259,14 @@ pub async fn close(clients: Vec<Client>) {
 /// Publishes `rate` messages per second for `duration` from `publisher`:
 /// at each tick (at most every millisecond) it sends what is due, so rates
 /// above 1000/s work at the timer's granularity; a publisher that falls
-/// behind catches up in a burst. Returns how many it sent.
+/// behind catches up in a burst. Returns how many it sent and how long
+/// that took.
 pub async fn publish(
     publisher: &mut Client,
     duration: Duration,
     rate: u64,
     payload_bytes: usize,
-) -> anyhow::Result<u64> {
+) -> anyhow::Result<(u64, Duration)> {
     let padding = "x".repeat(payload_bytes);
     let total = (rate as f64 * duration.as_secs_f64()).round() as u64;
     let start = Instant::now();
@@ -289,7 +293,7 @@ pub async fn publish(
         publisher.flush().await?;
         publisher.answer_pings().await?;
     }
-    Ok(published)
+    Ok((published, start.elapsed()))
 }
 
 /// Puts the parts of every process together.
@@ -315,6 +319,7 @@ pub fn outcome(p: &Params, parts: &[Part], published: u64, window: Window) -> Ou
         expected: published * subscribers as u64,
         seconds,
         offered_per_second: p.rate as f64 * subscribers as f64,
+        publish_seconds: window.publish_seconds,
         delivered_per_second: delivered as f64 / seconds,
         latency: Latency::from_histogram(&total),
         delivery_seconds: last.saturating_sub(window.first_publish_us) as f64 / 1e6,
@@ -331,6 +336,7 @@ pub fn outcome(p: &Params, parts: &[Part], published: u64, window: Window) -> Ou
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Window {
     pub first_publish_us: u64,
+    pub publish_seconds: f64,
     pub server_cpu_seconds: Option<f64>,
     pub server_rss_added_bytes: Option<u64>,
     pub publisher_cpu_seconds: f64,
@@ -353,7 +359,8 @@ pub async fn run(p: &Params, servers: &Servers) -> anyhow::Result<Outcome> {
     let server_cpu = servers.cpu_seconds();
     let own_cpu = procfs::own_cpu_seconds();
     let first_publish_us = now_us();
-    let published = publish(&mut publisher, p.duration, p.rate, p.payload_bytes).await?;
+    let (published, publishing) =
+        publish(&mut publisher, p.duration, p.rate, p.payload_bytes).await?;
     let _ = tell.send(Some(Finish {
         published,
         drain_until: Instant::now() + DRAIN,
@@ -366,6 +373,7 @@ pub async fn run(p: &Params, servers: &Servers) -> anyhow::Result<Outcome> {
     part.loadgen_cpu_seconds = 0.0;
     let window = Window {
         first_publish_us,
+        publish_seconds: publishing.as_secs_f64(),
         server_cpu_seconds: server_cpu,
         server_rss_added_bytes: rss_added,
         publisher_cpu_seconds: procfs::own_cpu_seconds() - own_cpu,

@@ -96,7 +96,7 @@ fn compare_smoke_runs_every_scenario_against_both_servers() {
         .collect();
     let mut want = vec!["echo", "fanout", "sweep-500", "sweep-10k", "idle", "storm"];
     if std::env::var_os("EDDY_TEST_REDIS").is_some() {
-        want.extend(["cluster", "cluster-sweep"]);
+        want.extend(["cluster", "cluster-sweep", "scale"]);
     } else {
         eprintln!("EDDY_TEST_REDIS is not set: the Redis cluster scenarios were skipped");
     }

@@ -76,3 +76,60 @@ pub(crate) async fn bounded<T>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn excused_host_time_moves_the_wall_clock_bound_and_nothing_else_does() {
+        // 50 ms allowed; the work takes 110 ms, 100 of them excused.
+        let excused = AtomicU64::new(0);
+        let work = async {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            excused.fetch_add(100_000_000, Ordering::Relaxed);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            Ok(())
+        };
+        bounded(Duration::from_millis(50), &excused, work)
+            .await
+            .expect("within 50 ms + 100 ms excused");
+
+        // The same work without the excuse is stopped at 50 ms.
+        let none = AtomicU64::new(0);
+        let started = std::time::Instant::now();
+        let work = async {
+            tokio::time::sleep(Duration::from_millis(110)).await;
+            Ok(())
+        };
+        let err = bounded(Duration::from_millis(50), &none, work)
+            .await
+            .unwrap_err();
+        assert!(
+            err.downcast_ref::<Trap>() == Some(&Trap::Interrupt),
+            "{err:#}"
+        );
+        assert!(started.elapsed() < Duration::from_millis(100));
+    }
+
+    #[test]
+    fn a_call_is_excused_at_most_max_excused_and_arming_forgets_it() {
+        let engine = wasmtime::Engine::default();
+        let mut store = Store::new(&engine, HostState::new(1 << 20));
+        arm(&mut store, Duration::from_millis(100));
+        let armed = store.data().deadline.unwrap();
+        let state = store.data_mut();
+        state.excuse(Duration::from_millis(700));
+        state.excuse(Duration::from_millis(700));
+        let excused = Duration::from_nanos(state.excused.load(Ordering::Relaxed));
+        assert_eq!(excused, MAX_EXCUSED, "capped");
+        assert_eq!(
+            state.deadline.unwrap() - armed,
+            MAX_EXCUSED,
+            "the epoch deadline moved as much"
+        );
+        // The next call (a pooled instance re-armed) starts with nothing excused.
+        arm(&mut store, Duration::from_millis(100));
+        assert_eq!(store.data().excused.load(Ordering::Relaxed), 0);
+    }
+}

@@ -28,7 +28,9 @@ use crate::{CallError, GuestFault, HostFault, LoadError};
 /// An app's limits, enforced on every call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
-    /// Longest a hook may take, wall-clock: running, or blocked in a host call.
+    /// Longest a hook may take, wall-clock: running, or blocked in a host
+    /// call. Time the host spends queueing the hook's emits is added to it,
+    /// up to 1 s per call (`bounds.rs`).
     pub deadline: Duration,
     /// Longest a new instance's start-up (instantiation) may take.
     pub start_deadline: Duration,
