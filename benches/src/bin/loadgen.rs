@@ -23,7 +23,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, ValueEnum};
 use eddy_bench::client::Target;
 use eddy_bench::procfs::Servers;
-use eddy_bench::scenario::{echo, fanout, idle, storm};
+use eddy_bench::scenario::{self, echo, fanout, idle, storm};
 use serde_json::json;
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -207,7 +207,7 @@ fn idle_outcome(
 /// One share of a multi-process run. For `idle`, prints a ready line once
 /// connected and starts holding when the parent says so on stdin.
 async fn child(a: &Args, target: &Target, index: usize) -> anyhow::Result<serde_json::Value> {
-    let share = share(a.clients, a.procs, index);
+    let share = scenario::share(a.clients, a.procs, index);
     let offset = index * 50;
     Ok(match a.scenario {
         Scenario::Echo => serde_json::to_value(
@@ -280,10 +280,6 @@ async fn read_stdin_line() -> anyhow::Result<String> {
     .await??;
     anyhow::ensure!(read > 0, "the parent loadgen went away");
     Ok(line)
-}
-
-fn share(total: usize, procs: usize, index: usize) -> usize {
-    total / procs + usize::from(index < total % procs)
 }
 
 fn parent(a: &Args, runtime: &tokio::runtime::Runtime) -> anyhow::Result<serde_json::Value> {

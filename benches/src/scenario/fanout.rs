@@ -19,7 +19,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::per_client;
-use crate::client::{Client, Incoming, Target, source_address};
+use crate::client::{Client, Incoming, Target};
 use crate::procfs::{self, Servers};
 use crate::report::{self, Latency};
 
@@ -141,10 +141,10 @@ pub async fn subscribe(
     let (joined_tx, mut joined_rx) = tokio::sync::mpsc::unbounded_channel::<bool>();
     let mut tasks = Vec::with_capacity(clients);
     for (n, node) in nodes.iter().enumerate() {
-        let share = clients / nodes.len() + usize::from(n < clients % nodes.len());
+        let share = super::share(clients, nodes.len(), n);
         let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(64));
         for i in 0..share {
-            let source = source_address(source_offset + n + i / 20_000);
+            let source = super::source_for(source_offset + n, i);
             let (node, gate, joined_tx) = (node.clone(), gate.clone(), joined_tx.clone());
             let finish = finish.clone();
             tasks.push(tokio::spawn(async move {
