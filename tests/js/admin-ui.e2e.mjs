@@ -329,6 +329,8 @@ test("roles: the platform admin manages tenants, a tenant-owner sees only its te
   await apps.waitFor();
   assert.equal((await apps.locator(".value").textContent()).trim(), "1");
   assert.match(await apps.locator(".label").textContent(), /of 3/);
+  const memoryNow = page.locator('#quota-use [data-quota="handler-memory-now"]');
+  assert.match(await memoryNow.locator(".label").textContent(), /^Handler memory in use, of [\d,]+ MiB$/);
   await page.locator('#tenant-apps tr[data-app="acme-chat"]').waitFor();
   await page.locator("#members tr", { hasText: "alice" }).locator(".token-role", { hasText: "tenant-owner" }).waitFor();
   await page.locator("#members tr", { hasText: "victor" }).locator(".token-scope", { hasText: "apps acme-chat" }).waitFor();

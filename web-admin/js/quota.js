@@ -52,6 +52,13 @@ export function quotaUse(tenant) {
       h("div", { class: "label" }, "Connected now"),
       h("div", { class: "hint" }, "sockets on this node"),
     ),
+    h(
+      "div",
+      { class: "panel stat", "data-quota": "handler-memory-now" },
+      h("div", { class: "value" }, formatBytes(tenant.handler_memory_bytes ?? 0)),
+      h("div", { class: "label" }, `Handler memory in use, of ${show(tenant.quota?.max_handler_memory_mb)} MiB`),
+      h("div", { class: "hint" }, "its handler instances on this node; past the quota a call that needs more fails"),
+    ),
   );
 }
 

@@ -177,11 +177,14 @@ fn quota_table(tenant: &Value) -> String {
     }
     format!(
         "tenant {} ({}): quotas bound the sum of its apps' limits\n{}\
-         connections open now (this node): {}\n",
+         connections open now (this node): {}\n\
+         handler memory in use now (this node): {} MiB of {}\n",
         str_cell(&tenant["slug"]),
         str_cell(&tenant["name"]),
         table.render(),
-        num_cell(&tenant["connections"])
+        num_cell(&tenant["connections"]),
+        tenant["handler_memory_bytes"].as_u64().unwrap_or(0) >> 20,
+        num_cell(&tenant["quota"]["max_handler_memory_mb"]),
     )
 }
 
@@ -195,7 +198,7 @@ mod tests {
                        "max_handler_memory_mb": 1024, "kv_quota_bytes": 1_000_000 },
             "usage": { "apps": 2, "max_connections": 20000, "handler_memory_mb": 128,
                        "kv_quota_bytes": 0 },
-            "connections": 17 })
+            "connections": 17, "handler_memory_bytes": 50u64 << 20 })
     }
 
     #[test]
@@ -219,7 +222,8 @@ mod tests {
             text.contains("max_apps                    10      2\n"),
             "{text}"
         );
-        assert!(text.ends_with("(this node): 17\n"), "{text}");
+        assert!(text.contains("(this node): 17\n"), "{text}");
+        assert!(text.ends_with("(this node): 50 MiB of 1024\n"), "{text}");
     }
 
     #[test]

@@ -19,10 +19,7 @@ impl Control {
     pub(super) async fn live_app(&self, record: &eddy_store::App) -> Arc<App> {
         let handler: Arc<dyn Handler> = match record.active_version {
             None => Arc::new(UnavailableHandler::no_deployment()),
-            Some(version) => match self
-                .handler_for(&record.slug, version, &record.limits)
-                .await
-            {
+            Some(version) => match self.handler_for(record, version).await {
                 Ok(handler) => handler,
                 Err(error) => {
                     tracing::error!(app = %record.slug, version, %error, "cannot load the active handler");
@@ -51,21 +48,49 @@ impl Control {
         )
     }
 
-    /// Builds the handler of a stored version (its compiled form is usually cached).
+    /// Builds the handler of a stored version of an app (its compiled form
+    /// is usually cached) under the app's current limits.
     pub(super) async fn handler_for(
         &self,
-        slug: &str,
+        record: &eddy_store::App,
         version: i64,
-        limits: &AppLimits,
     ) -> Result<Arc<dyn Handler>, ControlError> {
-        let deployment = self.store.deployment(slug, version).await?;
+        let deployment = self.store.deployment(&record.slug, version).await?;
         let bytes = self.store.artifact(&deployment.hash).await?;
+        let limits = self.handler_limits(record).await?;
         let handler = self
             .compiler
-            .build(bytes, self.compiler.limits(limits))
+            .build(bytes, limits)
             .await
             .map_err(|e| ControlError::deploy(DeployStep::of(&e), e))?;
         Ok(handler)
+    }
+
+    /// The limits an app's handler runs under, with its tenant's memory
+    /// budget on this node (its quota read from the registry the first time).
+    pub(super) async fn handler_limits(
+        &self,
+        record: &eddy_store::App,
+    ) -> Result<eddy_host::Limits, ControlError> {
+        let budget = match self.compiler.tenant_memory(record.tenant_id) {
+            Some(budget) => budget,
+            None => {
+                let tenant = self.store.tenant(&record.tenant).await?;
+                self.compiler
+                    .set_tenant_memory(tenant.id, tenant.quota.max_handler_memory_mb)
+            }
+        };
+        Ok(self.compiler.limits(&record.limits, budget))
+    }
+
+    /// Brings this node's tenant memory budgets in line with the registry's
+    /// quotas (after a quota change here, and with every sync).
+    pub(crate) async fn refresh_tenant_memory(&self) -> Result<(), ControlError> {
+        for tenant in self.store.tenants().await? {
+            self.compiler
+                .set_tenant_memory(tenant.id, tenant.quota.max_handler_memory_mb);
+        }
+        Ok(())
     }
 
     #[tracing::instrument(name = "create_app", skip_all, fields(app = new.slug, actor))]
@@ -108,7 +133,7 @@ impl Control {
                 || before.limits.handler_memory_mb != record.limits.handler_memory_mb
                 || before.limits.max_payload != record.limits.max_payload;
             if handler_limits_changed && let Some(version) = record.active_version {
-                let handler = self.handler_for(slug, version, &record.limits).await?;
+                let handler = self.handler_for(&record, version).await?;
                 app.set_handler(handler, Some(version));
             }
         }

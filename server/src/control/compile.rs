@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use eddy_host::{
     EngineOptions, HandlerPool, HostEngine, HostFault, Limits, LoadError, LoadedComponent,
+    MemoryBudget,
 };
 
 use crate::config::Config;
@@ -18,6 +19,9 @@ pub(crate) struct Compiler {
     max_payload: usize,
     start_deadline: Duration,
     compile_timeout: Duration,
+    /// Per tenant (by id): the handler memory its instances share on this
+    /// node, its quota's `max_handler_memory_mb`.
+    budgets: parking_lot::Mutex<std::collections::HashMap<i64, Arc<MemoryBudget>>>,
 }
 
 impl Compiler {
@@ -33,12 +37,40 @@ impl Compiler {
             max_payload: usize::try_from(config.max_payload).unwrap_or(usize::MAX),
             start_deadline: Duration::from_millis(config.wasm_start_timeout_ms),
             compile_timeout: Duration::from_millis(config.wasm_compile_timeout_ms),
+            budgets: Default::default(),
         })
     }
 
-    /// The limits an app's handler runs under.
-    pub(crate) fn limits(&self, app: &eddy_store::AppLimits) -> Limits {
+    /// The memory budget of a tenant whose quota this node has read
+    /// (`None`: not yet; see [`Self::set_tenant_memory`]).
+    pub(crate) fn tenant_memory(&self, tenant_id: i64) -> Option<Arc<MemoryBudget>> {
+        self.budgets.lock().get(&tenant_id).cloned()
+    }
+
+    /// Sets a tenant's handler memory on this node to its quota (a lower
+    /// one stops growth from now on; nothing is taken back).
+    pub(crate) fn set_tenant_memory(&self, tenant_id: i64, quota_mb: u64) -> Arc<MemoryBudget> {
+        let bytes = usize::try_from(quota_mb)
+            .ok()
+            .and_then(|mb| mb.checked_mul(1 << 20))
+            .unwrap_or(usize::MAX);
+        let mut budgets = self.budgets.lock();
+        let budget = budgets
+            .entry(tenant_id)
+            .or_insert_with(|| MemoryBudget::new(bytes));
+        budget.set_limit(bytes);
+        budget.clone()
+    }
+
+    /// The limits an app's handler runs under: its own, and its tenant's
+    /// memory budget on this node.
+    pub(crate) fn limits(
+        &self,
+        app: &eddy_store::AppLimits,
+        tenant_memory: Arc<MemoryBudget>,
+    ) -> Limits {
         Limits {
+            memory_budget: Some(tenant_memory),
             deadline: Duration::from_millis(app.handler_deadline_ms),
             start_deadline: self.start_deadline,
             memory_bytes: (app.handler_memory_mb as usize) << 20,

@@ -113,7 +113,7 @@ impl Control {
             return Err(error);
         }
         done(DeployStep::Size);
-        let limits = self.compiler.limits(&record.limits);
+        let limits = self.handler_limits(&record).await?;
         let refuse = |e: LoadError| {
             let error = ControlError::deploy(DeployStep::of(&e), e);
             async move {
@@ -176,7 +176,7 @@ impl Control {
         actor: &str,
     ) -> Result<Deployment, ControlError> {
         let record = self.store.app(slug).await?;
-        let handler = self.handler_for(slug, version, &record.limits).await?;
+        let handler = self.handler_for(&record, version).await?;
         let _guard = self.app_locks.lock(slug).await;
         let deployment = self.store.activate(slug, version, actor).await?;
         if let Some(app) = self.tenants.get(slug) {

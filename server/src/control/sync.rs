@@ -44,7 +44,7 @@ impl Control {
             || before.max_payload != record.limits.max_payload;
         if app.active_version() != record.active_version || handler_limits_changed {
             let handler: Arc<dyn Handler> = match record.active_version {
-                Some(version) => self.handler_for(slug, version, &record.limits).await?,
+                Some(version) => self.handler_for(&record, version).await?,
                 None => Arc::new(UnavailableHandler::no_deployment()),
             };
             app.set_handler(handler, record.active_version);
@@ -58,6 +58,7 @@ impl Control {
     /// [`Self::sync_app`] for every app: after a broker outage (whose
     /// notices may be lost) and now and then as a safety net.
     pub(crate) async fn sync_all(&self) -> Result<(), ControlError> {
+        self.refresh_tenant_memory().await?;
         let records = self.store.apps().await?;
         for record in &records {
             if let Err(error) = self.sync_app(&record.slug).await {

@@ -59,7 +59,7 @@ fn fault_of(
         CallError::Guest(guest) => {
             match guest {
                 G::Timeout { .. } => m.handler_timeouts.inc(),
-                G::MemoryLimit { .. } => m.handler_memory_faults.inc(),
+                G::MemoryLimit { .. } | G::TenantMemory { .. } => m.handler_memory_faults.inc(),
                 G::Trap(_) => m.handler_traps.inc(),
                 G::StartTimeout { .. } => m.handler_start_faults.inc(),
                 // Refused without running anything: counted when it began.
@@ -77,7 +77,9 @@ fn fault_of(
             }
             let code = match guest {
                 G::Timeout { .. } => ClientErrorCode::HandlerTimeout,
-                G::MemoryLimit { .. } => ClientErrorCode::HandlerMemoryLimit,
+                G::MemoryLimit { .. } | G::TenantMemory { .. } => {
+                    ClientErrorCode::HandlerMemoryLimit
+                }
                 G::Trap(_) => ClientErrorCode::HandlerTrap,
                 G::StartTimeout { .. } => ClientErrorCode::HandlerStartTimeout,
                 // What clients of an app that cannot run get (as with no deployment).
@@ -267,6 +269,15 @@ impl Handler for WasmHandler {
                     why: "the app is faulted (its handler's start-up failed)".into(),
                     retry_in: Duration::from_millis(retry_in_ms.max(1_000)),
                 },
+                // The tenant's other instances hold its memory: not this
+                // hook's doing, so it is tried again when calls have ended.
+                Err(fault @ CallError::Guest(G::TenantMemory { .. })) => {
+                    let e = fault_of(&self.pool, &app.slug, &app.metrics, &fault);
+                    TimerOutcome::Unavailable {
+                        why: e.message,
+                        retry_in: Duration::from_secs(1),
+                    }
+                }
                 Err(fault @ (CallError::Guest(G::StartTimeout { .. }) | CallError::Host(_))) => {
                     let e = fault_of(&self.pool, &app.slug, &app.metrics, &fault);
                     TimerOutcome::Unavailable {

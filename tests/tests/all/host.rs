@@ -12,7 +12,7 @@ use eddy_host::types::{
 };
 use eddy_host::{
     CallError, Capabilities, EngineOptions, GuestFault, HandlerPool, HostEngine, HostFuture,
-    KvFuture, Limits, LoadError,
+    KvFuture, Limits, LoadError, MemoryBudget,
 };
 use eddy_tests::WAIT;
 use eddy_tests::plugins::{
@@ -443,6 +443,86 @@ async fn memory_growth_stops_at_the_cap() {
     // is the one fresh instance, under the cap.
     let memory = pool.stats.memory_bytes.load(Ordering::Relaxed);
     assert!(memory > 0 && memory < 16 << 20, "{memory}");
+}
+
+#[tokio::test]
+async fn a_tenants_instances_share_its_memory_budget_and_other_tenants_do_not_notice() {
+    let engine = engine();
+    // Each app may grow an instance to 32 MiB; the tenant's instances on
+    // this node share 24 MiB in all.
+    let tenant = MemoryBudget::new(24 << 20);
+    let limits = |budget: &Arc<MemoryBudget>| Limits {
+        memory_bytes: 32 << 20,
+        deadline: Duration::from_secs(5),
+        memory_budget: Some(budget.clone()),
+        ..Limits::default()
+    };
+    let a = pool(&engine, HOSTILE_GROW, limits(&tenant)).await;
+    let b = pool(&engine, HOSTILE_GROW, limits(&tenant)).await;
+    let other_tenant = MemoryBudget::new(64 << 20);
+    let other = pool(&engine, HOSTILE_GROW, limits(&other_tenant)).await;
+    let caps = Arc::new(Recorder::default());
+    let two_instances = tenant.used();
+    assert!(
+        two_instances > 0 && two_instances < 8 << 20,
+        "{two_instances}"
+    );
+
+    // The tenant's budget stops the growth before the app's own cap.
+    let err = a
+        .on_event(caps.clone(), &info(), &event("grow", "[]"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        CallError::Guest(GuestFault::TenantMemory {
+            limit_bytes: 24 << 20
+        })
+    );
+    assert!(err.to_string().contains("max_handler_memory_mb"), "{err}");
+    // The faulted instance gave its memory back; the tenant's other app
+    // still answers, and so does another tenant's.
+    assert!(tenant.used() < two_instances, "{}", tenant.used());
+    let ack = b
+        .on_event(caps.clone(), &info(), &event("small", "[1]"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ack.unwrap().args, "[1]");
+    // Another tenant's instance grows to its own app's cap, untouched by
+    // the first tenant's budget.
+    let err = other
+        .on_event(caps.clone(), &info(), &event("grow", "[]"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        CallError::Guest(GuestFault::MemoryLimit {
+            limit_bytes: 32 << 20
+        })
+    );
+
+    // With no room left, a call that needs a new instance fails at once,
+    // and the pool is not faulted for it (the component did nothing wrong).
+    tenant.set_limit(tenant.used());
+    let err = a
+        .on_event(caps.clone(), &info(), &event("small", "[2]"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, CallError::Guest(GuestFault::TenantMemory { .. })),
+        "{err:?}"
+    );
+    assert_eq!(a.faulted_for(), None);
+    tenant.set_limit(24 << 20);
+    let ack = a
+        .on_event(caps, &info(), &event("small", "[3]"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ack.unwrap().args, "[3]");
+    drop((a, b));
+    assert_eq!(tenant.used(), 0, "every instance gave its memory back");
 }
 
 #[tokio::test]

@@ -115,7 +115,7 @@ mod tests {
     #[test]
     fn a_call_is_excused_at_most_max_excused_and_arming_forgets_it() {
         let engine = wasmtime::Engine::default();
-        let mut store = Store::new(&engine, HostState::new(1 << 20));
+        let mut store = Store::new(&engine, HostState::new(1 << 20, None));
         arm(&mut store, Duration::from_millis(100));
         let armed = store.data().deadline.unwrap();
         let state = store.data_mut();

@@ -56,6 +56,13 @@ pub enum GuestFault {
     Timeout { deadline_ms: u64 },
     #[error("the handler exceeded its memory limit of {limit_bytes} bytes")]
     MemoryLimit { limit_bytes: usize },
+    /// The instances of the tenant's apps on this node hold all of its
+    /// handler memory quota: the call that needed more failed, the pool
+    /// is not faulted.
+    #[error(
+        "the handlers of this app's tenant hold all of its handler memory on this node ({limit_bytes} bytes); try again when calls finish, or raise the tenant's max_handler_memory_mb"
+    )]
+    TenantMemory { limit_bytes: usize },
     #[error("the handler trapped: {0}")]
     Trap(String),
     /// Instantiating a new instance (its start-up code) ran past the start

@@ -19,6 +19,7 @@ pub use caps::{Capabilities, HostFuture, KvFuture};
 pub use engine::{EngineOptions, HostEngine, LoadedComponent};
 pub use error::{CallError, GuestFault, HostFault, LoadError};
 pub use imports::{MAX_KV_BATCH_OPS, MAX_KV_PAGE, MAX_SOCKET_DATA_BYTES, MAX_TIMER_DELAY_MS};
+pub use limiter::MemoryBudget;
 pub use pool::{Contract, HandlerPool, Limits, PoolStats};
 
 /// The value types of the `eddy:handler` contract, as the host sees them.

@@ -18,6 +18,7 @@ use crate::bounds;
 use crate::caps::Capabilities;
 use crate::engine::{GuestWork, HostEngine, LoadedComponent};
 use crate::imports::v0_1::hooks as v0_1;
+use crate::limiter::{Exceeded, MemoryBudget};
 use crate::state::{CallScope, HostState};
 use crate::types::{
     Ack, ConnectReply, DisconnectReason, Event, EventError, Handshake, Level, Reject, SocketInfo,
@@ -44,6 +45,9 @@ pub struct Limits {
     pub max_idle_instances: usize,
     /// Instances of this app running at once (further calls wait).
     pub max_concurrent_calls: usize,
+    /// What the instances of all of the tenant's apps on this node share
+    /// (`None`: only the cap per instance applies).
+    pub memory_budget: Option<Arc<MemoryBudget>>,
 }
 
 impl Default for Limits {
@@ -58,6 +62,7 @@ impl Default for Limits {
             max_payload: 1_000_000,
             max_idle_instances: 8,
             max_concurrent_calls: 64,
+            memory_budget: None,
         }
     }
 }
@@ -199,7 +204,7 @@ impl HandlerPool {
     async fn instantiate(&self) -> Result<Warm, StartError> {
         let mut store = Store::new(
             self.engine.engine(),
-            HostState::new(self.limits.memory_bytes),
+            HostState::new(self.limits.memory_bytes, self.limits.memory_budget.clone()),
         );
         store.limiter(|state| &mut state.limiter);
         store.set_hostcall_fuel(self.limits.max_payload.max(64 * 1024));
@@ -259,6 +264,12 @@ impl HandlerPool {
             Err(e) => e,
         };
         match &fault {
+            // The component did nothing wrong: its tenant's other instances
+            // hold the memory. This call fails; the next may find room.
+            CallError::Guest(guest @ GuestFault::TenantMemory { .. }) => {
+                caps.log(Level::Warn, &format!("cannot start an instance: {guest}"));
+                Err(fault)
+            }
             CallError::Guest(guest) => {
                 let backoff = self.backoff.lock().failed(Instant::now());
                 self.stats.start_faults.fetch_add(1, Ordering::Relaxed);
@@ -357,7 +368,12 @@ impl HandlerPool {
                     self.discard(warm);
                 } else {
                     let mut idle = self.idle.lock();
-                    if idle.len() < self.limits.max_idle_instances {
+                    let crowded = self
+                        .limits
+                        .memory_budget
+                        .as_ref()
+                        .is_some_and(|b| b.crowded());
+                    if idle.len() < self.limits.max_idle_instances && !crowded {
                         idle.push(warm);
                     } else {
                         drop(idle);
@@ -370,7 +386,9 @@ impl HandlerPool {
                 self.stats.faults.fetch_add(1, Ordering::Relaxed);
                 let fault = self.classify(&error, warm.store.data().limiter.exceeded);
                 let counter = match &fault {
-                    CallError::Guest(GuestFault::MemoryLimit { .. }) => &self.stats.memory_faults,
+                    CallError::Guest(
+                        GuestFault::MemoryLimit { .. } | GuestFault::TenantMemory { .. },
+                    ) => &self.stats.memory_faults,
                     CallError::Guest(GuestFault::Trap(_)) => &self.stats.traps,
                     // A call's own failures are timeouts, not start faults.
                     CallError::Guest(_) => &self.stats.timeouts,
@@ -389,12 +407,22 @@ impl HandlerPool {
         }
     }
 
-    fn classify(&self, error: &wasmtime::Error, memory_exceeded: bool) -> CallError {
-        if memory_exceeded {
-            return GuestFault::MemoryLimit {
-                limit_bytes: self.limits.memory_bytes,
+    fn classify(&self, error: &wasmtime::Error, exceeded: Option<Exceeded>) -> CallError {
+        match exceeded {
+            Some(Exceeded::Instance) => {
+                return GuestFault::MemoryLimit {
+                    limit_bytes: self.limits.memory_bytes,
+                }
+                .into();
             }
-            .into();
+            Some(Exceeded::Tenant) => {
+                let limit = self.limits.memory_budget.as_ref().map(|b| b.limit());
+                return GuestFault::TenantMemory {
+                    limit_bytes: limit.unwrap_or_default(),
+                }
+                .into();
+            }
+            None => {}
         }
         match error.downcast_ref::<Trap>() {
             Some(Trap::Interrupt) => GuestFault::Timeout {

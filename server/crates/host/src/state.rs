@@ -9,7 +9,7 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::caps::Capabilities;
-use crate::limiter::MemoryLimiter;
+use crate::limiter::{MemoryBudget, MemoryLimiter};
 use crate::stdio::GuestOutput;
 
 pub(crate) struct HostState {
@@ -38,7 +38,7 @@ pub(crate) struct CallScope {
 }
 
 impl HostState {
-    pub(crate) fn new(memory_limit: usize) -> Self {
+    pub(crate) fn new(memory_limit: usize, budget: Option<Arc<MemoryBudget>>) -> Self {
         let stdout = GuestOutput::default();
         let stderr = GuestOutput::default();
         // No arguments, no environment, no preopened directories, no
@@ -53,7 +53,7 @@ impl HostState {
         Self {
             wasi,
             table: ResourceTable::new(),
-            limiter: MemoryLimiter::new(memory_limit),
+            limiter: MemoryLimiter::new(memory_limit, budget),
             stdout,
             stderr,
             call: None,

@@ -67,6 +67,10 @@ pub(super) struct TenantView {
     pub tenant: Tenant,
     /// Sockets connected to its apps on this node now.
     pub connections: usize,
+    /// Linear memory its apps' handler instances hold on this node now
+    /// (warm ones and ones in a call), against `max_handler_memory_mb`:
+    /// past it, a call that needs more memory fails.
+    pub handler_memory_bytes: u64,
 }
 
 fn view(state: &ServerState, tenant: Tenant, apps: &[eddy_store::App]) -> TenantView {
@@ -76,9 +80,15 @@ fn view(state: &ServerState, tenant: Tenant, apps: &[eddy_store::App]) -> Tenant
         .filter_map(|a| state.tenants.get(&a.slug))
         .map(|a| a.socket_count())
         .sum();
+    let handler_memory_bytes = state
+        .control
+        .compiler
+        .tenant_memory(tenant.id)
+        .map_or(0, |b| b.used() as u64);
     TenantView {
         tenant,
         connections,
+        handler_memory_bytes,
     }
 }
 
@@ -150,6 +160,11 @@ pub(super) async fn update(
             &principal.actor(),
         )
         .await?;
+    // This node's budget now; the others' at their next sync (≤ 15 s).
+    state
+        .control
+        .compiler
+        .set_tenant_memory(tenant.id, tenant.quota.max_handler_memory_mb);
     let apps = store.apps().await?;
     Ok(axum::Json(view(&state, tenant, &apps)))
 }
