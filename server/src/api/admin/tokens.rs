@@ -33,7 +33,8 @@ pub(super) struct NewToken {
     /// Confine it to these apps of the tenant (for a deployer or viewer).
     #[serde(default)]
     pub apps: Option<Vec<String>>,
-    /// Seconds until it stops working (default: it does not expire).
+    /// Seconds until it stops working (default: it does not expire, or, if
+    /// the creating token expires, it expires with it; never later).
     #[serde(default)]
     pub expires_in_seconds: Option<u64>,
 }
@@ -76,17 +77,33 @@ fn requested(principal: &Principal, body: NewToken) -> Result<eddy_store::NewTok
     let label = body.label.trim().to_owned();
     let role = body.role.unwrap_or(principal.role());
     if role < principal.role() {
-        return Err(ApiError {
-            permission: Some("tokens:manage"),
-            ..ApiError::new(
+        // Not a missing permission (it has tokens:manage): a role it
+        // cannot hand out.
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            ProblemCode::Forbidden,
+            format!(
+                "a {} token cannot create a {role} token (only its own role or below)",
+                principal.role()
+            ),
+        ));
+    }
+    // Scope inside its own: an app-scoped creator names only its apps.
+    if let Some(own) = &principal.0.apps {
+        let outside = match &body.apps {
+            None => Some("every app of the tenant".to_owned()),
+            Some(apps) => apps
+                .iter()
+                .find(|a| !own.contains(a))
+                .map(|a| format!("app {a:?}")),
+        };
+        if let Some(outside) = outside {
+            return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 ProblemCode::Forbidden,
-                format!(
-                    "a {} token cannot create a {role} token (only its own role or below)",
-                    principal.role()
-                ),
-            )
-        });
+                format!("this token's scope does not reach {outside}, so it cannot hand it out"),
+            ));
+        }
     }
     let tenant = match (principal.tenant(), body.tenant) {
         (Some(own), Some(named)) if named != own => {
@@ -95,14 +112,27 @@ fn requested(principal: &Principal, body: NewToken) -> Result<eddy_store::NewTok
         (Some(own), _) => Some(own.to_owned()),
         (None, named) => named,
     };
-    let expires_at = match body.expires_in_seconds {
+    let now = eddy_store::now_ms();
+    let asked = match body.expires_in_seconds {
         None => None,
-        Some(s @ 1..=MAX_EXPIRES_IN) => Some(eddy_store::now_ms() + s as i64 * 1000),
+        Some(s @ 1..=MAX_EXPIRES_IN) => Some(now + s as i64 * 1000),
         Some(_) => {
             return Err(invalid(format!(
                 "expires_in_seconds is 1 to {MAX_EXPIRES_IN} (ten years)"
             )));
         }
+    };
+    // A token never outlives the one that made it: an expiring creator's
+    // tokens expire with it (by default) or before (when asked).
+    let expires_at = match (asked, principal.0.expires_at) {
+        (None, creator) => creator,
+        (Some(asked), Some(creator)) if asked > creator => {
+            return Err(invalid(format!(
+                "expires_in_seconds is at most {} here: a token cannot outlive the token that creates it",
+                ((creator - now) / 1000).max(0)
+            )));
+        }
+        (Some(asked), _) => Some(asked),
     };
     Ok(eddy_store::NewToken {
         label,
@@ -152,4 +182,77 @@ pub(super) async fn revoke(
             .revoke_admin_token(id, &principal.actor())
             .await?,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn principal(role: Role, apps: Option<&[&str]>, expires_at: Option<i64>) -> Principal {
+        Principal(AdminToken {
+            id: 7,
+            label: "creator".into(),
+            role,
+            tenant: Some("acme".into()),
+            tenant_id: Some(2),
+            apps: apps.map(|a| a.iter().map(|s| s.to_string()).collect()),
+            created_at: 0,
+            last_used_at: None,
+            expires_at,
+            revoked_at: None,
+            configured: false,
+        })
+    }
+
+    fn ask(role: Role, apps: Option<&[&str]>, expires_in_seconds: Option<u64>) -> NewToken {
+        NewToken {
+            label: "ci".into(),
+            role: Some(role),
+            tenant: None,
+            apps: apps.map(|a| a.iter().map(|s| s.to_string()).collect()),
+            expires_in_seconds,
+        }
+    }
+
+    #[test]
+    fn a_token_never_outlives_its_creator() {
+        let in_an_hour = eddy_store::now_ms() + 3_600_000;
+        let owner = principal(Role::TenantOwner, None, Some(in_an_hour));
+        // Asked for nothing: it expires with its creator.
+        let made = requested(&owner, ask(Role::Deployer, Some(&["chat"]), None)).unwrap();
+        assert_eq!(made.expires_at, Some(in_an_hour));
+        // Asked for sooner: granted.
+        let made = requested(&owner, ask(Role::Viewer, None, Some(60))).unwrap();
+        assert!(made.expires_at.unwrap() < in_an_hour);
+        // Asked for later: refused, saying how long it may be.
+        let refused = requested(&owner, ask(Role::Viewer, None, Some(7200))).unwrap_err();
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(refused.detail.contains("at most 3"), "{}", refused.detail);
+        // A creator that does not expire hands out tokens that do not either.
+        let forever = principal(Role::TenantOwner, None, None);
+        let made = requested(&forever, ask(Role::Deployer, None, None)).unwrap();
+        assert_eq!(made.expires_at, None);
+    }
+
+    #[test]
+    fn a_token_hands_out_no_more_than_it_has() {
+        let owner = principal(Role::TenantOwner, None, None);
+        let admin_ask = NewToken {
+            tenant: None,
+            ..ask(Role::PlatformAdmin, None, None)
+        };
+        let refused = requested(&owner, admin_ask).unwrap_err();
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+        assert_eq!(refused.permission, None, "it has tokens:manage");
+        // An app-scoped creator (none has tokens:manage today; the rule
+        // holds anyway) cannot widen the scope.
+        let scoped = principal(Role::Deployer, Some(&["chat"]), None);
+        let wider = requested(&scoped, ask(Role::Deployer, None, None)).unwrap_err();
+        assert!(wider.detail.contains("every app"), "{}", wider.detail);
+        let other =
+            requested(&scoped, ask(Role::Viewer, Some(&["chat", "poll"]), None)).unwrap_err();
+        assert!(other.detail.contains("\"poll\""), "{}", other.detail);
+        let same = requested(&scoped, ask(Role::Viewer, Some(&["chat"]), None)).unwrap();
+        assert_eq!(same.tenant.as_deref(), Some("acme"));
+    }
 }
