@@ -476,6 +476,48 @@ mod tests {
         assert!(owner.contains(&"config:write"));
     }
 
+    /// The router (`mod.rs`), the OpenAPI document and [`ROUTES`] name the
+    /// same routes: a route added to one and not the others fails here,
+    /// before any request could reach a handler without its rule.
+    #[test]
+    fn the_router_the_openapi_document_and_the_table_agree() {
+        use std::collections::BTreeSet;
+        use utoipa::OpenApi as _;
+
+        let document = super::super::openapi::AdminApi::openapi();
+        let mut documented = BTreeSet::new();
+        for (path, item) in &document.paths.paths {
+            let operations = [
+                ("GET", &item.get),
+                ("POST", &item.post),
+                ("PUT", &item.put),
+                ("PATCH", &item.patch),
+                ("DELETE", &item.delete),
+                ("HEAD", &item.head),
+                ("OPTIONS", &item.options),
+                ("TRACE", &item.trace),
+                ("QUERY", &item.query),
+            ];
+            for (method, operation) in operations {
+                if operation.is_some() {
+                    documented.insert((method, path.as_str()));
+                }
+            }
+        }
+        let table: BTreeSet<_> = ROUTES.iter().map(|r| (r.method, r.path)).collect();
+        assert_eq!(documented, table, "OpenAPI document vs ROUTES");
+
+        let router = include_str!("mod.rs");
+        let routed: BTreeSet<&str> = router
+            .split(".route(")
+            .skip(1)
+            .filter_map(|rest| rest.trim_start().strip_prefix('"')?.split('"').next())
+            .filter(|path| *path != "/openapi.json")
+            .collect();
+        let paths: BTreeSet<&str> = ROUTES.iter().map(|r| r.path).collect();
+        assert_eq!(routed, paths, "router vs ROUTES");
+    }
+
     #[test]
     fn a_route_has_one_rule_and_its_target_names_a_path_parameter() {
         for (i, r) in ROUTES.iter().enumerate() {

@@ -91,8 +91,10 @@ impl Drop for StreamSlot {
     }
 }
 
-/// How often an open stream checks that its token is still accepted.
-const RECHECK: Duration = Duration::from_secs(1);
+/// How often an open stream checks that its token is still accepted: well
+/// inside the second a revocation or an expiry is promised to take (one
+/// registry read per open stream each time; streams per token are capped).
+const RECHECK: Duration = Duration::from_millis(500);
 
 /// Resolves once token `id` is revoked, expired or gone (a registry that
 /// does not answer is not taken for a revocation).
