@@ -79,6 +79,21 @@ fn free_port() -> anyhow::Result<u16> {
 impl Proxy {
     /// Starts the proxy in front of `nodes` and waits until it answers.
     pub async fn start(kind: Kind, nodes: &[SocketAddr]) -> anyhow::Result<Self> {
+        let file = match kind {
+            Kind::Nginx => "nginx/nginx.conf",
+            Kind::Haproxy => "haproxy/haproxy.cfg",
+        };
+        Self::start_file(kind, file, nodes).await
+    }
+
+    /// The tenants' console (`deploy/nginx/console.conf`) in front of the
+    /// nodes' admin addresses.
+    pub async fn console(admin_nodes: &[SocketAddr]) -> anyhow::Result<Self> {
+        Self::start_file(Kind::Nginx, "nginx/console.conf", admin_nodes).await
+    }
+
+    /// Starts `deploy/{file}` (a config for `kind`) in front of `nodes`.
+    async fn start_file(kind: Kind, file: &str, nodes: &[SocketAddr]) -> anyhow::Result<Self> {
         let dir = fresh_dir(match kind {
             Kind::Nginx => "nginx",
             Kind::Haproxy => "haproxy",
@@ -91,7 +106,7 @@ impl Proxy {
                     .iter()
                     .map(|n| format!("server {n} max_fails=1 fail_timeout=5s;"))
                     .collect();
-                let template = std::fs::read_to_string(deploy_file("nginx/nginx.conf"))?;
+                let template = std::fs::read_to_string(deploy_file(file))?;
                 let config = fill(&template, &format!("listen {addr};"), &lines)?;
                 std::fs::create_dir_all(dir.join("tmp"))?;
                 std::fs::write(dir.join("nginx.conf"), config)?;
@@ -111,7 +126,7 @@ impl Proxy {
                     .enumerate()
                     .map(|(i, n)| format!("server n{} {n} check inter 500ms fall 2 rise 2", i + 1))
                     .collect();
-                let template = std::fs::read_to_string(deploy_file("haproxy/haproxy.cfg"))?;
+                let template = std::fs::read_to_string(deploy_file(file))?;
                 let config = fill(&template, &format!("bind {addr}"), &lines)?;
                 std::fs::write(dir.join("haproxy.cfg"), config)?;
                 Command::new(binary("haproxy")?)

@@ -3,6 +3,7 @@
 //! unknown path; clients on the public one only; probes on both.
 
 use bytes::Bytes;
+use eddy_tests::proxy::Proxy;
 use eddy_tests::{ADMIN_TOKEN, Http, Reply, TestServer};
 
 const BIN: &str = env!("CARGO_BIN_EXE_eddy-test-server");
@@ -70,5 +71,29 @@ async fn without_admin_listen_one_address_serves_everything() {
         "/healthz",
     ] {
         assert_eq!(get(&http, path).await.status, 200, "{path}");
+    }
+}
+
+/// `deploy/nginx/console.conf`, the tenants' way in when `admin_listen` is
+/// set: the admin UI and API through it (a tenant's token sees its tenant),
+/// `/metrics` and the client endpoints not.
+#[tokio::test]
+async fn the_console_proxy_forwards_the_admin_surface_and_keeps_metrics_inside() {
+    let server = TestServer::start(BIN, &["--admin-listen", "127.0.0.1:0"])
+        .await
+        .unwrap();
+    let console = Proxy::console(&[server.admin_addr]).await.unwrap();
+    let http = console.http();
+    let ui = get(&http, "/admin/").await;
+    assert_eq!(ui.status, 200, "{}", ui.body);
+    assert!(ui.body.contains("<html"), "{}", ui.body);
+    let apps = get(&http, "/admin/api/v1/apps").await;
+    assert_eq!(apps.status, 200, "{}", apps.body);
+    let anonymous = http.get("/admin/api/v1/apps").await.unwrap();
+    assert_eq!(anonymous.status, 401, "{}", anonymous.body);
+    for path in ["/metrics", CLIENT] {
+        let reply = get(&http, path).await;
+        assert_eq!(reply.status, 404, "{path}: {}", reply.body);
+        assert!(!reply.body.contains("eddy_"), "{path}: {}", reply.body);
     }
 }
