@@ -455,3 +455,72 @@ mod toml_like {
         )
     }
 }
+
+/// The tenants release's "done when", through the CLI: a platform admin
+/// creates two tenants and an owner token for each; each owner signs in
+/// with `eddy login`, creates and deploys its own app, and can neither see
+/// nor touch the other's (which answers as if it did not exist).
+#[tokio::test]
+async fn two_tenant_owners_sign_in_with_the_cli_and_keep_to_their_own_apps() {
+    let server = TestServer::start(BIN, &["--no-demo"]).await.unwrap();
+    let url = server.url();
+    let admin = Login::logged_in(&server);
+    let wasm = ECHO.path().to_str().unwrap();
+    let mut owners = Vec::new();
+    for tenant in ["acme", "globex"] {
+        admin.ok(&["tenant", "create", tenant]);
+        let label = format!("owner of {tenant}");
+        let token = admin.ok(&[
+            "token",
+            "create",
+            "--label",
+            &label,
+            "--role",
+            "tenant-owner",
+            "--tenant",
+            tenant,
+        ]);
+        let owner = Login::new();
+        owner.ok(&["login", "--server", &url, "--token", token.trim()]);
+        owners.push((tenant, owner));
+    }
+    for (tenant, owner) in &owners {
+        let me = owner.json(&["whoami", "--json"]);
+        assert_eq!(me["role"], "tenant-owner", "{me}");
+        assert_eq!(me["tenant"], *tenant, "{me}");
+        let app = format!("{tenant}-chat");
+        owner.ok(&["app", "create", &app]);
+        let deployed = owner.ok(&["deploy", "--app", &app, wasm]);
+        assert!(
+            deployed.contains(&format!("version 1 of {app} is live")),
+            "{deployed}"
+        );
+    }
+    let (acme, globex) = (&owners[0].1, &owners[1].1);
+    let listed = acme.json(&["app", "list", "--json"]);
+    let slugs: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["slug"].as_str())
+        .collect();
+    assert_eq!(slugs, ["acme-chat"], "{listed}");
+    let touches: [&[&str]; 5] = [
+        &["app", "show", "globex-chat"],
+        &["deployments", "--app", "globex-chat"],
+        &["deploy", "--app", "globex-chat", wasm],
+        &["rollback", "--app", "globex-chat"],
+        &["app", "delete", "globex-chat", "--yes"],
+    ];
+    for args in touches {
+        let (ok, _, stderr) = acme.run(args);
+        assert!(!ok, "{args:?} worked across tenants");
+        assert!(stderr.contains("HTTP 404"), "{args:?}: {stderr}");
+        assert!(stderr.contains("not found"), "{args:?}: {stderr}");
+    }
+    let (ok, _, stderr) = acme.run(&["tenant", "quota", "globex"]);
+    assert!(!ok && stderr.contains("HTTP 404"), "{stderr}");
+    // Globex's app is as its owner left it.
+    let versions = globex.json(&["deployments", "--app", "globex-chat", "--json"]);
+    assert_eq!(versions.as_array().unwrap().len(), 1, "{versions}");
+}
