@@ -17,7 +17,9 @@ mod serve;
 mod sse;
 mod table;
 mod tenants;
+mod tls;
 mod tokens;
+mod url;
 #[cfg(not(feature = "server"))]
 mod without_server;
 #[cfg(not(feature = "server"))]
