@@ -4,6 +4,9 @@
 //!
 //! The plugin targets wasm32-wasip2; when that target is missing and rustup
 //! is around, it is added, so `cargo run --release` works on a fresh machine.
+//!
+//! Without the `server` feature (the command line alone) neither is needed,
+//! and nothing is built.
 
 use std::collections::hash_map::DefaultHasher;
 use std::fmt::Write as _;
@@ -17,6 +20,11 @@ mod wasm_build;
 use wasm_build::TARGET;
 
 fn main() {
+    if std::env::var_os("CARGO_FEATURE_SERVER").is_none() {
+        // (A change of features reruns this anyway.)
+        println!("cargo:rerun-if-changed=build.rs");
+        return;
+    }
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
     let root = manifest.parent().unwrap().to_owned();
     embed_admin_ui(&root.join("web-admin"));

@@ -1,6 +1,7 @@
 //! nginx and HAProxy in front of test nodes, run from `deploy/`'s own
 //! config files with the test's nodes and port filled in between the
-//! markers, each from a scratch folder.
+//! markers, each from a scratch folder. nginx can also end TLS, as in front
+//! of a hosted server.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -21,6 +22,8 @@ pub enum Kind {
 pub struct Proxy {
     pub kind: Kind,
     pub addr: SocketAddr,
+    /// Clients speak TLS to it ([`Proxy::start_nginx_tls`]).
+    tls: bool,
     dir: PathBuf,
     child: Child,
 }
@@ -101,25 +104,7 @@ impl Proxy {
         let port = free_port()?;
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
         let child = match kind {
-            Kind::Nginx => {
-                let lines: Vec<String> = nodes
-                    .iter()
-                    .map(|n| format!("server {n} max_fails=1 fail_timeout=5s;"))
-                    .collect();
-                let template = std::fs::read_to_string(deploy_file(file))?;
-                let config = fill(&template, &format!("listen {addr};"), &lines)?;
-                std::fs::create_dir_all(dir.join("tmp"))?;
-                std::fs::write(dir.join("nginx.conf"), config)?;
-                Command::new(binary("nginx")?)
-                    .arg("-p")
-                    .arg(&dir)
-                    .args(["-e", "error.log", "-c", "nginx.conf", "-g", "daemon off;"])
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::inherit())
-                    .kill_on_drop(true)
-                    .spawn()
-                    .context("cannot start nginx")?
-            }
+            Kind::Nginx => nginx(&dir, file, &format!("listen {addr};"), nodes)?,
             Kind::Haproxy => {
                 let lines: Vec<String> = nodes
                     .iter()
@@ -143,6 +128,7 @@ impl Proxy {
         let mut proxy = Self {
             kind,
             addr,
+            tls: false,
             dir,
             child,
         };
@@ -150,13 +136,47 @@ impl Proxy {
         Ok(proxy)
     }
 
+    /// Starts nginx in front of `nodes`, ending TLS with `cert` and `key`
+    /// (PEM files), and waits until it accepts connections.
+    pub async fn start_nginx_tls(
+        nodes: &[SocketAddr],
+        cert: &Path,
+        key: &Path,
+    ) -> anyhow::Result<Self> {
+        let dir = fresh_dir("nginx-tls");
+        let port = free_port()?;
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
+        let listen = format!(
+            "listen {addr} ssl; ssl_certificate \"{}\"; ssl_certificate_key \"{}\";",
+            cert.display(),
+            key.display()
+        );
+        let child = nginx(&dir, "nginx/nginx.conf", &listen, nodes)?;
+        let mut proxy = Self {
+            kind: Kind::Nginx,
+            addr,
+            tls: true,
+            dir,
+            child,
+        };
+        proxy.wait_ready().await?;
+        Ok(proxy)
+    }
+
+    /// Until `/healthz` answers through it (over TLS: until it accepts TCP
+    /// connections; the harness's client speaks plain HTTP only).
     async fn wait_ready(&mut self) -> anyhow::Result<()> {
         let http = crate::Http::new(self.addr);
         for _ in 0..100 {
             if let Some(status) = self.child.try_wait()? {
                 bail!("{:?} exited with {status}", self.kind);
             }
-            if http.get("/healthz").await.is_ok_and(|r| r.status == 200) {
+            let ready = if self.tls {
+                tokio::net::TcpStream::connect(self.addr).await.is_ok()
+            } else {
+                http.get("/healthz").await.is_ok_and(|r| r.status == 200)
+            };
+            if ready {
                 return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -165,7 +185,8 @@ impl Proxy {
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     pub fn http(&self) -> crate::Http {
@@ -178,6 +199,28 @@ impl Drop for Proxy {
         let _ = self.child.start_kill();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// nginx from `deploy/{file}` in `dir`, listening as `listen` says, in
+/// front of `nodes`.
+fn nginx(dir: &Path, file: &str, listen: &str, nodes: &[SocketAddr]) -> anyhow::Result<Child> {
+    let lines: Vec<String> = nodes
+        .iter()
+        .map(|n| format!("server {n} max_fails=1 fail_timeout=5s;"))
+        .collect();
+    let template = std::fs::read_to_string(deploy_file(file))?;
+    let config = fill(&template, listen, &lines)?;
+    std::fs::create_dir_all(dir.join("tmp"))?;
+    std::fs::write(dir.join("nginx.conf"), config)?;
+    Command::new(binary("nginx")?)
+        .arg("-p")
+        .arg(dir)
+        .args(["-e", "error.log", "-c", "nginx.conf", "-g", "daemon off;"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .context("cannot start nginx")
 }
 
 /// A proxy binary from Debian's packages (`.ci/run` installs them).

@@ -1,10 +1,12 @@
-//! A small HTTP/1.1 client for the admin API: one connection per request,
-//! JSON in and out, problem+json errors turned into their message, and
-//! server-sent event streams read an event at a time. Every request has a
-//! timeout: a server that accepts and never answers must not hold the CLI
-//! (or the script running it) forever; a stream, which may rightly be
-//! quiet, is bounded by its keep-alives instead.
+//! A small HTTP/1.1 client for the admin API, over plain TCP or TLS
+//! (`tls.rs`): one connection per request, JSON in and out, problem+json
+//! errors turned into their message, and server-sent event streams read an
+//! event at a time. Every request has a timeout: a server that accepts and
+//! never answers must not hold the CLI (or the script running it) forever;
+//! a stream, which may rightly be quiet, is bounded by its keep-alives
+//! instead.
 
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -14,37 +16,43 @@ use hyper::Request;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use serde_json::Value;
+use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::sse::SseParser;
+use super::tls::Tls;
+use super::url::ServerUrl;
 
 pub(super) struct AdminClient {
-    authority: String,
-    base_path: String,
+    url: ServerUrl,
+    /// For an `https://` server.
+    tls: Option<Tls>,
     token: String,
     /// For one whole request: connect, send, and read the answer.
     timeout: Duration,
     runtime: tokio::runtime::Runtime,
 }
 
-/// Longest to wait for a TCP connection (within the request's timeout).
+/// Longest to wait for a connection, TCP and TLS (within the request's
+/// timeout).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl AdminClient {
-    pub(super) fn new(server: &str, token: String, timeout: Duration) -> anyhow::Result<Self> {
-        let Some(rest) = server.strip_prefix("http://") else {
-            if server.starts_with("https://") {
-                bail!(
-                    "this CLI speaks plain HTTP: point --server at the node (or a local tunnel to it)"
-                );
-            }
-            bail!("--server must look like http://host:port");
+    /// A client of `server`; `ca_file` adds trusted roots for `https://`.
+    pub(super) fn new(
+        server: &str,
+        token: String,
+        ca_file: Option<&Path>,
+        timeout: Duration,
+    ) -> anyhow::Result<Self> {
+        let url = ServerUrl::parse(server)?;
+        let tls = if url.tls {
+            Some(Tls::new(&url.host, ca_file)?)
+        } else {
+            None
         };
-        let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
         Ok(Self {
-            authority: authority.to_owned(),
-            base_path: format!("/{}", path.trim_end_matches('/'))
-                .trim_end_matches('/')
-                .to_owned(),
+            url,
+            tls,
             token,
             timeout,
             runtime: tokio::runtime::Builder::new_current_thread()
@@ -104,7 +112,7 @@ impl AdminClient {
         content_type: Option<&str>,
         body: Bytes,
     ) -> anyhow::Result<Value> {
-        let uri = format!("{}/admin/api/v1{path}", self.base_path);
+        let uri = format!("{}/admin/api/v1{path}", self.url.base_path);
         let exchange = self.exchange(method, &uri, content_type, body);
         self.runtime.block_on(async {
             tokio::time::timeout(self.timeout, exchange)
@@ -112,7 +120,7 @@ impl AdminClient {
                 .unwrap_or_else(|_| {
                     bail!(
                         "{method} {uri}: no answer from {} within {} s (--timeout-secs)",
-                        self.authority,
+                        self.url.authority,
                         self.timeout.as_secs_f64()
                     )
                 })
@@ -146,35 +154,44 @@ impl AdminClient {
         body: Bytes,
     ) -> anyhow::Result<hyper::Response<Incoming>> {
         let connect_timeout = CONNECT_TIMEOUT.min(self.timeout);
-        let connecting = tokio::net::TcpStream::connect(&self.authority);
-        let stream = match tokio::time::timeout(connect_timeout, connecting).await {
-            Ok(connected) => connected
-                .with_context(|| format!("cannot reach the server at {}", self.authority))?,
+        let authority = &self.url.authority;
+        let connecting = tokio::net::TcpStream::connect((self.url.host.as_str(), self.url.port));
+        let tcp = match tokio::time::timeout(connect_timeout, connecting).await {
+            Ok(connected) => {
+                connected.with_context(|| format!("cannot reach the server at {authority}"))?
+            }
             Err(_elapsed) => bail!(
-                "cannot reach the server at {} within {} s",
-                self.authority,
+                "cannot reach the server at {authority} within {} s",
                 connect_timeout.as_secs_f64()
             ),
         };
-        let (mut sender, connection) =
-            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-        tokio::spawn(connection);
         let mut request = Request::builder()
             .method(method)
             .uri(uri)
-            .header("host", &self.authority)
+            .header("host", authority)
             .header("authorization", format!("Bearer {}", self.token));
         if let Some(content_type) = content_type {
             request = request.header("content-type", content_type);
         }
-        Ok(sender.send_request(request.body(Full::new(body))?).await?)
+        let request = request.body(Full::new(body))?;
+        let Some(tls) = &self.tls else {
+            return send(tcp, request).await;
+        };
+        let handshake = tls.handshake(tcp, authority);
+        match tokio::time::timeout(connect_timeout, handshake).await {
+            Ok(stream) => send(stream?, request).await,
+            Err(_elapsed) => bail!(
+                "no TLS handshake with {authority} within {} s",
+                connect_timeout.as_secs_f64()
+            ),
+        }
     }
 
     /// Opens a server-sent event stream (`GET path`); its events come from
     /// [`AdminClient::next_event`]. The request's timeout bounds the wait
     /// for the response's head, not the stream.
     pub(super) fn open_stream(&self, path: &str) -> anyhow::Result<EventStream> {
-        let uri = format!("{}/admin/api/v1{path}", self.base_path);
+        let uri = format!("{}/admin/api/v1{path}", self.url.base_path);
         let opening = async {
             let response = self.respond("GET", &uri, None, Bytes::new()).await?;
             let status = response.status();
@@ -198,7 +215,7 @@ impl AdminClient {
                 .unwrap_or_else(|_| {
                     bail!(
                         "GET {uri}: no answer from {} within {} s (--timeout-secs)",
-                        self.authority,
+                        self.url.authority,
                         self.timeout.as_secs_f64()
                     )
                 })
@@ -226,6 +243,18 @@ impl AdminClient {
             }
         })
     }
+}
+
+/// Sends `request` as the one request of a new HTTP/1.1 connection over
+/// `io`; the response comes back with its body unread (the connection lives
+/// on in a task until the body is read or dropped).
+async fn send<T>(io: T, request: Request<Full<Bytes>>) -> anyhow::Result<hyper::Response<Incoming>>
+where
+    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(io)).await?;
+    tokio::spawn(connection);
+    Ok(sender.send_request(request).await?)
 }
 
 /// An open server-sent event stream.

@@ -1,4 +1,5 @@
-//! The credentials `eddy login` stores: one server URL and its admin token,
+//! The credentials `eddy login` stores: one server URL, its admin token and
+//! (for a server whose certificate a private CA signed) the CA file's path,
 //! in a TOML file only its owner can read (mode 0600), so the admin
 //! commands work without a token in the environment or on the command line
 //! (where other users could read it from the process list).
@@ -20,6 +21,11 @@ pub(super) struct Credentials {
     pub(super) server: String,
     /// The admin token it accepted.
     pub(super) token: String,
+    /// The PEM file of extra certificate authorities the login trusted
+    /// (an absolute path: the file stays where it is). Files written
+    /// before it existed have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) ca_file: Option<PathBuf>,
 }
 
 /// Where the credentials live, from the environment (`var` reads it).
@@ -127,6 +133,7 @@ mod tests {
         Credentials {
             server: "http://127.0.0.1:8080".into(),
             token: "et_alice".into(),
+            ca_file: None,
         }
     }
 
@@ -145,8 +152,9 @@ mod tests {
         // temporary file left beside it.
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
         let bob = Credentials {
-            server: "http://10.0.0.2:8080".into(),
+            server: "https://10.0.0.2:8443".into(),
             token: "et_bob".into(),
+            ca_file: Some("/etc/eddy/ca.pem".into()),
         };
         write(&path, &bob).unwrap();
         assert_eq!(read(&path).unwrap(), Some(bob));
@@ -160,6 +168,24 @@ mod tests {
         assert!(remove(&path).unwrap());
         assert!(!remove(&path).unwrap());
         assert_eq!(read(&path).unwrap(), None);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_file_without_a_ca_file_reads_as_none_and_none_is_not_written() {
+        let dir = temp_dir("no-ca");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("credentials.toml");
+        std::fs::write(
+            &path,
+            "server = \"http://127.0.0.1:8080\"\ntoken = \"et_alice\"\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(read(&path).unwrap(), Some(alice()));
+        write(&path, &alice()).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!text.contains("ca_file"), "{text}");
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -1,6 +1,7 @@
 //! `eddy login`, `eddy logout`, `eddy whoami`.
 
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
+use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::Args;
@@ -9,7 +10,7 @@ use serde_json::Value;
 use super::apps::str_cell;
 use super::client::AdminClient;
 use super::credentials::{self, Credentials};
-use super::remote::{Remote, server_of, token_of};
+use super::remote::{Remote, ca_file_of, same_server, server_of, token_of};
 use super::table::{Output, Table, time_cell};
 
 #[derive(Args)]
@@ -22,6 +23,13 @@ pub(super) struct LoginArgs {
     /// which keeps it out of the process list and the shell's history].
     #[arg(long)]
     token: Option<String>,
+    /// A PEM file of certificate authorities to trust besides this
+    /// machine's, for an https:// server whose certificate a private CA
+    /// signed; stored (as an absolute path) for the other commands [env:
+    /// EDDY_CA_FILE; default: the one stored by the last login to this
+    /// server].
+    #[arg(long, value_name = "PATH")]
+    ca_file: Option<PathBuf>,
     /// Longest to wait for the server's answer, in seconds.
     #[arg(long, env = "EDDY_CLIENT_TIMEOUT_SECS", default_value_t = 120)]
     timeout_secs: u64,
@@ -29,11 +37,21 @@ pub(super) struct LoginArgs {
 
 pub(super) fn login(args: LoginArgs) -> anyhow::Result<()> {
     let path = credentials::path()?;
-    // The stored file gives the server only: a login checks a token it was
-    // given, never the one it is about to replace.
+    // The stored file gives the server (and that server's CA file) only: a
+    // login checks a token it was given, never the one it is about to
+    // replace.
     let stored = credentials::read(&path).ok().flatten();
     let var = |name: &str| std::env::var(name).ok();
     let server = server_of(args.server.as_deref(), var, stored.as_ref());
+    let ca_file = match ca_file_of(args.ca_file.as_ref(), var) {
+        Some(path) => Some(std::path::absolute(&path).with_context(|| {
+            format!("cannot make the CA file path {} absolute", path.display())
+        })?),
+        None => stored
+            .as_ref()
+            .filter(|c| same_server(&c.server, &server))
+            .and_then(|c| c.ca_file.clone()),
+    };
     let token = match token_of(args.token.as_deref(), var) {
         Some(token) => token,
         None => prompt_token(&server)?,
@@ -41,20 +59,26 @@ pub(super) fn login(args: LoginArgs) -> anyhow::Result<()> {
     let client = AdminClient::new(
         &server,
         token.clone(),
+        ca_file.as_deref(),
         std::time::Duration::from_secs(args.timeout_secs),
     )?;
     let me = client
         .get("/whoami")
         .with_context(|| format!("cannot sign in to {server}"))?;
+    let trusting = ca_file
+        .as_ref()
+        .map(|ca| format!(" (with the CA file {})", ca.display()))
+        .unwrap_or_default();
     credentials::write(
         &path,
         &Credentials {
             server: server.clone(),
             token,
+            ca_file,
         },
     )?;
     println!("signed in to {} as {}", server, describe(&me));
-    eprintln!("credentials stored in {}", path.display());
+    eprintln!("credentials stored in {}{trusting}", path.display());
     Ok(())
 }
 

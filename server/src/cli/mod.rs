@@ -1,6 +1,8 @@
 //! The `eddy` command line. `eddy [serve]` runs a server; the other
 //! commands manage one through its admin API (`eddy login` once, or
-//! `--server` and `--token` on each).
+//! `--server` and `--token` on each). Built without the `server` feature,
+//! it is those other commands alone: `serve`, `migrate` and `config check`
+//! only say so (`without_server.rs`).
 
 mod apps;
 mod client;
@@ -10,11 +12,18 @@ mod deployments;
 mod login;
 mod logs;
 mod remote;
+#[cfg(feature = "server")]
 mod serve;
 mod sse;
 mod table;
 mod tenants;
+mod tls;
 mod tokens;
+mod url;
+#[cfg(not(feature = "server"))]
+mod without_server;
+#[cfg(not(feature = "server"))]
+use without_server as serve;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -35,9 +44,12 @@ use tokens::TokenCommand;
     about = "A multi-tenant realtime host: Socket.IO clients, WebAssembly handlers"
 )]
 #[command(args_conflicts_with_subcommands = true)]
+// Without the server, `eddy` alone only says it has none (`main`).
+#[cfg_attr(not(feature = "server"), command(override_usage = "eddy <COMMAND>"))]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    #[cfg(feature = "server")]
     #[command(flatten)]
     serve: ServeArgs,
 }
@@ -45,14 +57,20 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the server (the default).
+    #[cfg_attr(not(feature = "server"), command(hide = true, about = NOT_HERE))]
     Serve(ServeArgs),
     /// Check the server's configuration, or set, list and unset an app's
     /// config variables and secrets.
+    #[cfg_attr(
+        not(feature = "server"),
+        command(about = "Set, list and unset an app's config variables and secrets")
+    )]
     Config {
         #[command(subcommand)]
         command: ConfigCommand,
     },
     /// Bring the registry's schema up to date without serving.
+    #[cfg_attr(not(feature = "server"), command(hide = true, about = NOT_HERE))]
     Migrate(ServeArgs),
     /// Check an admin token against a server and store both for the other
     /// commands (in a file only you can read).
@@ -142,10 +160,15 @@ enum Command {
 enum ConfigCommand {
     /// Print the effective configuration (defaults, file, environment and
     /// flags merged; secrets redacted) or the first error in it.
+    #[cfg_attr(not(feature = "server"), command(hide = true, about = NOT_HERE))]
     Check(ServeArgs),
     #[command(flatten)]
     App(config::AppConfigCommand),
 }
+
+/// The about of a server command in an eddy built without the server.
+#[cfg(not(feature = "server"))]
+const NOT_HERE: &str = "Not in this eddy: it was installed without the server";
 
 /// The numeric flags that were given, as a JSON object for a request body
 /// (a flag left out is a key left out: the server keeps or defaults it).
@@ -170,7 +193,13 @@ fn fake_env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<Stri
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        #[cfg(feature = "server")]
         None => serve::serve(cli.serve),
+        #[cfg(not(feature = "server"))]
+        None => Err(anyhow::anyhow!(
+            "{}; `eddy --help` lists the commands it has",
+            without_server::NO_SERVER
+        )),
         Some(command) => run(command),
     };
     match result {
@@ -260,5 +289,54 @@ mod tests {
         cli.clone().debug_assert();
         walk(&cli, "eddy", &mut missing);
         assert!(missing.is_empty(), "no help text: {missing:#?}");
+    }
+
+    /// Without the server, `--help` lists only the admin commands, and the
+    /// server's commands (whatever their flags) say how to get one.
+    #[cfg(not(feature = "server"))]
+    #[test]
+    fn without_the_server_its_commands_are_hidden_and_explain_themselves() {
+        let mut cli = Cli::command();
+        let help = cli.render_help().to_string();
+        for absent in [
+            "  serve ",
+            "  migrate ",
+            "Run the server",
+            "Check the server",
+        ] {
+            assert!(!help.contains(absent), "{absent:?} in\n{help}");
+        }
+        assert!(
+            help.contains("  deploy ") && help.contains("  login "),
+            "{help}"
+        );
+        assert!(help.contains("Usage: eddy <COMMAND>\n"), "{help}");
+        let config = cli.find_subcommand_mut("config").unwrap();
+        let help = config.render_help().to_string();
+        assert!(!help.contains("  check "), "{help}");
+        for hidden in [&["serve"][..], &["migrate"], &["config", "check"]] {
+            let mut command = Cli::command();
+            for name in hidden {
+                command = command.find_subcommand(name).unwrap().clone();
+            }
+            let about = command.get_about().map(ToString::to_string);
+            assert_eq!(about.as_deref(), Some(NOT_HERE), "{hidden:?}");
+            assert!(command.get_long_about().is_none(), "{hidden:?}");
+        }
+        for args in [
+            &["eddy", "serve"][..],
+            &["eddy", "serve", "--listen", "0.0.0.0:80", "--no-demo"],
+            &["eddy", "migrate", "--database", "postgres://db/eddy"],
+            &["eddy", "config", "check", "--config", "eddy.toml"],
+        ] {
+            let command = Cli::try_parse_from(args)
+                .unwrap_or_else(|e| panic!("{args:?}: {e}"))
+                .command
+                .unwrap();
+            let error = run(command).unwrap_err().to_string();
+            assert_eq!(error, without_server::NO_SERVER, "{args:?}");
+        }
+        // The admin commands still parse, and `config` keeps its app part.
+        assert!(Cli::try_parse_from(["eddy", "config", "list", "--app", "chat"]).is_ok());
     }
 }

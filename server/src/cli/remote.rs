@@ -1,7 +1,8 @@
-//! Which server an admin command talks to, and with which token: a flag,
-//! else `EDDY_SERVER` / `EDDY_ADMIN_TOKEN`, else what `eddy login` stored,
-//! else (the server only) `http://127.0.0.1:8080`.
+//! Which server an admin command talks to, with which token and which extra
+//! CA: a flag, else `EDDY_SERVER` / `EDDY_ADMIN_TOKEN` / `EDDY_CA_FILE`, else
+//! what `eddy login` stored, else (the server only) `http://127.0.0.1:8080`.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
@@ -23,17 +24,24 @@ pub(super) struct Remote {
     /// machine can see it: prefer `eddy login`.
     #[arg(long)]
     pub(super) token: Option<String>,
+    /// A PEM file of certificate authorities to trust besides this
+    /// machine's, for an https:// server whose certificate a private CA
+    /// signed [env: EDDY_CA_FILE; default: the one `eddy login` stored with
+    /// this server, unless both server and token are given].
+    #[arg(long, value_name = "PATH")]
+    pub(super) ca_file: Option<PathBuf>,
     /// Longest to wait for the server's answer to one request, in seconds
     /// (more than a deploy's own bounds: compile 60 s, start-up 1 s).
     #[arg(long, env = "EDDY_CLIENT_TIMEOUT_SECS", default_value_t = 120)]
     pub(super) timeout_secs: u64,
 }
 
-/// The server and token a command will use.
+/// The server, token and CA file a command will use.
 #[derive(Debug, PartialEq, Eq)]
 pub(super) struct Target {
     pub(super) server: String,
     pub(super) token: Option<String>,
+    pub(super) ca_file: Option<PathBuf>,
     /// `eddy login` stored a token for another server than this one (it is
     /// not sent there).
     pub(super) stored_for: Option<String>,
@@ -41,31 +49,28 @@ pub(super) struct Target {
 
 /// Flags first, then the environment (`var`), then the stored credentials.
 /// A stored token goes only to the server it was stored with: pointing
-/// `--server` elsewhere must not hand that server the token.
+/// `--server` elsewhere must not hand that server the token. The stored CA
+/// file is trusted for that server only, too.
 pub(super) fn resolve(
     server: Option<&str>,
     token: Option<&str>,
+    ca_file: Option<&PathBuf>,
     var: impl Fn(&str) -> Option<String>,
     stored: Option<&Credentials>,
 ) -> Target {
     let server = server_of(server, &var, stored);
     let token = token_of(token, &var);
-    match stored {
-        Some(c) if token.is_none() && same_server(&c.server, &server) => Target {
-            server,
-            token: Some(c.token.clone()),
-            stored_for: None,
-        },
-        Some(c) if token.is_none() => Target {
-            server,
-            token,
-            stored_for: Some(c.server.clone()),
-        },
-        _ => Target {
-            server,
-            token,
-            stored_for: None,
-        },
+    let login = stored.filter(|c| same_server(&c.server, &server));
+    let ca_file = ca_file_of(ca_file, &var).or_else(|| login.and_then(|c| c.ca_file.clone()));
+    let stored_for = match (&token, login, stored) {
+        (None, None, Some(other)) => Some(other.server.clone()),
+        _ => None,
+    };
+    Target {
+        server,
+        token: token.or_else(|| login.map(|c| c.token.clone())),
+        ca_file,
+        stored_for,
     }
 }
 
@@ -88,13 +93,27 @@ pub(super) fn token_of(flag: Option<&str>, var: impl Fn(&str) -> Option<String>)
         .filter(|v| !v.is_empty())
 }
 
-fn same_server(a: &str, b: &str) -> bool {
+/// A CA file given now: the flag, or `EDDY_CA_FILE`.
+pub(super) fn ca_file_of(
+    flag: Option<&PathBuf>,
+    var: impl Fn(&str) -> Option<String>,
+) -> Option<PathBuf> {
+    flag.cloned().or_else(|| {
+        var("EDDY_CA_FILE")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    })
+}
+
+pub(super) fn same_server(a: &str, b: &str) -> bool {
     a.trim_end_matches('/') == b.trim_end_matches('/')
 }
 
 impl Remote {
     /// The target, reading the credentials file only when a flag or the
-    /// environment leaves something to find.
+    /// environment leaves the server or the token to find. (A command given
+    /// both takes nothing from the login, its CA file neither: a script
+    /// that names the server names its CA file too.)
     pub(super) fn target(&self) -> anyhow::Result<Target> {
         let var = |name: &str| std::env::var(name).ok();
         let given = |flag: &Option<String>, name: &str| {
@@ -109,6 +128,7 @@ impl Remote {
         Ok(resolve(
             self.server.as_deref(),
             self.token.as_deref(),
+            self.ca_file.as_ref(),
             var,
             stored.as_ref(),
         ))
@@ -133,7 +153,12 @@ impl Remote {
                 ),
             }
         };
-        AdminClient::new(&target.server, token, self.timeout())
+        AdminClient::new(
+            &target.server,
+            token,
+            target.ca_file.as_deref(),
+            self.timeout(),
+        )
     }
 }
 
@@ -147,6 +172,7 @@ mod tests {
         Target {
             server: server.into(),
             token: token.map(Into::into),
+            ca_file: None,
             stored_for: None,
         }
     }
@@ -157,6 +183,7 @@ mod tests {
         Credentials {
             server: FILE.into(),
             token: "et_file".into(),
+            ca_file: None,
         }
     }
 
@@ -171,32 +198,33 @@ mod tests {
             resolve(
                 Some("http://flag:1"),
                 Some("et_flag"),
+                None,
                 env(&both),
                 Some(&file)
             ),
             target("http://flag:1", Some("et_flag"))
         );
         assert_eq!(
-            resolve(None, None, env(&both), Some(&file)),
+            resolve(None, None, None, env(&both), Some(&file)),
             target("http://env:1", Some("et_env"))
         );
         assert_eq!(
-            resolve(None, None, env(&[]), Some(&file)),
+            resolve(None, None, None, env(&[]), Some(&file)),
             target(FILE, Some("et_file"))
         );
         assert_eq!(
-            resolve(None, None, env(&[]), None),
+            resolve(None, None, None, env(&[]), None),
             target(DEFAULT_SERVER, None)
         );
         // Empty variables count as unset.
         let empty = [("EDDY_SERVER", ""), ("EDDY_ADMIN_TOKEN", "")];
         assert_eq!(
-            resolve(None, None, env(&empty), Some(&file)),
+            resolve(None, None, None, env(&empty), Some(&file)),
             target(FILE, Some("et_file"))
         );
         // Each setting on its own: a token flag with the stored server.
         assert_eq!(
-            resolve(None, Some("et_flag"), env(&[]), Some(&file)),
+            resolve(None, Some("et_flag"), None, env(&[]), Some(&file)),
             target(FILE, Some("et_flag"))
         );
     }
@@ -205,18 +233,65 @@ mod tests {
     fn a_stored_token_goes_only_to_its_own_server() {
         let file = stored();
         assert_eq!(
-            resolve(Some("http://stored:8080/"), None, env(&[]), Some(&file)),
+            resolve(
+                Some("http://stored:8080/"),
+                None,
+                None,
+                env(&[]),
+                Some(&file)
+            ),
             target("http://stored:8080/", Some("et_file"))
         );
-        let elsewhere = resolve(Some("http://other:1"), None, env(&[]), Some(&file));
+        let elsewhere = resolve(Some("http://other:1"), None, None, env(&[]), Some(&file));
         assert_eq!(elsewhere.token, None);
         assert_eq!(elsewhere.stored_for.as_deref(), Some(FILE));
         let by_env = resolve(
+            None,
             None,
             None,
             env(&[("EDDY_SERVER", "http://other:1")]),
             Some(&file),
         );
         assert_eq!(by_env.token, None);
+    }
+
+    #[test]
+    fn the_ca_file_is_the_flag_else_eddy_ca_file_else_the_one_stored_with_the_server() {
+        const HTTPS: &str = "https://stored:8443";
+        let file = Credentials {
+            server: HTTPS.into(),
+            token: "et_file".into(),
+            ca_file: Some("/login/ca.pem".into()),
+        };
+        let ca = |flag: Option<&str>, server: Option<&str>, vars: &[(&str, &str)]| {
+            let flag = flag.map(PathBuf::from);
+            resolve(server, None, flag.as_ref(), env(vars), Some(&file)).ca_file
+        };
+        let var = [("EDDY_CA_FILE", "/env/ca.pem")];
+        assert_eq!(
+            ca(Some("/flag/ca.pem"), None, &var),
+            Some("/flag/ca.pem".into())
+        );
+        assert_eq!(ca(None, None, &var), Some("/env/ca.pem".into()));
+        assert_eq!(ca(None, None, &[]), Some("/login/ca.pem".into()));
+        assert_eq!(
+            ca(None, None, &[("EDDY_CA_FILE", "")]),
+            Some("/login/ca.pem".into()),
+            "an empty variable counts as unset"
+        );
+        // The stored CA is trusted for its own server only.
+        assert_eq!(
+            ca(None, Some("https://stored:8443/"), &[]),
+            Some("/login/ca.pem".into())
+        );
+        assert_eq!(ca(None, Some("https://other:8443"), &[]), None);
+        assert_eq!(
+            ca(None, None, &[("EDDY_SERVER", "https://other:8443")]),
+            None
+        );
+        // It comes with the stored server even when the token does not.
+        let with_token = resolve(None, Some("et_flag"), None, env(&[]), Some(&file));
+        assert_eq!(with_token.ca_file, Some("/login/ca.pem".into()));
+        assert_eq!(resolve(None, None, None, env(&[]), None).ca_file, None);
     }
 }

@@ -1,13 +1,15 @@
 //! The binary as an operator meets it: configuration layers and errors,
 //! `eddy config check`, health probes, graceful shutdown, and the admin
-//! commands after `eddy login` (stored credentials, roles, logs).
+//! commands after `eddy login` (stored credentials, roles, logs), also over
+//! HTTPS through nginx (which needs nginx and the openssl command line).
 
 use std::io::Write as _;
 use std::os::unix::fs::PermissionsExt as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use eddy_tests::plugins::ECHO;
+use eddy_tests::proxy::Proxy;
 use eddy_tests::{ADMIN_TOKEN, TestServer, WAIT};
 use serde_json::Value;
 use tokio::io::AsyncBufReadExt as _;
@@ -167,7 +169,8 @@ impl Login {
             .env("EDDY_CREDENTIALS", &self.file)
             .env_remove("EDDY_CONFIG")
             .env_remove("EDDY_ADMIN_TOKEN")
-            .env_remove("EDDY_SERVER");
+            .env_remove("EDDY_SERVER")
+            .env_remove("EDDY_CA_FILE");
         command
     }
 
@@ -416,20 +419,135 @@ async fn logs_show_recent_lines_then_follow_new_ones() {
         .spawn()
         .unwrap();
     let mut out = tokio::io::BufReader::new(follow.stdout.take().unwrap()).lines();
-    async fn next(out: &mut tokio::io::Lines<impl tokio::io::AsyncBufRead + Unpin>) -> String {
-        tokio::time::timeout(WAIT, out.next_line())
-            .await
-            .expect("a log line in time")
-            .unwrap()
-            .expect("the stream is open")
-    }
     // The recent lines come after the stream is open: a line written from
     // now on is not missed.
-    assert!(next(&mut out).await.contains("version 1 is live"));
+    assert!(next_line(&mut out).await.contains("version 1 is live"));
     cli.ok(&["deploy", "--app", "chat", wasm]);
-    let line = next(&mut out).await;
+    let line = next_line(&mut out).await;
     assert!(line.contains("  info   version 2 is live"), "{line}");
     follow.kill().await.unwrap();
+}
+
+/// The next line `eddy logs --follow` prints, within [`WAIT`].
+async fn next_line(out: &mut tokio::io::Lines<impl tokio::io::AsyncBufRead + Unpin>) -> String {
+    tokio::time::timeout(WAIT, out.next_line())
+        .await
+        .expect("a log line in time")
+        .unwrap()
+        .expect("the stream is open")
+}
+
+/// A self-signed certificate for 127.0.0.1 and its key, by the openssl
+/// command line. Not a CA certificate (openssl's default): rustls refuses
+/// one as a server's own.
+fn self_signed_for_127_0_0_1(dir: &Path) -> (PathBuf, PathBuf) {
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let out = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec"])
+        .args([
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "1",
+        ])
+        .args(["-subj", "/CN=127.0.0.1"])
+        .args(["-addext", "subjectAltName=IP:127.0.0.1"])
+        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("the openssl command line (apt-get install openssl)");
+    assert!(
+        out.status.success(),
+        "openssl: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (cert, key)
+}
+
+#[tokio::test]
+async fn the_admin_commands_reach_a_server_behind_https_with_its_ca_file() {
+    let server = TestServer::start(BIN, &["--no-demo"]).await.unwrap();
+    let dir = eddy_tests::server::fresh_dir("tls");
+    let (cert, key) = self_signed_for_127_0_0_1(&dir);
+    let proxy = Proxy::start_nginx_tls(&[server.addr], &cert, &key)
+        .await
+        .unwrap();
+    let url = proxy.url();
+    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+    let cert = cert.to_str().unwrap();
+    let cli = Login::new();
+
+    // Not signed by a CA this machine trusts: refused, and the error says
+    // what to give. (A machine with no CA at all says that, also naming
+    // --ca-file.)
+    let (ok, _, stderr) = cli.run(&["whoami", "--server", &url, "--token", ADMIN_TOKEN]);
+    assert!(!ok, "an untrusted certificate was accepted");
+    assert!(
+        stderr.contains("is not trusted") || stderr.contains("no certificate authority to trust"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--ca-file"), "{stderr}");
+
+    // Trusted with --ca-file, or with EDDY_CA_FILE.
+    let me = cli.json(&[
+        "whoami",
+        "--server",
+        &url,
+        "--token",
+        ADMIN_TOKEN,
+        "--ca-file",
+        cert,
+        "--json",
+    ]);
+    assert_eq!(me["role"], "platform-admin", "{me}");
+    let (ok, out, stderr) = cli.run_with(
+        &["whoami", "--server", &url, "--token", ADMIN_TOKEN],
+        &[("EDDY_CA_FILE", cert)],
+        "",
+    );
+    assert!(ok && out.contains("platform-admin"), "{stderr}");
+
+    // `eddy login` stores the CA file with the server; the other commands
+    // use both, server-sent events included.
+    let (ok, _, stderr) = cli.run(&[
+        "login",
+        "--server",
+        &url,
+        "--token",
+        ADMIN_TOKEN,
+        "--ca-file",
+        cert,
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("with the CA file"), "{stderr}");
+    let stored = std::fs::read_to_string(&cli.file).unwrap();
+    assert!(
+        stored.contains("ca_file") && stored.contains(cert),
+        "{stored}"
+    );
+    let wasm = ECHO.path().to_str().unwrap();
+    cli.ok(&["app", "create", "chat"]);
+    cli.ok(&["deploy", "--app", "chat", wasm]);
+    let mut follow =
+        tokio::process::Command::from(cli.command(&["logs", "--app", "chat", "--follow"]));
+    let mut follow = follow
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut out = tokio::io::BufReader::new(follow.stdout.take().unwrap()).lines();
+    assert!(next_line(&mut out).await.contains("version 1 is live"));
+    // A line written now comes through the stream, not the recent lines.
+    cli.ok(&["deploy", "--app", "chat", wasm]);
+    let line = next_line(&mut out).await;
+    assert!(line.contains("  info   version 2 is live"), "{line}");
+    follow.kill().await.unwrap();
+    drop(proxy);
+    std::fs::remove_dir_all(dir).ok();
 }
 
 /// Just enough TOML reading for `key = value` lines at the top level.
