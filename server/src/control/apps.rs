@@ -86,10 +86,13 @@ impl Control {
     /// Brings this node's tenant memory budgets in line with the registry's
     /// quotas (after a quota change here, and with every sync).
     pub(crate) async fn refresh_tenant_memory(&self) -> Result<(), ControlError> {
-        for tenant in self.store.tenants().await? {
+        let tenants = self.store.tenants().await?;
+        for tenant in &tenants {
             self.compiler
                 .set_tenant_memory(tenant.id, tenant.quota.max_handler_memory_mb);
         }
+        let ids: Vec<i64> = tenants.iter().map(|t| t.id).collect();
+        self.compiler.keep_tenant_memory(&ids);
         Ok(())
     }
 
@@ -127,13 +130,21 @@ impl Control {
         let before = self.store.app(slug).await?;
         let record = self.store.update_app(slug, name, limits, actor).await?;
         if let Some(app) = self.tenants.get(slug) {
-            app.set_limits(record.limits.clone(), &self.settings);
             let handler_limits_changed = before.limits.handler_deadline_ms
                 != record.limits.handler_deadline_ms
                 || before.limits.handler_memory_mb != record.limits.handler_memory_mb
                 || before.limits.max_payload != record.limits.max_payload;
-            if handler_limits_changed && let Some(version) = record.active_version {
-                let handler = self.handler_for(&record, version).await?;
+            // The handler first: if it cannot be built, the live app keeps
+            // its old limits too, and a sync (which compares them with the
+            // registry's) tries again.
+            let handler = match record.active_version {
+                Some(version) if handler_limits_changed => {
+                    Some((self.handler_for(&record, version).await?, version))
+                }
+                _ => None,
+            };
+            app.set_limits(record.limits.clone(), &self.settings);
+            if let Some((handler, version)) = handler {
                 app.set_handler(handler, Some(version));
             }
         }

@@ -62,6 +62,12 @@ impl Compiler {
         budget.clone()
     }
 
+    /// Forgets the budgets of tenants no longer in the registry (pools
+    /// still running keep theirs until they are dropped).
+    pub(crate) fn keep_tenant_memory(&self, tenant_ids: &[i64]) {
+        self.budgets.lock().retain(|id, _| tenant_ids.contains(id));
+    }
+
     /// The limits an app's handler runs under: its own, and its tenant's
     /// memory budget on this node.
     pub(crate) fn limits(

@@ -35,18 +35,26 @@ impl Control {
             return Ok(());
         };
         let before = app.limits();
-        if *before != record.limits {
-            app.set_limits(record.limits.clone(), &self.settings);
-        }
         let handler_limits_changed = before.handler_deadline_ms
             != record.limits.handler_deadline_ms
             || before.handler_memory_mb != record.limits.handler_memory_mb
             || before.max_payload != record.limits.max_payload;
-        if app.active_version() != record.active_version || handler_limits_changed {
-            let handler: Arc<dyn Handler> = match record.active_version {
-                Some(version) => self.handler_for(&record, version).await?,
-                None => Arc::new(UnavailableHandler::no_deployment()),
+        // The handler is built before the limits are applied: if building
+        // fails, the limits still differ from the registry's, so the next
+        // sync tries again.
+        let handler: Option<Arc<dyn Handler>> =
+            if app.active_version() != record.active_version || handler_limits_changed {
+                Some(match record.active_version {
+                    Some(version) => self.handler_for(&record, version).await?,
+                    None => Arc::new(UnavailableHandler::no_deployment()),
+                })
+            } else {
+                None
             };
+        if *before != record.limits {
+            app.set_limits(record.limits.clone(), &self.settings);
+        }
+        if let Some(handler) = handler {
             app.set_handler(handler, record.active_version);
             if let Some(version) = record.active_version {
                 tracing::info!(app = %slug, version, "version activated on another node");
@@ -58,7 +66,10 @@ impl Control {
     /// [`Self::sync_app`] for every app: after a broker outage (whose
     /// notices may be lost) and now and then as a safety net.
     pub(crate) async fn sync_all(&self) -> Result<(), ControlError> {
-        self.refresh_tenant_memory().await?;
+        // A registry that cannot list tenants now still gets its apps synced.
+        if let Err(error) = self.refresh_tenant_memory().await {
+            tracing::warn!(%error, "cannot read the tenants' quotas");
+        }
         let records = self.store.apps().await?;
         for record in &records {
             if let Err(error) = self.sync_app(&record.slug).await {

@@ -46,6 +46,14 @@ impl MemoryBudget {
         self.used() > self.limit() / 2
     }
 
+    /// Charges what a deploy's trial instance needs whatever the limit:
+    /// a deploy, a rollback or a limit change is not refused because the
+    /// tenant's calls hold its memory (the pool drops the instance at once
+    /// when the budget is crowded).
+    fn force_charge(&self, bytes: usize) {
+        self.used.fetch_add(bytes, Ordering::Relaxed);
+    }
+
     fn try_charge(&self, bytes: usize) -> bool {
         let limit = self.limit();
         self.used
@@ -82,11 +90,15 @@ pub(crate) enum Exceeded {
 pub(crate) struct MemoryLimiter {
     limit: usize,
     budget: Option<Arc<MemoryBudget>>,
+    /// Charge the budget without checking it (a deploy's trial start-up).
+    pub overdraw: bool,
     pub exceeded: Option<Exceeded>,
-    /// The guest's linear memory now (wasmtime reports the initial size as
-    /// a growth from zero, so this is exact), and what is charged to the
-    /// budget.
+    /// The guest's linear memory now, all of its memories together
+    /// (wasmtime reports each memory's initial size as a growth from zero,
+    /// so this is exact), and what is charged to the budget.
     pub bytes: usize,
+    /// The last growth allowed, taken back if wasmtime then fails it.
+    last_growth: usize,
 }
 
 /// Table elements a handler may have (function tables stay small in practice).
@@ -97,40 +109,60 @@ impl MemoryLimiter {
         Self {
             limit,
             budget,
+            overdraw: false,
             exceeded: None,
             bytes: 0,
+            last_growth: 0,
         }
     }
 }
 
 impl ResourceLimiter for MemoryLimiter {
+    /// Called once per memory as it grows (a component may have several):
+    /// the cap and the budget hold for all of them together.
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > self.limit {
+        let grow = desired.saturating_sub(current);
+        let total = self.bytes.saturating_add(grow);
+        if total > self.limit {
             self.exceeded = Some(Exceeded::Instance);
             return Err(wasmtime::Error::msg(format!(
-                "memory limit of {} bytes exceeded (wanted {desired})",
+                "memory limit of {} bytes exceeded (wanted {total})",
                 self.limit
             )));
         }
-        let grow = desired.saturating_sub(self.bytes);
         if let Some(budget) = &self.budget
             && grow > 0
-            && !budget.try_charge(grow)
         {
-            self.exceeded = Some(Exceeded::Tenant);
-            return Err(wasmtime::Error::msg(format!(
-                "the tenant's handler memory on this node ({} of {} bytes) has no room for {grow} more",
-                budget.used(),
-                budget.limit()
-            )));
+            if self.overdraw {
+                budget.force_charge(grow);
+            } else if !budget.try_charge(grow) {
+                self.exceeded = Some(Exceeded::Tenant);
+                return Err(wasmtime::Error::msg(format!(
+                    "the tenant's handler memory on this node ({} of {} bytes) has no room for {grow} more",
+                    budget.used(),
+                    budget.limit()
+                )));
+            }
         }
-        self.bytes = desired.max(self.bytes);
+        self.bytes = total;
+        self.last_growth = grow;
         Ok(true)
+    }
+
+    /// The growth allowed above did not happen after all (the engine's own
+    /// bound): its charge goes back.
+    fn memory_grow_failed(&mut self, _error: wasmtime::Error) -> wasmtime::Result<()> {
+        let grow = std::mem::take(&mut self.last_growth);
+        self.bytes -= grow;
+        if let Some(budget) = &self.budget {
+            budget.release(grow);
+        }
+        Ok(())
     }
 
     fn table_growing(
@@ -174,6 +206,35 @@ mod tests {
         drop(a);
         assert_eq!(budget.used(), 4 << 20);
         drop(b);
+        assert_eq!(budget.used(), 0);
+    }
+
+    #[test]
+    fn several_memories_of_one_instance_count_together() {
+        let budget = MemoryBudget::new(100 << 20);
+        let mut a = MemoryLimiter::new(8 << 20, Some(budget.clone()));
+        // Two memories of 5 MiB: each under the cap, together over it.
+        assert!(a.memory_growing(0, 5 << 20, None).unwrap());
+        assert!(a.memory_growing(0, 5 << 20, None).is_err());
+        assert_eq!(a.exceeded, Some(Exceeded::Instance));
+        assert!(a.memory_growing(0, 3 << 20, None).unwrap());
+        assert_eq!((a.bytes, budget.used()), (8 << 20, 8 << 20));
+        // A growth the engine then fails is given back.
+        a.memory_grow_failed(wasmtime::Error::msg("no")).unwrap();
+        assert_eq!((a.bytes, budget.used()), (5 << 20, 5 << 20));
+    }
+
+    #[test]
+    fn a_trial_start_up_overdraws_and_is_charged_all_the_same() {
+        let budget = MemoryBudget::new(4 << 20);
+        let mut trial = MemoryLimiter::new(8 << 20, Some(budget.clone()));
+        trial.overdraw = true;
+        assert!(trial.memory_growing(0, 6 << 20, None).unwrap());
+        assert_eq!(budget.used(), 6 << 20);
+        assert!(budget.crowded());
+        trial.overdraw = false;
+        assert!(trial.memory_growing(6 << 20, 7 << 20, None).is_err());
+        drop(trial);
         assert_eq!(budget.used(), 0);
     }
 

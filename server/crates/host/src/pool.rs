@@ -177,13 +177,24 @@ impl HandlerPool {
             stats: PoolStats::default(),
             content_hash: component.content_hash.clone(),
         };
-        let warm = pool.instantiate().await.map_err(|e| match e.fault {
+        let warm = pool.instantiate(true).await.map_err(|e| match e.fault {
             CallError::Guest(GuestFault::StartTimeout { deadline_ms }) => {
                 LoadError::StartTimeout { deadline_ms }
             }
             _ => LoadError::Instantiate(describe(&e.error)),
         })?;
-        pool.idle.lock().push(warm);
+        // The trial was charged past a crowded budget rather than refused:
+        // it is not kept then (the first call starts one within the budget).
+        if pool
+            .limits
+            .memory_budget
+            .as_ref()
+            .is_some_and(|b| b.crowded())
+        {
+            pool.discard(warm);
+        } else {
+            pool.idle.lock().push(warm);
+        }
         Ok(pool)
     }
 
@@ -200,12 +211,13 @@ impl HandlerPool {
         self.contract
     }
 
-    /// Starts a new instance, its start-up code bounded by the start deadline.
-    async fn instantiate(&self) -> Result<Warm, StartError> {
-        let mut store = Store::new(
-            self.engine.engine(),
-            HostState::new(self.limits.memory_bytes, self.limits.memory_budget.clone()),
-        );
+    /// Starts a new instance, its start-up code bounded by the start
+    /// deadline. A `trial` (the deploy's) is charged to the tenant's memory
+    /// budget without being refused by it.
+    async fn instantiate(&self, trial: bool) -> Result<Warm, StartError> {
+        let mut state = HostState::new(self.limits.memory_bytes, self.limits.memory_budget.clone());
+        state.limiter.overdraw = trial;
+        let mut store = Store::new(self.engine.engine(), state);
         store.limiter(|state| &mut state.limiter);
         store.set_hostcall_fuel(self.limits.max_payload.max(64 * 1024));
         bounds::watch_epochs(&mut store);
@@ -222,6 +234,7 @@ impl HandlerPool {
                 .map(Guest::V0_2),
         };
         store.data_mut().deadline = None;
+        store.data_mut().limiter.overdraw = false;
         let guest = match started {
             Ok(guest) => guest,
             Err(error) => {
@@ -259,7 +272,7 @@ impl HandlerPool {
             }
             .into());
         }
-        let StartError { fault, error } = match self.instantiate().await {
+        let StartError { fault, error } = match self.instantiate(false).await {
             Ok(warm) => return Ok(warm),
             Err(e) => e,
         };

@@ -160,6 +160,29 @@ const USAGE: &str = "SELECT COUNT(*) AS apps, \
      CAST(COALESCE(SUM(kv_quota_bytes), 0) AS BIGINT) AS kv \
      FROM apps WHERE tenant_id = $1";
 
+/// Tenants with the sums of their apps' limits, in one query (a filter
+/// and the order go after it).
+const TENANTS_WITH_USAGE: &str = "SELECT t.id, t.slug, t.name, t.created_at, t.max_apps, \
+     t.max_connections, t.max_handler_memory_mb, t.kv_quota_bytes, \
+     COUNT(a.id) AS apps, \
+     CAST(COALESCE(SUM(a.max_connections), 0) AS BIGINT) AS conns, \
+     CAST(COALESCE(SUM(a.handler_memory_mb), 0) AS BIGINT) AS mem, \
+     CAST(COALESCE(SUM(a.kv_quota_bytes), 0) AS BIGINT) AS kv \
+     FROM tenants t LEFT JOIN apps a ON a.tenant_id = t.id";
+
+const GROUP_TENANTS: &str = "GROUP BY t.id, t.slug, t.name, t.created_at, t.max_apps, \
+     t.max_connections, t.max_handler_memory_mb, t.kv_quota_bytes";
+
+fn usage_of(row: &AnyRow) -> Result<TenantUsage, StoreError> {
+    let sum = |c: &str| row.try_get::<i64, _>(c).map(|v| v.max(0) as u64);
+    Ok(TenantUsage {
+        apps: sum("apps")?,
+        max_connections: sum("conns")?,
+        handler_memory_mb: sum("mem")?,
+        kv_quota_bytes: sum("kv")?,
+    })
+}
+
 fn tenant_of(row: &AnyRow) -> Result<Tenant, StoreError> {
     let n = |c: &str| row.try_get::<i64, _>(c).map(|v| v.max(0) as u64);
     Ok(Tenant {
@@ -188,13 +211,7 @@ pub(crate) async fn usage_in(
         .bind(except_app.unwrap_or(-1))
         .fetch_one(conn)
         .await?;
-    let sum = |c: &str| row.try_get::<i64, _>(c).map(|v| v.max(0) as u64);
-    Ok(TenantUsage {
-        apps: sum("apps")?,
-        max_connections: sum("conns")?,
-        handler_memory_mb: sum("mem")?,
-        kv_quota_bytes: sum("kv")?,
-    })
+    usage_of(&row)
 }
 
 /// The tenant's row, locked for the rest of the transaction (a no-op
@@ -259,29 +276,29 @@ impl Store {
             .ok_or_else(|| StoreError::NotFound(format!("tenant {slug:?}")))
     }
 
+    /// Every tenant with its use, in one query (each node reads them all
+    /// at every sync).
     pub async fn tenants(&self) -> Result<Vec<Tenant>, StoreError> {
-        let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants ORDER BY slug");
+        let sql = format!("{TENANTS_WITH_USAGE} {GROUP_TENANTS} ORDER BY t.slug");
         let rows = sqlx::query(audited(sql)).fetch_all(&self.pool).await?;
-        let mut conn = self.pool.acquire().await?;
-        let mut tenants = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let mut tenant = tenant_of(row)?;
-            tenant.usage = usage_in(&mut conn, tenant.id, None).await?;
-            tenants.push(tenant);
-        }
-        Ok(tenants)
+        rows.iter()
+            .map(|row| {
+                let mut tenant = tenant_of(row)?;
+                tenant.usage = usage_of(row)?;
+                Ok(tenant)
+            })
+            .collect()
     }
 
     pub async fn tenant(&self, slug: &str) -> Result<Tenant, StoreError> {
-        let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE slug = $1");
+        let sql = format!("{TENANTS_WITH_USAGE} WHERE t.slug = $1 {GROUP_TENANTS}");
         let row = sqlx::query(audited(sql))
             .bind(slug)
             .fetch_optional(&self.pool)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("tenant {slug:?}")))?;
         let mut tenant = tenant_of(&row)?;
-        let mut conn = self.pool.acquire().await?;
-        tenant.usage = usage_in(&mut conn, tenant.id, None).await?;
+        tenant.usage = usage_of(&row)?;
         Ok(tenant)
     }
 
