@@ -127,10 +127,14 @@ fn requested(principal: &Principal, body: NewToken) -> Result<eddy_store::NewTok
     let expires_at = match (asked, principal.0.expires_at) {
         (None, creator) => creator,
         (Some(asked), Some(creator)) if asked > creator => {
-            return Err(invalid(format!(
-                "expires_in_seconds is at most {} here: a token cannot outlive the token that creates it",
-                ((creator - now) / 1000).max(0)
-            )));
+            let left = (creator - now) / 1000;
+            return Err(invalid(if left >= 1 {
+                format!(
+                    "expires_in_seconds is at most {left} here: a token cannot outlive the token that creates it"
+                )
+            } else {
+                "the token creating it expires within a second, and a token cannot outlive it: leave expires_in_seconds out".to_owned()
+            }));
         }
         (Some(asked), _) => Some(asked),
     };
