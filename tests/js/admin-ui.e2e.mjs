@@ -298,6 +298,18 @@ test("roles: the platform admin manages tenants, a tenant-owner sees only its te
     // The audit log names the token and its role.
     await page.getByRole("link", { name: "Audit" }).click();
     await page.locator("#audit tr", { hasText: "acme-chat" }).first().locator(".audit-actor", { hasText: "platform-admin" }).waitFor();
+    // A tenant with apps cannot be deleted; an empty one can, with its tokens.
+    await page.goto(`${server.url}/admin/#/tenants/acme`);
+    assert.equal(await page.locator("#delete-tenant").isDisabled(), true);
+    await api.call("POST", "/tenants", { slug: "initech" });
+    const gone = await tokenFor({ label: "peter", role: "viewer", tenant: "initech" });
+    await page.goto(`${server.url}/admin/#/tenants/initech`);
+    await page.locator("#delete-tenant:enabled").click();
+    await page.getByRole("dialog").getByRole("button", { name: "Delete" }).click();
+    await page.locator('#tenants tr[data-tenant="acme"]').waitFor();
+    assert.equal(await page.locator('#tenants tr[data-tenant="initech"]').count(), 0);
+    const refused = await fetch(`${server.url}/admin/api/v1/whoami`, { headers: { authorization: `Bearer ${gone}` } });
+    assert.equal(refused.status, 401, "the deleted tenant's token stopped working");
     assert.deepEqual(problems, []);
     await context.close();
   }

@@ -3,7 +3,7 @@
 // (its tokens: label, role, scope, last used) with tokens:manage. With
 // tenants:manage (platform) its quota can be changed here.
 import { api } from "./api.js";
-import { errorBox, formatTime, h } from "./dom.js";
+import { confirmDialog, errorBox, formatTime, h, toast } from "./dom.js";
 import { can } from "./principal.js";
 import { quotaFields, quotaUse } from "./quota.js";
 import { dataTable } from "./table.js";
@@ -54,7 +54,41 @@ export async function tenantPage({ main }, slug) {
       (error) => members.replaceChildren(errorBox(error)),
     );
   }
-  if (can("tenants:manage")) main.append(h("h2", {}, "Quota"), quotaForm(tenant, title, use));
+  if (can("tenants:manage")) main.append(h("h2", {}, "Quota"), quotaForm(tenant, title, use), h("h2", {}, "Delete"), deleteTenant(tenant));
+}
+
+/** Deleting a tenant (tenants:manage): only once it has no apps; its tokens go with it. */
+function deleteTenant(tenant) {
+  const status = h("div", { "aria-live": "polite" });
+  const apps = tenant.usage?.apps ?? 0;
+  const button = h(
+    "button",
+    {
+      type: "button",
+      class: "danger",
+      id: "delete-tenant",
+      disabled: apps > 0 || tenant.slug === "default",
+      onclick: async () => {
+        const sure = await confirmDialog(`Delete tenant ${tenant.slug}?`, "Its tokens stop working at once, on every node. This cannot be undone.", "Delete", true);
+        if (!sure) return;
+        try {
+          await api("DELETE", `/tenants/${encodeURIComponent(tenant.slug)}`);
+          toast(`Deleted tenant ${tenant.slug}`);
+          location.hash = "#/tenants";
+        } catch (error) {
+          status.replaceChildren(errorBox(error));
+        }
+      },
+    },
+    "Delete tenant",
+  );
+  const why =
+    tenant.slug === "default"
+      ? "The default tenant cannot be deleted."
+      : apps > 0
+        ? `It still has ${apps} app${apps === 1 ? "" : "s"}: delete them first.`
+        : "It has no apps; its tokens are deleted with it.";
+  return h("div", { class: "panel" }, h("p", { class: "muted" }, why), h("p", {}, button), status);
 }
 
 /** Reads the tenant and shows its quota use; null (with the error shown) if that fails. */

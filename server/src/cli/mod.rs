@@ -152,6 +152,14 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// The platform's ceilings: each app limit's range and each tenant
+    /// quota's maximum, with the defaults a new app or tenant gets.
+    Platform {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(flatten)]
+        output: Output,
+    },
 }
 
 // Parsed once per process: the size of its largest variant costs nothing.
@@ -250,6 +258,7 @@ fn run(command: Command) -> anyhow::Result<()> {
         } => logs::run(&remote, &app, follow, output),
         Command::Tenant { command } => tenants::run(command),
         Command::Token { command } => tokens::run(command),
+        Command::Platform { remote, output } => tenants::platform(remote, output),
     }
 }
 

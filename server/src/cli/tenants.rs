@@ -1,4 +1,5 @@
-//! `eddy tenant create | list | quota`: tenants and what they may use.
+//! `eddy tenant create | list | quota | delete`: tenants and what they may
+//! use; `eddy platform`: the ceilings no quota or limit may pass.
 
 use clap::Subcommand;
 use serde_json::{Value, json};
@@ -40,6 +41,17 @@ pub(super) enum TenantCommand {
         quota: Quotas,
         #[command(flatten)]
         output: Output,
+    },
+    /// Delete a tenant that has no apps left, with its tokens (platform
+    /// admins).
+    Delete {
+        #[command(flatten)]
+        remote: Remote,
+        /// The tenant's slug.
+        slug: String,
+        /// Confirm: its tokens stop working.
+        #[arg(long)]
+        yes: bool,
     },
 }
 
@@ -123,7 +135,49 @@ pub(super) fn run(command: TenantCommand) -> anyhow::Result<()> {
             output.print(&tenant, quota_table);
             Ok(())
         }
+        TenantCommand::Delete { remote, slug, yes } => {
+            anyhow::ensure!(
+                yes,
+                "deleting tenant {slug} revokes its tokens: add --yes to confirm"
+            );
+            remote.client()?.delete(&format!("/tenants/{slug}"))?;
+            println!("deleted tenant {slug}");
+            Ok(())
+        }
     }
+}
+
+/// `eddy platform`: each app limit's range and each tenant quota's
+/// ceiling, with the defaults a new app or tenant gets.
+pub(super) fn platform(remote: Remote, output: Output) -> anyhow::Result<()> {
+    let platform = remote.client()?.get("/platform")?;
+    output.print(&platform, platform_table);
+    Ok(())
+}
+
+fn platform_table(platform: &Value) -> String {
+    let mut table = Table::new(&[
+        ("LIMIT", Align::Left),
+        ("MIN", Align::Right),
+        ("MAX", Align::Right),
+        ("DEFAULT", Align::Right),
+    ]);
+    let sections = [
+        ("app_limits", "default_app_limits", "app "),
+        ("tenant_quota", "default_tenant_quota", "tenant "),
+    ];
+    for (ceilings, defaults, prefix) in sections {
+        for ceiling in platform[ceilings].as_array().into_iter().flatten() {
+            let name = ceiling["name"].as_str().unwrap_or_default();
+            table.row([
+                format!("{prefix}{name}"),
+                num_cell(&ceiling["min"]),
+                num_cell(&ceiling["max"]),
+                num_cell(&platform[defaults][name]),
+            ]);
+        }
+    }
+    table.render()
 }
 
 /// `used / limit` (a limit that is absent or null is no limit).
@@ -183,7 +237,9 @@ fn quota_table(tenant: &Value) -> String {
         str_cell(&tenant["name"]),
         table.render(),
         num_cell(&tenant["connections"]),
-        tenant["handler_memory_bytes"].as_u64().unwrap_or(0) >> 20,
+        tenant["handler_memory_bytes"]
+            .as_u64()
+            .map_or("-".to_owned(), |b| (b >> 20).to_string()),
         num_cell(&tenant["quota"]["max_handler_memory_mb"]),
     )
 }
@@ -224,6 +280,22 @@ mod tests {
         );
         assert!(text.contains("(this node): 17\n"), "{text}");
         assert!(text.ends_with("(this node): 50 MiB of 1024\n"), "{text}");
+    }
+
+    #[test]
+    fn the_platform_table_names_each_ceiling_with_its_default() {
+        let platform = json!({
+            "app_limits": [{ "name": "max_connections", "min": 1, "max": 1000000 }],
+            "tenant_quota": [{ "name": "max_apps", "min": 0, "max": 100000 }],
+            "default_app_limits": { "max_connections": 10000 },
+            "default_tenant_quota": { "max_apps": 10 },
+        });
+        assert_eq!(
+            platform_table(&platform),
+            "LIMIT                MIN      MAX  DEFAULT\n\
+             app max_connections    1  1000000    10000\n\
+             tenant max_apps        0   100000       10\n"
+        );
     }
 
     #[test]
