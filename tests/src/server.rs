@@ -154,13 +154,25 @@ impl TestServer {
         } else {
             &["--log", "warn"][..]
         };
+        // Short heartbeats by default (tests of them finish fast); a test
+        // that gives its own keeps them.
+        let (interval, timeout) = (PING_INTERVAL_MS.to_string(), PING_TIMEOUT_MS.to_string());
+        let heartbeat = if args.contains(&"--ping-timeout-ms") {
+            Vec::new()
+        } else {
+            vec![
+                "--ping-interval-ms",
+                &interval,
+                "--ping-timeout-ms",
+                &timeout,
+            ]
+        };
         command
             .args(["serve", "--listen", listen])
             .args(log_level)
             .arg("--data-dir")
             .arg(&data_dir)
-            .args(["--ping-interval-ms", &PING_INTERVAL_MS.to_string()])
-            .args(["--ping-timeout-ms", &PING_TIMEOUT_MS.to_string()])
+            .args(heartbeat)
             .args(["--connect-timeout-ms", "1000"])
             .args(args)
             .env_remove("EDDY_CONFIG")

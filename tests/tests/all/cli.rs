@@ -580,9 +580,20 @@ mod toml_like {
 /// nor touch the other's (which answers as if it did not exist).
 #[tokio::test]
 async fn two_tenant_owners_sign_in_with_the_cli_and_keep_to_their_own_apps() {
-    let server = TestServer::start(BIN, &["--no-demo"]).await.unwrap();
+    for (registry, database) in eddy_tests::registries().await {
+        let mut args = vec!["--no-demo"];
+        if let Some(database) = &database {
+            args.extend(["--database", database]);
+        }
+        let server = TestServer::start(BIN, &args).await.unwrap();
+        eprintln!("two tenants through the CLI on {registry}");
+        two_tenants_through_the_cli(&server);
+    }
+}
+
+fn two_tenants_through_the_cli(server: &TestServer) {
     let url = server.url();
-    let admin = Login::logged_in(&server);
+    let admin = Login::logged_in(server);
     let wasm = ECHO.path().to_str().unwrap();
     let mut owners = Vec::new();
     for tenant in ["acme", "globex"] {
@@ -641,4 +652,28 @@ async fn two_tenant_owners_sign_in_with_the_cli_and_keep_to_their_own_apps() {
     // Globex's app is as its owner left it.
     let versions = globex.json(&["deployments", "--app", "globex-chat", "--json"]);
     assert_eq!(versions.as_array().unwrap().len(), 1, "{versions}");
+
+    // The platform's ceilings are the platform admin's to read.
+    let platform = admin.ok(&["platform"]);
+    let row = platform
+        .lines()
+        .find(|l| l.starts_with("tenant max_apps "))
+        .expect(&platform);
+    assert_eq!(
+        row.split_whitespace().collect::<Vec<_>>(),
+        ["tenant", "max_apps", "0", "100000", "10"],
+        "{platform}"
+    );
+    let (ok, _, stderr) = acme.run(&["platform"]);
+    assert!(!ok && stderr.contains("platform:read"), "{stderr}");
+    // A tenant is deleted once it has no apps, and its tokens with it.
+    let (ok, _, stderr) = admin.run(&["tenant", "delete", "globex", "--yes"]);
+    assert!(!ok && stderr.contains("still has 1 app"), "{stderr}");
+    globex.ok(&["app", "delete", "globex-chat", "--yes"]);
+    let (ok, _, stderr) = admin.run(&["tenant", "delete", "globex"]);
+    assert!(!ok && stderr.contains("--yes"), "{stderr}");
+    let deleted = admin.ok(&["tenant", "delete", "globex", "--yes"]);
+    assert!(deleted.contains("deleted tenant globex"), "{deleted}");
+    let (ok, _, stderr) = globex.run(&["whoami"]);
+    assert!(!ok && stderr.contains("HTTP 401"), "{stderr}");
 }

@@ -62,6 +62,13 @@ impl Cluster {
                 // As deploy/eddy.toml: the admin API off the proxied port.
                 "--admin-listen",
                 "127.0.0.1:0",
+                // Three nodes, a proxy and a broker on two cores beside the
+                // rest of the suite: the harness's 200 ms ping timeout cut
+                // a socket on a clean-clone CI run. Not what this tests.
+                "--ping-interval-ms",
+                "1000",
+                "--ping-timeout-ms",
+                "3000",
             ];
             nodes.push(Some(TestServer::start(BIN, &args).await?));
         }

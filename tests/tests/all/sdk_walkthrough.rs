@@ -185,6 +185,12 @@ async fn the_readme_walkthrough_works_as_written() {
         .env_remove("CARGO_TARGET_DIR")
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        // The reader's crate is not linted with ours (scripts/test builds
+        // with clippy-driver as the workspace's wrapper).
+        .env_remove("RUSTC_WRAPPER")
+        .env_remove("RUSTC_WORKSPACE_WRAPPER")
+        .env_remove("CLIPPY_ARGS")
+        .env_remove("CLIPPY_CONF_DIR")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -290,6 +296,12 @@ async fn the_sdk_readme_walkthrough_works() {
         .env("CARGO_TARGET_DIR", &target_dir)
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        // The reader's crate is not linted with ours (scripts/test builds
+        // with clippy-driver as the workspace's wrapper).
+        .env_remove("RUSTC_WRAPPER")
+        .env_remove("RUSTC_WORKSPACE_WRAPPER")
+        .env_remove("CLIPPY_ARGS")
+        .env_remove("CLIPPY_CONF_DIR")
         .status()
         .unwrap();
     assert!(status.success(), "the README's handler does not build");
