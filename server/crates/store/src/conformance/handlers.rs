@@ -626,6 +626,15 @@ async fn each_due_timer_is_claimed_once_across_nodes() {
             .await
             .unwrap();
         }
+        // Both pools open their connections first: a cold one spends its
+        // first milliseconds connecting, while the warm one can claim all
+        // 200 (a clean-clone CI run saw it), and "both claimed" says nothing.
+        for store in [&a, &b] {
+            let opened = tokio::join!(store.tenants(), store.tenants(), store.tenants());
+            for tenants in [opened.0, opened.1, opened.2] {
+                tenants.unwrap();
+            }
+        }
         let mut nodes = Vec::new();
         for n in 0..3 {
             nodes.push((format!("a{n}"), a.clone()));
