@@ -11,7 +11,7 @@
 use std::time::{Duration, Instant};
 
 use eddy_tests::plugins::ECHO;
-use eddy_tests::{Admin, TestServer, postgres_schema, registries};
+use eddy_tests::{Admin, EventStream, TestServer, postgres_schema, registries};
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_eddy-test-server");
@@ -99,6 +99,22 @@ async fn created(admin: &Admin, path: &str, body: Value) -> Value {
     let (status, json) = call(admin, "POST", path, body.clone()).await;
     assert_eq!(status, 201, "POST {path} {body}: {json}");
     json
+}
+
+/// The live stream (`GET /admin/api/v1/stream`) of `server`, opened with
+/// `auth` (an `Authorization` header value).
+async fn live_stream(server: &TestServer, auth: &str) -> EventStream {
+    server
+        .http()
+        .stream("/admin/api/v1/stream", &[("authorization", auth)])
+        .await
+        .unwrap()
+}
+
+/// Whether `stream` ends (frames may still arrive first) within `limit`.
+async fn ends_within(stream: &mut EventStream, limit: Duration) -> bool {
+    let end = async { while stream.next_data().await.unwrap().is_some() {} };
+    tokio::time::timeout(limit, end).await.is_ok()
 }
 
 async fn token(
@@ -629,11 +645,7 @@ async fn two_tenants_neither_see_nor_touch_each_other() {
             "Bearer {}",
             token(&platform, "acme watcher", "viewer", "acme", None).await
         );
-        let mut live = server
-            .http()
-            .stream("/admin/api/v1/stream", &[("authorization", &auth)])
-            .await
-            .unwrap();
+        let mut live = live_stream(&server, &auth).await;
         let frame = live.next_json().await.unwrap();
         assert!(frame["cluster"].is_null(), "{backend}");
         let apps: Vec<&str> = frame["apps"]
@@ -677,11 +689,7 @@ async fn a_token_holds_a_bounded_number_of_streams() {
     let auth = format!("Bearer {}", eddy_tests::ADMIN_TOKEN);
     let mut open = Vec::new();
     for _ in 0..8 {
-        let stream = server
-            .http()
-            .stream("/admin/api/v1/stream", &[("authorization", &auth)])
-            .await
-            .unwrap();
+        let stream = live_stream(&server, &auth).await;
         assert_eq!(stream.status, 200);
         open.push(stream);
     }
@@ -691,11 +699,7 @@ async fn a_token_holds_a_bounded_number_of_streams() {
     drop(open.pop());
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        let stream = server
-            .http()
-            .stream("/admin/api/v1/stream", &[("authorization", &auth)])
-            .await
-            .unwrap();
+        let stream = live_stream(&server, &auth).await;
         if stream.status == 200 {
             break;
         }
@@ -835,11 +839,7 @@ async fn revocation_and_expiry_take_effect_within_a_second_on_every_node() {
     let on_two = Admin::with_token(two.addr, &secret);
     assert_eq!(on_two.call("GET", "/apps", None).await.unwrap().status, 200);
     let auth = format!("Bearer {secret}");
-    let mut stream = two
-        .http()
-        .stream("/admin/api/v1/stream", &[("authorization", &auth)])
-        .await
-        .unwrap();
+    let mut stream = live_stream(&two, &auth).await;
     assert_eq!(stream.status, 200);
     stream.next_data().await.unwrap();
 
@@ -855,11 +855,8 @@ async fn revocation_and_expiry_take_effect_within_a_second_on_every_node() {
     assert_eq!(on_two.call("GET", "/apps", None).await.unwrap().status, 401);
     // The stream ends within the recheck period (500 ms; a frame may still
     // arrive). The bound leaves room for a loaded CI machine.
-    let ended = tokio::time::timeout(Duration::from_millis(1500), async {
-        while stream.next_data().await.unwrap().is_some() {}
-    })
-    .await;
-    assert!(ended.is_ok(), "the stream outlived its token by 1.5 s");
+    let ended = ends_within(&mut stream, Duration::from_millis(1500)).await;
+    assert!(ended, "the stream outlived its token by 1.5 s");
     assert!(revoked_at.elapsed() < Duration::from_millis(1500));
 
     // Expiry: refused on both nodes once it passes, and an open stream ends.
@@ -879,18 +876,11 @@ async fn revocation_and_expiry_take_effect_within_a_second_on_every_node() {
         200
     );
     let auth = format!("Bearer {brief}");
-    let mut stream = one
-        .http()
-        .stream("/admin/api/v1/stream", &[("authorization", &auth)])
-        .await
-        .unwrap();
+    let mut stream = live_stream(&one, &auth).await;
     assert_eq!(stream.status, 200);
     stream.next_data().await.unwrap();
-    let ended = tokio::time::timeout(Duration::from_millis(3500), async {
-        while stream.next_data().await.unwrap().is_some() {}
-    })
-    .await;
-    assert!(ended.is_ok(), "the stream outlived its token's expiry");
+    let ended = ends_within(&mut stream, Duration::from_millis(3500)).await;
+    assert!(ended, "the stream outlived its token's expiry");
     let late = Instant::now().saturating_duration_since(expires_at);
     assert!(
         late < Duration::from_millis(1500),

@@ -411,6 +411,12 @@ async fn logs_show_recent_lines_then_follow_new_ones() {
     let text = cli.ok(&["logs", "--app", "chat"]);
     assert!(text.contains("  info   version 1 is live"), "{text}");
 
+    follow_sees_the_next_version(&cli, wasm).await;
+}
+
+/// `eddy logs --app chat --follow` prints version 1 going live (from the
+/// recent lines), then version 2, deployed while it follows.
+async fn follow_sees_the_next_version(cli: &Login, wasm: &str) {
     let mut follow =
         tokio::process::Command::from(cli.command(&["logs", "--app", "chat", "--follow"]));
     let mut follow = follow
@@ -420,7 +426,7 @@ async fn logs_show_recent_lines_then_follow_new_ones() {
         .unwrap();
     let mut out = tokio::io::BufReader::new(follow.stdout.take().unwrap()).lines();
     // The recent lines come after the stream is open: a line written from
-    // now on is not missed.
+    // now on (through the stream, not the recent lines) is not missed.
     assert!(next_line(&mut out).await.contains("version 1 is live"));
     cli.ok(&["deploy", "--app", "chat", wasm]);
     let line = next_line(&mut out).await;
@@ -532,20 +538,7 @@ async fn the_admin_commands_reach_a_server_behind_https_with_its_ca_file() {
     let wasm = ECHO.path().to_str().unwrap();
     cli.ok(&["app", "create", "chat"]);
     cli.ok(&["deploy", "--app", "chat", wasm]);
-    let mut follow =
-        tokio::process::Command::from(cli.command(&["logs", "--app", "chat", "--follow"]));
-    let mut follow = follow
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut out = tokio::io::BufReader::new(follow.stdout.take().unwrap()).lines();
-    assert!(next_line(&mut out).await.contains("version 1 is live"));
-    // A line written now comes through the stream, not the recent lines.
-    cli.ok(&["deploy", "--app", "chat", wasm]);
-    let line = next_line(&mut out).await;
-    assert!(line.contains("  info   version 2 is live"), "{line}");
-    follow.kill().await.unwrap();
+    follow_sees_the_next_version(&cli, wasm).await;
     drop(proxy);
     std::fs::remove_dir_all(dir).ok();
 }

@@ -223,6 +223,21 @@ fn event(name: &str, args: &str) -> Event {
     }
 }
 
+/// Sends `name(args)` to `pool` and returns the arguments of its ack.
+async fn acked(pool: &HandlerPool, caps: &Arc<Recorder>, name: &str, args: &str) -> String {
+    let (info, event) = (info(), event(name, args));
+    let ack = pool.on_event(caps.clone(), &info, &event).await;
+    ack.unwrap().unwrap().expect("an ack").args
+}
+
+/// Sends `name(args)` to `pool` and returns the fault it ended in.
+async fn faulted(pool: &HandlerPool, caps: &Arc<Recorder>, name: &str, args: &str) -> CallError {
+    let (info, event) = (info(), event(name, args));
+    pool.on_event(caps.clone(), &info, &event)
+        .await
+        .unwrap_err()
+}
+
 #[test]
 fn uploads_that_cannot_run_are_refused_with_a_reason() {
     let engine = engine();
@@ -323,10 +338,7 @@ async fn an_infinite_loop_stops_at_the_deadline_and_the_next_call_works() {
     let caps = Arc::new(Recorder::default());
     for _ in 0..3 {
         let started = Instant::now();
-        let err = pool
-            .on_event(caps.clone(), &info(), &event("spin", "[]"))
-            .await
-            .unwrap_err();
+        let err = faulted(&pool, &caps, "spin", "[]").await;
         assert_eq!(
             err,
             CallError::Guest(GuestFault::Timeout { deadline_ms: 30 })
@@ -336,12 +348,7 @@ async fn an_infinite_loop_stops_at_the_deadline_and_the_next_call_works() {
             took >= Duration::from_millis(30) && took < Duration::from_millis(500),
             "{took:?}"
         );
-        let ack = pool
-            .on_event(caps.clone(), &info(), &event("ok", "[1]"))
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(ack.unwrap().args, "[1]");
+        assert_eq!(acked(&pool, &caps, "ok", "[1]").await, "[1]");
     }
     assert_eq!(pool.stats.timeouts.load(Ordering::Relaxed), 3);
     // Each fault cost its instance; a fresh one replaced it.
@@ -422,22 +429,14 @@ async fn memory_growth_stops_at_the_cap() {
     };
     let pool = pool(&engine, HOSTILE_GROW, limits).await;
     let caps = Arc::new(Recorder::default());
-    let err = pool
-        .on_event(caps.clone(), &info(), &event("grow", "[]"))
-        .await
-        .unwrap_err();
+    let err = faulted(&pool, &caps, "grow", "[]").await;
     assert_eq!(
         err,
         CallError::Guest(GuestFault::MemoryLimit {
             limit_bytes: 16 << 20
         })
     );
-    let ack = pool
-        .on_event(caps, &info(), &event("small", "[2]"))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(ack.unwrap().args, "[2]");
+    assert_eq!(acked(&pool, &caps, "small", "[2]").await, "[2]");
     assert_eq!(pool.stats.memory_faults.load(Ordering::Relaxed), 1);
     // The faulted instance's memory left the count with it: what remains
     // is the one fresh instance, under the cap.
@@ -469,10 +468,7 @@ async fn a_tenants_instances_share_its_memory_budget_and_other_tenants_do_not_no
     );
 
     // The tenant's budget stops the growth before the app's own cap.
-    let err = a
-        .on_event(caps.clone(), &info(), &event("grow", "[]"))
-        .await
-        .unwrap_err();
+    let err = faulted(&a, &caps, "grow", "[]").await;
     assert_eq!(
         err,
         CallError::Guest(GuestFault::TenantMemory {
@@ -483,18 +479,10 @@ async fn a_tenants_instances_share_its_memory_budget_and_other_tenants_do_not_no
     // The faulted instance gave its memory back; the tenant's other app
     // still answers, and so does another tenant's.
     assert!(tenant.used() < two_instances, "{}", tenant.used());
-    let ack = b
-        .on_event(caps.clone(), &info(), &event("small", "[1]"))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(ack.unwrap().args, "[1]");
+    assert_eq!(acked(&b, &caps, "small", "[1]").await, "[1]");
     // Another tenant's instance grows to its own app's cap, untouched by
     // the first tenant's budget.
-    let err = other
-        .on_event(caps.clone(), &info(), &event("grow", "[]"))
-        .await
-        .unwrap_err();
+    let err = faulted(&other, &caps, "grow", "[]").await;
     assert_eq!(
         err,
         CallError::Guest(GuestFault::MemoryLimit {
@@ -505,22 +493,14 @@ async fn a_tenants_instances_share_its_memory_budget_and_other_tenants_do_not_no
     // With no room left, a call that needs a new instance fails at once,
     // and the pool is not faulted for it (the component did nothing wrong).
     tenant.set_limit(tenant.used());
-    let err = a
-        .on_event(caps.clone(), &info(), &event("small", "[2]"))
-        .await
-        .unwrap_err();
+    let err = faulted(&a, &caps, "small", "[2]").await;
     assert!(
         matches!(err, CallError::Guest(GuestFault::TenantMemory { .. })),
         "{err:?}"
     );
     assert_eq!(a.faulted_for(), None);
     tenant.set_limit(24 << 20);
-    let ack = a
-        .on_event(caps, &info(), &event("small", "[3]"))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(ack.unwrap().args, "[3]");
+    assert_eq!(acked(&a, &caps, "small", "[3]").await, "[3]");
     drop((a, b));
     assert_eq!(tenant.used(), 0, "every instance gave its memory back");
 }
@@ -530,10 +510,7 @@ async fn a_panic_is_a_trap_and_its_message_reaches_the_log() {
     let engine = engine();
     let pool = pool(&engine, HOSTILE_PANIC, Limits::default()).await;
     let caps = Arc::new(Recorder::default());
-    let err = pool
-        .on_event(caps.clone(), &info(), &event("kaboom", "[]"))
-        .await
-        .unwrap_err();
+    let err = faulted(&pool, &caps, "kaboom", "[]").await;
     assert!(
         matches!(err, CallError::Guest(GuestFault::Trap(_))),
         "{err:?}"
@@ -561,20 +538,10 @@ async fn emits_per_call_are_capped() {
     };
     let pool = pool(&engine, HOSTILE_FLOOD, limits).await;
     let caps = Arc::new(Recorder::default());
-    let ack = pool
-        .on_event(caps.clone(), &info(), &event("flood", "[5000]"))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(ack.unwrap().args, "[100]");
+    assert_eq!(acked(&pool, &caps, "flood", "[5000]").await, "[100]");
     assert_eq!(caps.emits.lock().len(), 100);
     // The budget is per call.
-    let ack = pool
-        .on_event(caps.clone(), &info(), &event("flood", "[10]"))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(ack.unwrap().args, "[10]");
+    assert_eq!(acked(&pool, &caps, "flood", "[10]").await, "[10]");
 }
 
 #[tokio::test]
@@ -583,12 +550,10 @@ async fn kv_imports_reach_the_embedder() {
     let pool = pool(&engine, COUNTER, Limits::default()).await;
     let caps = Arc::new(Recorder::default());
     for expected in 1..=3 {
-        let ack = pool
-            .on_event(caps.clone(), &info(), &event("increment", "[]"))
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(ack.unwrap().args, format!("[{expected}]"));
+        assert_eq!(
+            acked(&pool, &caps, "increment", "[]").await,
+            format!("[{expected}]")
+        );
     }
     assert_eq!(caps.kv.lock().get("counter"), Some(&b"3".to_vec()));
 }
