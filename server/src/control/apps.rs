@@ -13,6 +13,14 @@ use crate::tenant::kv::KvBackend;
 use crate::tenant::timers::AppTimers;
 use crate::tenant::{App, AppData};
 
+/// Whether two sets of limits build different handlers (the others apply
+/// to a live app as they are).
+pub(super) fn handler_limits_differ(a: &AppLimits, b: &AppLimits) -> bool {
+    a.handler_deadline_ms != b.handler_deadline_ms
+        || a.handler_memory_mb != b.handler_memory_mb
+        || a.max_payload != b.max_payload
+}
+
 impl Control {
     /// The live app for a registry record: its active version's handler
     /// (built under its limits), its limits, its key-value data and config.
@@ -130,10 +138,7 @@ impl Control {
         let before = self.store.app(slug).await?;
         let record = self.store.update_app(slug, name, limits, actor).await?;
         if let Some(app) = self.tenants.get(slug) {
-            let handler_limits_changed = before.limits.handler_deadline_ms
-                != record.limits.handler_deadline_ms
-                || before.limits.handler_memory_mb != record.limits.handler_memory_mb
-                || before.limits.max_payload != record.limits.max_payload;
+            let handler_limits_changed = handler_limits_differ(&before.limits, &record.limits);
             // The handler first: if it cannot be built, the live app keeps
             // its old limits too, and a sync (which compares them with the
             // registry's) tries again.

@@ -35,10 +35,7 @@ impl Control {
             return Ok(());
         };
         let before = app.limits();
-        let handler_limits_changed = before.handler_deadline_ms
-            != record.limits.handler_deadline_ms
-            || before.handler_memory_mb != record.limits.handler_memory_mb
-            || before.max_payload != record.limits.max_payload;
+        let handler_limits_changed = super::apps::handler_limits_differ(&before, &record.limits);
         // The handler is built before the limits are applied: if building
         // fails, the limits still differ from the registry's, so the next
         // sync tries again.

@@ -269,20 +269,17 @@ impl Handler for WasmHandler {
                     why: "the app is faulted (its handler's start-up failed)".into(),
                     retry_in: Duration::from_millis(retry_in_ms.max(1_000)),
                 },
-                // The tenant's other instances hold its memory: not this
-                // hook's doing, so it is tried again when calls have ended.
-                Err(fault @ CallError::Guest(G::TenantMemory { .. })) => {
+                Err(
+                    fault @ (CallError::Guest(G::StartTimeout { .. } | G::TenantMemory { .. })
+                    | CallError::Host(_)),
+                ) => {
                     let e = fault_of(&self.pool, &app.slug, &app.metrics, &fault);
+                    // The tenant's other instances hold its memory: not this
+                    // hook's doing, and over as soon as calls end.
+                    let soon = matches!(fault, CallError::Guest(G::TenantMemory { .. }));
                     TimerOutcome::Unavailable {
                         why: e.message,
-                        retry_in: Duration::from_secs(1),
-                    }
-                }
-                Err(fault @ (CallError::Guest(G::StartTimeout { .. }) | CallError::Host(_))) => {
-                    let e = fault_of(&self.pool, &app.slug, &app.metrics, &fault);
-                    TimerOutcome::Unavailable {
-                        why: e.message,
-                        retry_in: Duration::from_secs(5),
+                        retry_in: Duration::from_secs(if soon { 1 } else { 5 }),
                     }
                 }
                 Err(fault) => {

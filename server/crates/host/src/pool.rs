@@ -185,12 +185,7 @@ impl HandlerPool {
         })?;
         // The trial was charged past a crowded budget rather than refused:
         // it is not kept then (the first call starts one within the budget).
-        if pool
-            .limits
-            .memory_budget
-            .as_ref()
-            .is_some_and(|b| b.crowded())
-        {
+        if pool.budget_crowded() {
             pool.discard(warm);
         } else {
             pool.idle.lock().push(warm);
@@ -322,6 +317,13 @@ impl HandlerPool {
         warm.counted_bytes = now;
     }
 
+    /// Whether the tenant's memory budget is over half used: then no
+    /// instance is kept warm.
+    fn budget_crowded(&self) -> bool {
+        let budget = self.limits.memory_budget.as_ref();
+        budget.is_some_and(|b| b.crowded())
+    }
+
     /// Drops an instance and its share of [`PoolStats::memory_bytes`].
     fn discard(&self, warm: Warm) {
         self.stats
@@ -381,12 +383,7 @@ impl HandlerPool {
                     self.discard(warm);
                 } else {
                     let mut idle = self.idle.lock();
-                    let crowded = self
-                        .limits
-                        .memory_budget
-                        .as_ref()
-                        .is_some_and(|b| b.crowded());
-                    if idle.len() < self.limits.max_idle_instances && !crowded {
+                    if idle.len() < self.limits.max_idle_instances && !self.budget_crowded() {
                         idle.push(warm);
                     } else {
                         drop(idle);

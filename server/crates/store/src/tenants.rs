@@ -153,25 +153,43 @@ pub struct Tenant {
 const TENANT_COLUMNS: &str =
     "id, slug, name, created_at, max_apps, max_connections, max_handler_memory_mb, kv_quota_bytes";
 
-/// The sums of each tenant's app limits, by tenant id.
-const USAGE: &str = "SELECT COUNT(*) AS apps, \
-     CAST(COALESCE(SUM(max_connections), 0) AS BIGINT) AS conns, \
-     CAST(COALESCE(SUM(handler_memory_mb), 0) AS BIGINT) AS mem, \
-     CAST(COALESCE(SUM(kv_quota_bytes), 0) AS BIGINT) AS kv \
-     FROM apps WHERE tenant_id = $1";
+/// The sums of a tenant's app limits, over its apps `a`: what a quota
+/// check and a listing both read.
+macro_rules! usage_sums {
+    () => {
+        "COUNT(a.id) AS apps, \
+         CAST(COALESCE(SUM(a.max_connections), 0) AS BIGINT) AS conns, \
+         CAST(COALESCE(SUM(a.handler_memory_mb), 0) AS BIGINT) AS mem, \
+         CAST(COALESCE(SUM(a.kv_quota_bytes), 0) AS BIGINT) AS kv"
+    };
+}
+
+/// The sums of one tenant's app limits (a further filter may follow).
+const USAGE: &str = concat!(
+    "SELECT ",
+    usage_sums!(),
+    " FROM apps a WHERE a.tenant_id = $1"
+);
+
+/// A tenant's columns in a query over `tenants t`.
+macro_rules! tenant_columns {
+    () => {
+        "t.id, t.slug, t.name, t.created_at, t.max_apps, \
+         t.max_connections, t.max_handler_memory_mb, t.kv_quota_bytes"
+    };
+}
 
 /// Tenants with the sums of their apps' limits, in one query (a filter
-/// and the order go after it).
-const TENANTS_WITH_USAGE: &str = "SELECT t.id, t.slug, t.name, t.created_at, t.max_apps, \
-     t.max_connections, t.max_handler_memory_mb, t.kv_quota_bytes, \
-     COUNT(a.id) AS apps, \
-     CAST(COALESCE(SUM(a.max_connections), 0) AS BIGINT) AS conns, \
-     CAST(COALESCE(SUM(a.handler_memory_mb), 0) AS BIGINT) AS mem, \
-     CAST(COALESCE(SUM(a.kv_quota_bytes), 0) AS BIGINT) AS kv \
-     FROM tenants t LEFT JOIN apps a ON a.tenant_id = t.id";
+/// goes after it, then [`GROUP_TENANTS`] and the order).
+const TENANTS_WITH_USAGE: &str = concat!(
+    "SELECT ",
+    tenant_columns!(),
+    ", ",
+    usage_sums!(),
+    " FROM tenants t LEFT JOIN apps a ON a.tenant_id = t.id"
+);
 
-const GROUP_TENANTS: &str = "GROUP BY t.id, t.slug, t.name, t.created_at, t.max_apps, \
-     t.max_connections, t.max_handler_memory_mb, t.kv_quota_bytes";
+const GROUP_TENANTS: &str = concat!("GROUP BY ", tenant_columns!());
 
 fn usage_of(row: &AnyRow) -> Result<TenantUsage, StoreError> {
     let sum = |c: &str| row.try_get::<i64, _>(c).map(|v| v.max(0) as u64);
@@ -205,7 +223,7 @@ pub(crate) async fn usage_in(
     tenant_id: i64,
     except_app: Option<i64>,
 ) -> Result<TenantUsage, StoreError> {
-    let sql = format!("{USAGE} AND id <> $2");
+    let sql = format!("{USAGE} AND a.id <> $2");
     let row = sqlx::query(audited(sql))
         .bind(tenant_id)
         .bind(except_app.unwrap_or(-1))
